@@ -1,0 +1,1 @@
+"""The configuration language: Lark grammar, parser with spans, includes, diagnostics, fmt."""

@@ -1,0 +1,114 @@
+"""A small case-insensitive, multi-valued, order-preserving header collection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+
+class Headers:
+    """Case-insensitive multi-dict of header fields, in arrival order.
+
+    ``h["x"]`` is the first value (KeyError if absent); ``h["x"] = v`` replaces every value;
+    ``h.add("x", v)`` appends one; ``h.get_all("x")`` lists them all.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(
+        self, items: Mapping[str, str] | Iterable[tuple[str, str]] | Headers | None = None
+    ) -> None:
+        # each entry: (lower-cased name, name as given, value)
+        self._items: list[tuple[str, str, str]] = []
+        if items is None:
+            return
+        if isinstance(items, Headers):
+            self._items = list(items._items)
+            return
+        pairs = items.items() if isinstance(items, Mapping) else items
+        for name, value in pairs:
+            self._items.append((name.lower(), name, value))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        key = name.lower()
+        for lower, _, value in self._items:
+            if lower == key:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        key = name.lower()
+        return [value for lower, _, value in self._items if lower == key]
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((name.lower(), name, value))
+
+    def setdefault(self, name: str, value: str) -> str:
+        current = self.get(name)
+        if current is None:
+            self.add(name, value)
+            return value
+        return current
+
+    def pop(self, name: str, default: str | None = None) -> str | None:
+        value = self.get(name, default)
+        self.__delitem__(name, missing_ok=True)
+        return value
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name: str, value: str) -> None:
+        key = name.lower()
+        items = self._items
+        for i, (lower, _, _) in enumerate(items):
+            if lower == key:
+                items[i] = (key, name, value)
+                self._items = [e for j, e in enumerate(items) if j <= i or e[0] != key]
+                return
+        items.append((key, name, value))
+
+    def __delitem__(self, name: str, missing_ok: bool = False) -> None:
+        key = name.lower()
+        kept = [e for e in self._items if e[0] != key]
+        if len(kept) == len(self._items) and not missing_ok:
+            raise KeyError(name)
+        self._items = kept
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = name.lower()
+        return any(lower == key for lower, _, _ in self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for _, name, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every (name, value) pair in order, repeated names included."""
+        return [(name, value) for _, name, value in self._items]
+
+    def keys(self) -> list[str]:
+        return [name for _, name, _ in self._items]
+
+    def update(self, other: Mapping[str, str] | Iterable[tuple[str, str]] | Headers) -> None:
+        """Replace the fields named in ``other`` (``h[name] = value`` for each)."""
+        pairs = other.items() if isinstance(other, Headers | Mapping) else other
+        for name, value in pairs:
+            self[name] = value
+
+    def copy(self) -> Headers:
+        return Headers(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return [(k, v) for k, _, v in self._items] == [(k, v) for k, _, v in other._items]
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Headers({self.items()!r})"

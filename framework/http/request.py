@@ -1,0 +1,92 @@
+"""The request object handed to handlers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from framework.http.body import RequestBody
+from framework.http.headers import Headers
+
+if TYPE_CHECKING:
+    from framework.config.models import LocationConfig, ServerConfig
+
+
+class Request:
+    """One HTTP request.
+
+    ``target`` is the raw request-target; ``path`` is decoded once and normalised (dot
+    segments removed, ``//`` merged); ``query`` is the raw query string without ``?``.
+    ``client`` and ``server`` are (host, port) of the peer and of the local socket.
+    ``location`` and ``server_config`` are set by routing (and change on an internal
+    redirect). ``state`` is a free dict for handlers to pass data down the chain.
+    """
+
+    __slots__ = (
+        "method",
+        "target",
+        "path",
+        "query",
+        "headers",
+        "client",
+        "server",
+        "http_version",
+        "body",
+        "scheme",
+        "host",
+        "location",
+        "server_config",
+        "keep_alive",
+        "redirects",
+        "original_uri",
+        "state",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query: str = "",
+        headers: Headers | None = None,
+        *,
+        client: tuple[str, int] = ("", 0),
+        server: tuple[str, int] = ("", 0),
+        http_version: str = "1.1",
+        body: RequestBody | None = None,
+        scheme: str = "http",
+        host: str = "",
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.headers = headers if headers is not None else Headers()
+        self.client = client
+        self.server = server
+        self.http_version = http_version
+        self.body = body if body is not None else RequestBody.empty()
+        self.scheme = scheme
+        self.host = host  # Host header without port, lower-cased ('' when absent)
+        self.location: LocationConfig | None = None
+        self.server_config: ServerConfig | None = None
+        self.keep_alive = http_version == "1.1"
+        self.redirects = 0  # internal redirects so far (capped by the pipeline)
+        self.original_uri = target  # the first target, kept across internal redirects
+        self.state: dict[str, Any] = {}
+
+    async def read(self) -> bytes:
+        """The whole body, up to ``client_max_body_size`` (413 beyond it)."""
+        return await self.body.read()
+
+    @property
+    def authority(self) -> str:
+        """``host[:port]`` suitable for absolute URLs built from this request."""
+        host = self.host or self.server[0]
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        port = self.server[1]
+        default = 443 if self.scheme == "https" else 80
+        return host if port in (default, 0) else f"{host}:{port}"
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target!r}>"

@@ -1,0 +1,350 @@
+"""Test kit: run a real webserv on a free port and talk to it.
+
+For plugin authors and for webserv's own end-to-end tests::
+
+    from framework.testing import ServerProcess
+
+    def test_greeting(tmp_path):
+        with ServerProcess('server { listen 127.0.0.1:{port}; location / { handler greeting; } }',
+                           cwd=tmp_path) as srv:
+            r = srv.get("/")
+            assert r.status == 200
+
+``{port}`` in the config text is replaced by a free port (also exported to the server as
+``$WEBSERV_TEST_PORT``). The server's stdout and stderr are captured (``srv.stdout``,
+``srv.stderr``). The pytest fixture ``webserv`` (see ``framework.pytest_plugin``) wraps this.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class HTTPResult:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return default
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class _Drain(threading.Thread):
+    """Collects a pipe's output so the server never blocks writing logs."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.chunks: list[bytes] = []
+        self.cond = threading.Condition()
+
+    def run(self) -> None:
+        for line in iter(self.stream.readline, b""):
+            with self.cond:
+                self.chunks.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def text(self) -> str:
+        with self.cond:
+            return b"".join(self.chunks).decode("utf-8", "replace")
+
+    def wait_for(self, pattern: str, timeout: float, alive) -> bool:
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                if regex.search(b"".join(self.chunks).decode("utf-8", "replace")):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0 or not alive():
+                    return bool(regex.search(b"".join(self.chunks).decode("utf-8", "replace")))
+                self.cond.wait(min(left, 0.2))
+
+
+@dataclass
+class ServerProcess:
+    """A webserv subprocess serving ``config`` (text with ``{port}``) from ``cwd``."""
+
+    config: str | None = None
+    cwd: Path | str | None = None
+    config_path: Path | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 0
+    startup_timeout: float = 15.0
+    proc: subprocess.Popen | None = None
+
+    def __post_init__(self) -> None:
+        self.cwd = Path(self.cwd) if self.cwd is not None else Path.cwd()
+        if not self.port:
+            self.port = free_port(self.host)
+        if self.config is not None and self.config_path is None:
+            self.config_path = Path(self.cwd) / "webserv-test.conf"
+            self.config_path.write_text(self.config.replace("{port}", str(self.port)))
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> ServerProcess:
+        cmd = [sys.executable, "-m", "framework", "run"]
+        if self.config_path is not None:
+            cmd.append(str(self.config_path))
+        cmd.extend(self.args)
+        env = dict(os.environ)
+        env.update(self.env)
+        env["WEBSERV_TEST_PORT"] = str(self.port)
+        env["PYTHONUNBUFFERED"] = "1"
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._out = _Drain(self.proc.stdout)
+        self._err = _Drain(self.proc.stderr)
+        self._out.start()
+        self._err.start()
+        if not self.wait_ready():
+            self.kill()
+            raise RuntimeError(
+                f"webserv did not start (exit {self.proc.returncode}):\n"
+                f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+            )
+        return self
+
+    def wait_ready(self) -> bool:
+        """True once the server accepts connections on ``port``."""
+        assert self.proc is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            # the startup line names the URL once the sockets are listening
+            if self._out.wait_for(rf":{self.port}\b", 0.2, lambda: self.proc.poll() is None):
+                return self.proc.poll() is None
+        return False
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        """Send ``sig`` and wait for exit; returns the exit code (kills after ``timeout``)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.join(5)
+        self._err.join(5)
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- observation -----------------------------------------------------------------------
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def stdout(self) -> str:
+        return self._out.text()
+
+    @property
+    def stderr(self) -> str:
+        return self._err.text()
+
+    def wait_for_log(self, pattern: str, timeout: float = 10.0, stream: str = "stderr") -> bool:
+        drain = self._err if stream == "stderr" else self._out
+        return drain.wait_for(pattern, timeout, lambda: True)
+
+    def rss_kib(self) -> int:
+        """Resident set size of the server process (VmRSS from /proc), in KiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def open_fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def children(self) -> list[int]:
+        """PIDs whose parent is the server (zombies included)."""
+        kids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == self.pid:
+                kids.append(int(entry))
+        return kids
+
+    # -- clients -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> HTTPResult:
+        """One request on a new connection (http.client)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return HTTPResult(resp.status, resp.reason, resp.getheaders(), data)
+        finally:
+            conn.close()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> HTTPResult:
+        return self.request("GET", path, headers=headers)
+
+    def connect(self, timeout: float = 10.0) -> socket.socket:
+        """A raw TCP connection to the server."""
+        return socket.create_connection((self.host, self.port), timeout=timeout)
+
+    def raw(self, data: bytes, timeout: float = 5.0) -> bytes:
+        """Send raw bytes on a fresh connection and read until the server closes it (or
+        ``timeout`` passes with nothing more arriving)."""
+        with self.connect(timeout) as sock:
+            sock.sendall(data)
+            return read_until_close(sock, timeout)
+
+
+def read_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    sock.settimeout(timeout)
+    parts = []
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+class ResponseReader:
+    """Reads successive responses from one connection, keeping bytes that arrive early
+    (pipelined responses) for the next call."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed; unparsed: {bytes(self.buf[:200])!r}")
+        self.buf += chunk
+
+    def read(self, *, head_only: bool = False) -> HTTPResult:
+        """One response (Content-Length, chunked or close-delimited framing); ``head_only``
+        for the answer to a HEAD request."""
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        end = self.buf.index(b"\r\n\r\n")
+        lines = bytes(self.buf[:end]).decode("latin-1").split("\r\n")
+        del self.buf[: end + 4]
+        _, status, *reason = lines[0].split(" ", 2)
+        headers = [(k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines[1:])]
+        result = HTTPResult(int(status), reason[0] if reason else "", headers, b"")
+        if head_only or result.status in (204, 304) or 100 <= result.status < 200:
+            return result
+        length = result.header("content-length")
+        if length is not None:
+            need = int(length)
+            while len(self.buf) < need:
+                self._fill()
+            result.body = bytes(self.buf[:need])
+            del self.buf[:need]
+            return result
+        if (result.header("transfer-encoding") or "").lower() == "chunked":
+            out = bytearray()
+            while True:
+                while b"\r\n" not in self.buf:
+                    self._fill()
+                line_end = self.buf.index(b"\r\n")
+                size = int(bytes(self.buf[:line_end]).split(b";")[0], 16)
+                del self.buf[: line_end + 2]
+                if size == 0:
+                    while b"\r\n" not in self.buf:  # trailers end with an empty line
+                        self._fill()
+                    while not self.buf.startswith(b"\r\n"):
+                        del self.buf[: self.buf.index(b"\r\n") + 2]
+                        while b"\r\n" not in self.buf:
+                            self._fill()
+                    del self.buf[:2]
+                    break
+                while len(self.buf) < size + 2:
+                    self._fill()
+                out += self.buf[:size]
+                del self.buf[: size + 2]
+            result.body = bytes(out)
+            return result
+        result.body = bytes(self.buf) + read_until_close(self.sock)
+        self.buf.clear()
+        return result
+
+
+_readers: weakref.WeakKeyDictionary[socket.socket, ResponseReader] = weakref.WeakKeyDictionary()
+
+
+def read_response(sock: socket.socket, *, head_only: bool = False) -> HTTPResult:
+    """Read the next response from ``sock`` (bytes read ahead are kept per socket)."""
+    reader = _readers.get(sock)
+    if reader is None:
+        reader = _readers[sock] = ResponseReader(sock)
+    return reader.read(head_only=head_only)
