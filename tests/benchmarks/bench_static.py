@@ -1,0 +1,131 @@
+"""Small static file benchmark (SPEC 8): webserv vs nginx (1 worker) and Python peers.
+
+    python tests/benchmarks/bench_static.py [--seconds 10] [--connections 50]
+
+Serves one 1 KiB file with keep-alive, 1 worker, access log off everywhere, and prints
+requests/s with ratios to nginx and to the fastest Python peer. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import free_port, process, report, webserv_cmd, wrk  # noqa: E402
+
+AIOHTTP_APP = """
+import sys
+from aiohttp import web
+app = web.Application()
+app.router.add_static("/", sys.argv[1])
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=None, print=None)
+"""
+
+STARLETTE_APP = """
+import sys, uvicorn
+from starlette.applications import Starlette
+from starlette.staticfiles import StaticFiles
+app = Starlette()
+app.mount("/", StaticFiles(directory=sys.argv[1]))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=False, log_level="error",
+            loop="uvloop", http="httptools")
+"""
+
+TWISTED_APP = """
+import sys
+from twisted.internet import reactor
+from twisted.web.server import Site
+from twisted.web.static import File
+reactor.listenTCP(int(sys.argv[2]), Site(File(sys.argv[1])), interface="127.0.0.1")
+reactor.run()
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--only", nargs="*", help="servers to run (default: all available)")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="webserv-bench-"))
+    www = tmp / "www"
+    www.mkdir()
+    (www / "small.html").write_bytes(b"x" * 1024)
+    results: dict[str, dict[str, float]] = {}
+
+    def run(name: str, cmd: list[str], port: int) -> None:
+        if args.only and name not in args.only:
+            return
+        with process(cmd, port, cwd=tmp):
+            wrk(f"http://127.0.0.1:{port}/small.html", connections=args.connections, seconds=2)
+            results[name] = wrk(f"http://127.0.0.1:{port}/small.html",
+                                connections=args.connections, seconds=args.seconds)
+        print(f"{name}: {results[name]['rps']:.0f} req/s", flush=True)
+
+    port = free_port()
+    conf = tmp / "webserv.conf"
+    conf.write_text(textwrap.dedent(f"""
+        workers 1;
+        server {{
+            listen 127.0.0.1:{port};
+            root www;
+            access_log off;
+            location / {{ allow_methods GET HEAD; }}
+        }}
+    """))
+    run("webserv", webserv_cmd(conf), port)
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if Path(nginx).exists():
+        port = free_port()
+        nconf = tmp / "nginx.conf"
+        nconf.write_text(textwrap.dedent(f"""
+            worker_processes 1;
+            daemon off;
+            pid {tmp}/nginx.pid;
+            error_log {tmp}/nginx-error.log;
+            events {{ worker_connections 1024; }}
+            http {{
+                access_log off;
+                client_body_temp_path {tmp};
+                proxy_temp_path {tmp};
+                fastcgi_temp_path {tmp};
+                uwsgi_temp_path {tmp};
+                scgi_temp_path {tmp};
+                server {{ listen 127.0.0.1:{port}; root {www}; }}
+            }}
+        """))
+        run("nginx (1 worker)", [nginx, "-c", str(nconf), "-p", str(tmp)], port)
+
+    for name, code in (("aiohttp", AIOHTTP_APP), ("starlette+uvicorn", STARLETTE_APP),
+                       ("twisted", TWISTED_APP)):
+        script = tmp / f"{name.split('+')[0]}_app.py"
+        script.write_text(code)
+        port = free_port()
+        try:
+            run(name, [sys.executable, str(script), str(www), str(port)], port)
+        except RuntimeError as exc:
+            print(f"{name}: skipped ({exc})")
+
+    if "nginx (1 worker)" in results:
+        report("1 KiB static file, keep-alive", results, "nginx (1 worker)")
+    peers = [n for n in ("aiohttp", "starlette+uvicorn", "twisted") if n in results]
+    if peers and "webserv" in results:
+        best = max(peers, key=lambda n: results[n]["rps"])
+        print(f"\nwebserv / fastest Python peer ({best}): "
+              f"{results['webserv']['rps'] / results[best]['rps']:.2f}x (target >= 5x)")
+    if "nginx (1 worker)" in results and "webserv" in results:
+        ratio = results["webserv"]["rps"] / results["nginx (1 worker)"]["rps"]
+        print(f"webserv / nginx: {ratio:.2f}x (target >= 1x)")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
