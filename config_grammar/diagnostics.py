@@ -21,3 +21,9 @@ class Diagnostic:
     hint: str | None = None
     include_chain: tuple[Span, ...] = ()
     notes: list[str] = field(default_factory=list)
+
+
+# The renderers live in render.py; re-exported here so that callers import one module.
+from config_grammar.render import render_json, render_sarif, render_text, summary  # noqa: E402
+
+__all__ = ["Diagnostic", "Severity", "render_json", "render_sarif", "render_text", "summary"]

@@ -1,0 +1,232 @@
+"""Syntax error recovery at the token level.
+
+``repair`` walks the token stream with the grammar's statement structure in mind
+(``name arg* ;`` or ``name arg* { ... }``), reports every syntax error it meets, and returns a
+token stream the LALR parser is guaranteed to accept: a missing ``;`` or ``}`` is inserted
+(zero-width), a stray ``}``, ``;`` or ``{`` is dropped, and a statement holding a lexical
+error is skipped up to its ``;`` or the end of its block. Messages use nginx's wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from lark import Token
+
+from config_grammar.diagnostics import Diagnostic
+from config_grammar.lexer import ARG_TYPES, STRING_TYPES, token_span
+from config_grammar.tree import Span
+
+
+@dataclass(slots=True)
+class _Block:
+    name: Token | None  # None: a stray "{" whose matching "}" is dropped with it
+    brace: Token
+
+
+def _synthetic(kind: str, value: str, after: Token) -> Token:
+    pos, line, col = after.end_pos, after.end_line, after.end_column
+    return Token(kind, value, pos, line, col, line, col, pos)
+
+
+def _point(filename: str, line: int, col: int) -> Span:
+    return Span(filename, line, col, line, col + 1)
+
+
+class _Repairer:
+    def __init__(self, tokens: list[Token], filename: str, text: str, known: Collection[str]):
+        self.tokens = tokens
+        self.filename = filename
+        self.text = text
+        self.known = known
+        self.out: list[Token] = []
+        self.diags: list[Diagnostic] = []
+        self.blocks: list[_Block] = []
+        # The first "}" whose indentation differs from its block's name: a hint to where a
+        # missing "}" belongs when the file ends with a block still open.
+        self.misaligned: tuple[_Block, Token] | None = None
+
+    def error(self, rule: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diags.append(Diagnostic("error", rule, message, span, hint=hint))
+
+    def run(self) -> tuple[list[Token], list[Diagnostic]]:
+        toks, out = self.tokens, self.out
+        i, n = 0, len(toks)
+        name: Token | None = None  # the directive being read, None between statements
+        while i < n:
+            tok = toks[i]
+            kind = tok.type
+            if name is None:
+                i += 1
+                if kind == "WORD":
+                    name = tok
+                    out.append(tok)
+                elif kind == "RBRACE":
+                    self._close_block(tok, first_on_line=i < 2 or toks[i - 2].end_line < tok.line)
+                elif kind == "SEMI":
+                    self.error(
+                        "syntax-error",
+                        'unexpected ";"',
+                        token_span(self.filename, tok),
+                        'remove the extra ";"',
+                    )
+                elif kind == "LBRACE":
+                    self.error(
+                        "unbalanced-brace",
+                        'unexpected "{"',
+                        token_span(self.filename, tok),
+                        'a block needs a directive name before "{"',
+                    )
+                    self.blocks.append(_Block(None, tok))
+                elif kind in STRING_TYPES:
+                    self.error(
+                        "syntax-error",
+                        f"unexpected {tok}",
+                        token_span(self.filename, tok),
+                        "a directive name must be a bare word",
+                    )
+                    i = self._skip_statement(i)
+                elif tok[0] not in "\"'":  # BAD, already reported by the lexer
+                    i = self._skip_statement(i)
+                continue
+            last = out[-1]
+            if kind in ARG_TYPES:
+                if last.type in STRING_TYPES and tok.start_pos == last.end_pos:
+                    self.error(
+                        "syntax-error",
+                        f'unexpected "{tok[0]}" after a quoted string',
+                        _point(self.filename, tok.line, tok.column),
+                        "separate arguments with a space",
+                    )
+                    i = self._skip_statement(i, drop_from=self._statement_start())
+                    name = None
+                elif kind == "WORD" and tok.line > last.end_line and tok in self.known:
+                    self._missing_semicolon(name, last)
+                    name = None
+                else:
+                    out.append(tok)
+                    i += 1
+            elif kind == "SEMI":
+                out.append(tok)
+                name = None
+                i += 1
+            elif kind == "LBRACE":
+                out.append(tok)
+                self.blocks.append(_Block(name, tok))
+                name = None
+                i += 1
+            elif kind == "RBRACE":
+                self._missing_semicolon(name, last)
+                name = None
+            elif tok[0] in "\"'":  # unterminated string: guess it ended the directive's line
+                del out[self._statement_start() :]
+                name = None
+                i += 1
+            else:  # another lexical error inside a directive: drop the whole directive
+                i = self._skip_statement(i, drop_from=self._statement_start())
+                name = None
+        if name is not None:
+            self._missing_semicolon(name, out[-1])
+        self._close_at_eof()
+        return out, self.diags
+
+    def _statement_start(self) -> int:
+        """Index in ``out`` of the name of the directive being read."""
+        j = len(self.out) - 1
+        while j > 0 and self.out[j - 1].type in ARG_TYPES:
+            j -= 1
+        return j
+
+    def _skip_statement(self, i: int, drop_from: int | None = None) -> int:
+        """Skip tokens up to and including the next ``;`` or block at this depth."""
+        if drop_from is not None:
+            del self.out[drop_from:]
+        toks, depth = self.tokens, 0
+        while i < len(toks):
+            kind = toks[i].type
+            if kind == "SEMI" and depth == 0:
+                return i + 1
+            if kind == "LBRACE":
+                depth += 1
+            elif kind == "RBRACE":
+                if depth == 0:
+                    return i  # it closes the enclosing block
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+        return i
+
+    def _close_block(self, tok: Token, first_on_line: bool) -> None:
+        if not self.blocks:
+            self.error(
+                "unbalanced-brace",
+                'unexpected "}"',
+                token_span(self.filename, tok),
+                'this "}" closes no block: remove it or check the braces above',
+            )
+            return
+        block = self.blocks.pop()
+        if block.name is not None:
+            self.out.append(tok)
+            if first_on_line and tok.column != block.name.column and self.misaligned is None:
+                self.misaligned = (block, tok)
+
+    def _missing_semicolon(self, name: Token, last: Token) -> None:
+        self.error(
+            "missing-semicolon",
+            f'directive "{name}" is not terminated by ";"',
+            _point(self.filename, last.end_line, last.end_column),
+            'add ";" at the end of the directive',
+        )
+        self.out.append(_synthetic("SEMI", ";", last))
+
+    def _close_at_eof(self) -> None:
+        if not self.blocks:
+            return
+        # Point just after the last non-blank character: the line a reader looks at.
+        content = self.text.rstrip()
+        eof_line = content.count("\n") + 1
+        eof_col = len(content) - content.rfind("\n")
+        named = [b for b in self.blocks if b.name is not None]
+        if named:
+            diag = Diagnostic(
+                "error",
+                "unbalanced-brace",
+                'unexpected end of file, expecting "}"',
+                _point(self.filename, eof_line, eof_col),
+                hint='add the missing "}"' if len(named) == 1 else f'add {len(named)} missing "}}"',
+            )
+            for block in reversed(named):
+                where = Span(
+                    self.filename,
+                    block.name.line,
+                    block.name.column,
+                    block.name.line,
+                    block.name.column,
+                )
+                diag.notes.append(f'block "{block.name}" opened at {where} is not closed')
+            if self.misaligned is not None:
+                block, brace = self.misaligned
+                at = Span(self.filename, brace.line, brace.column, brace.line, brace.column)
+                opened = Span(self.filename, block.name.line, block.name.column, 0, 0)
+                diag.notes.append(
+                    f'the "}}" at {at} closes "{block.name}" ({opened}) but is not aligned with '
+                    f'it: the missing "}}" may belong to "{block.name}"'
+                )
+            self.diags.append(diag)
+        end = Token(
+            "RBRACE", "}", len(self.text), eof_line, eof_col, eof_line, eof_col, len(self.text)
+        )
+        for block in reversed(self.blocks):
+            if block.name is not None:
+                self.out.append(end)
+        self.blocks.clear()
+
+
+def repair(
+    tokens: list[Token], filename: str, text: str, known: Collection[str]
+) -> tuple[list[Token], list[Diagnostic]]:
+    """Return a token stream the grammar accepts, and the syntax errors found on the way."""
+    return _Repairer(tokens, filename, text, known).run()
