@@ -1,0 +1,137 @@
+"""Virtual server selection: by the accepting socket's address, then by ``Host``.
+
+nginx rules: the servers listening on the exact ``ip:port`` of the accepted connection are
+the candidates, else those on the wildcard address with that port. Among them, the
+``server_name`` match by precedence -- exact, longest ``*.example.org`` (or
+``.example.org``), longest ``example.*``, first ``~regex`` in file order -- else the
+address's default server (the ``default_server`` one, else the first listed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from framework.config.models import Config, ServerConfig
+
+_WILDCARDS = ("0.0.0.0", "::")
+_MEMO_MAX = 4096
+
+
+@dataclass
+class _AddressGroup:
+    """The servers sharing one listen address, with their names precomputed."""
+
+    default: ServerConfig
+    exact: dict[str, ServerConfig] = field(default_factory=dict)
+    leading: list[tuple[str, ServerConfig]] = field(default_factory=list)  # ".example.org"
+    trailing: list[tuple[str, ServerConfig]] = field(default_factory=list)  # "example."
+    regexes: list[tuple[re.Pattern[str], ServerConfig]] = field(default_factory=list)
+
+    def add(self, server: ServerConfig) -> None:
+        for raw in server.server_names:
+            name = raw.lower()
+            if name.startswith("~"):
+                self.regexes.append((re.compile(raw[1:], re.IGNORECASE), server))
+            elif name.startswith("*."):
+                self.leading.append((name[1:], server))
+            elif name.startswith("."):
+                self.exact.setdefault(name[1:], server)
+                self.leading.append((name, server))
+            elif name.endswith(".*"):
+                self.trailing.append((name[:-1], server))
+            else:
+                self.exact.setdefault(name, server)
+
+    def finish(self) -> None:
+        # longest first; sort is stable, so equal lengths keep file order
+        self.leading.sort(key=lambda item: -len(item[0]))
+        self.trailing.sort(key=lambda item: -len(item[0]))
+
+    def find(self, host: str) -> ServerConfig:
+        server = self.exact.get(host)
+        if server is not None:
+            return server
+        for suffix, server in self.leading:
+            if host.endswith(suffix) and len(host) > len(suffix):
+                return server
+        for prefix, server in self.trailing:
+            if host.startswith(prefix) and len(host) > len(prefix):
+                return server
+        for regex, server in self.regexes:
+            if regex.search(host):
+                return server
+        return self.default
+
+
+def _plain_ip(ip: str) -> str:
+    if ip.startswith("::ffff:") and "." in ip:
+        return ip[7:]
+    return ip
+
+
+class ServerSelector:
+    """Chooses the ``ServerConfig`` for a request; everything is precomputed here."""
+
+    def __init__(self, config: Config) -> None:
+        if not config.servers:
+            raise ValueError("configuration has no server")
+        self._fallback = config.servers[0]
+        members: dict[tuple[str, int], list[ServerConfig]] = {}
+        defaults: dict[tuple[str, int], ServerConfig] = {}
+        for server in config.servers:
+            for listen in server.listens:
+                address = (_plain_ip(listen.host), listen.port)
+                group = members.setdefault(address, [])
+                if not any(member is server for member in group):
+                    group.append(server)
+                if listen.default_server and address not in defaults:
+                    defaults[address] = server
+        self._groups: dict[tuple[str, int], _AddressGroup] = {}
+        for address, servers in members.items():
+            group = _AddressGroup(default=defaults.get(address, servers[0]))
+            for server in servers:
+                group.add(server)
+            group.finish()
+            self._groups[address] = group
+        self._by_sockname: dict[tuple[str, int], _AddressGroup | None] = {}
+        self._memo: dict[tuple[str, int, str], ServerConfig] = {}
+
+    def _group(self, sockname: tuple) -> _AddressGroup | None:
+        key = (sockname[0], sockname[1])
+        try:
+            return self._by_sockname[key]
+        except KeyError:
+            pass
+        ip = _plain_ip(key[0])
+        port = key[1]
+        group = self._groups.get((ip, port))
+        if group is None:
+            first = "::" if ":" in ip else "0.0.0.0"
+            for wildcard in (first, *_WILDCARDS):
+                group = self._groups.get((wildcard, port))
+                if group is not None:
+                    break
+        if len(self._by_sockname) >= _MEMO_MAX:
+            self._by_sockname.clear()
+        self._by_sockname[key] = group
+        return group
+
+    def default_for(self, sockname: tuple) -> ServerConfig:
+        """The default server of the address that accepted the connection."""
+        group = self._group(sockname)
+        return group.default if group is not None else self._fallback
+
+    def select(self, sockname: tuple, host: str) -> ServerConfig:
+        """The server for a request that arrived on ``sockname`` with ``host`` (already
+        without port and lower-cased; '' when absent)."""
+        memo_key = (sockname[0], sockname[1], host)
+        server = self._memo.get(memo_key)
+        if server is not None:
+            return server
+        group = self._group(sockname)
+        server = group.find(host) if group is not None else self._fallback
+        if len(self._memo) >= _MEMO_MAX:
+            self._memo.clear()
+        self._memo[memo_key] = server
+        return server

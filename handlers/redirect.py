@@ -1,0 +1,106 @@
+"""``return CODE [URL|TEXT];`` -- redirects and fixed answers.
+
+301/302/303/307/308 send ``Location``: a URL starting with ``/`` is made absolute with the
+request's scheme and (validated) host, and never starts with ``//`` or ``/\\``. Other codes
+answer with the text as body. ``$scheme``, ``$host``, ``$request_uri``, ``$uri``, ``$args``
+(``$query_string``, ``$is_args``), ``$server_port`` and ``$server_name`` are expanded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from framework.config.models import LocationConfig
+from framework.handler import CallNext, Handler
+from framework.http.request import Request
+from framework.http.response import Response
+from framework.registry import registry
+from framework.routing.urls import quote_path, quote_query, safe_authority, safe_host
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+_REASONS = {
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+}
+
+
+def _variables(request: Request) -> dict[str, str]:
+    query = quote_query(request.query)
+    names = request.server_config.server_names if request.server_config else [""]
+    return {
+        "scheme": request.scheme,
+        "host": safe_host(request),
+        "request_uri": quote_query(request.original_uri),
+        "uri": quote_path(request.path),
+        "args": query,
+        "query_string": query,
+        "is_args": "?" if request.query else "",
+        "server_port": str(request.server[1]),
+        "server_name": names[0] if names else "",
+    }
+
+
+def expand(template: str, request: Request) -> str:
+    """Replace known ``$variables`` in ``template``; unknown ones are left as written."""
+    if "$" not in template:
+        return template
+    values = _variables(request)
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return values.get(name, match.group(0))
+
+    return _VARIABLE.sub(sub, template)
+
+
+def location_url(request: Request, url: str) -> str:
+    """Make ``url`` safe for a ``Location`` header: absolute when it starts with ``/``
+    (collapsing ``//`` and ``/\\`` so it can never become protocol-relative), controls and
+    spaces percent-encoded."""
+    url = _UNSAFE.sub(lambda m: f"%{ord(m.group(0)):02X}", url)
+    if url.startswith("/") or url.startswith("\\"):
+        url = "/" + url.lstrip("/\\")
+        return f"{request.scheme}://{safe_authority(request)}{url}"
+    return url
+
+
+def _redirect_body(status: int, reason: str) -> bytes:
+    return (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n"
+    ).encode()
+
+
+class RedirectHandler(Handler):
+    """Answers every request of the location per its ``return`` directive."""
+
+    name = "redirect"
+
+    @classmethod
+    def from_location(cls, location: LocationConfig) -> RedirectHandler | None:
+        """Enabled only where ``return`` is set."""
+        return cls(cls.Settings(), location) if location.return_ is not None else None
+
+    async def handle(self, request: Request, call_next: CallNext) -> Response:
+        spec = self.location.return_
+        if spec is None:
+            return await call_next(request)
+        status = spec.status
+        if status in REDIRECT_CODES:
+            reason = _REASONS[status]
+            headers = {"Content-Type": "text/html"}
+            target = spec.url if spec.url is not None else spec.text
+            if target:
+                headers["Location"] = location_url(request, expand(target, request))
+            return Response(status, _redirect_body(status, reason), headers)
+        text = spec.text if spec.text is not None else spec.url
+        body = expand(text, request) if text else ""
+        return Response(status, body.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+
+
+registry.register(RedirectHandler)
