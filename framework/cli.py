@@ -1,0 +1,222 @@
+"""The ``webserv`` command line: ``run``, ``validate-config``, ``fmt``, ``schema``."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import framework
+
+# exit codes of validate-config (SPEC 3)
+EXIT_OK, EXIT_ERRORS, EXIT_WARNINGS, EXIT_UNUSABLE = 0, 1, 2, 3
+EXIT_USAGE_RUN = 2
+
+
+class UsageError(Exception):
+    """argparse found a usage error; ``main`` maps it to the command's exit code."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="webserv", description="An HTTP/1.1 server with an nginx-style config.")
+    parser.add_argument("--version", action="version", version=f"webserv {framework.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="serve (without CONFIG: the current directory on :8080)")
+    run.add_argument("config", nargs="?", metavar="CONFIG")
+    run.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes")
+    run.add_argument("--check", action="store_true", help="validate the config and exit")
+
+    check = sub.add_parser("validate-config", help="validate a config file (side-effect free)")
+    check.add_argument("config", metavar="CONFIG")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--explain", metavar="URL", help="show which server/location answers URL")
+    check.add_argument("--no-fs", action="store_true", help="skip filesystem checks")
+    check.add_argument("--strict", action="store_true", help="warnings fail (exit 2)")
+
+    fmt = sub.add_parser("fmt", help="format a config file canonically")
+    fmt.add_argument("config", metavar="CONFIG")
+    mode = fmt.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 if the file would change")
+    mode.add_argument("--diff", action="store_true", help="print a unified diff")
+    mode.add_argument("--write", action="store_true", help="rewrite the file in place")
+
+    sub.add_parser("schema", help="print the JSON Schema of the config (incl. plugins)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"invalid worker count: {text!r}")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``webserv`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        return EXIT_UNUSABLE if "validate-config" in argv[:1] else EXIT_USAGE_RUN
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0)
+    if args.command == "run":
+        return command_run(args)
+    if args.command == "validate-config":
+        return command_validate(args)
+    if args.command == "fmt":
+        return command_fmt(args)
+    if args.command == "schema":
+        return command_schema()
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE_RUN
+
+
+# -- run ------------------------------------------------------------------------------------
+
+
+def command_run(args: argparse.Namespace) -> int:
+    if args.check:
+        from framework.config.build import load_config
+
+        if args.config is not None and not _readable(args.config):
+            return EXIT_UNUSABLE
+        result = load_config(Path(args.config) if args.config else None)
+        print_diagnostics(result.diagnostics, result.sources, sys.stderr)
+        if result.config is None:
+            return EXIT_ERRORS
+        print(f"webserv: configuration {args.config or '(default)'} is valid", file=sys.stderr)
+        return EXIT_OK
+    from framework.server import run_command
+
+    return run_command(args)
+
+
+def print_diagnostics(
+    diagnostics: list, sources: dict[str, str], stream: TextIO, *, always: bool = False
+) -> None:
+    """Print diagnostics as ``validate-config`` does in text format (also used by ``run``);
+    nothing when there are none, unless ``always`` (then the "no errors" summary)."""
+    if not diagnostics and not always:
+        return
+    from config_grammar.render import render_text
+
+    color = stream.isatty() and "NO_COLOR" not in os.environ
+    stream.write(render_text(diagnostics, sources, color=color))
+
+
+# -- validate-config ---------------------------------------------------------------------------
+
+
+def _readable(name: str) -> bool:
+    try:
+        with open(name, "rb"):
+            return True
+    except OSError as exc:
+        print(f"webserv: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    from config_grammar.render import render_json, render_sarif
+    from framework.config.build import load_config
+
+    if not _readable(args.config) or Path(args.config).is_dir():
+        return EXIT_UNUSABLE
+    result = load_config(Path(args.config), check_fs=not args.no_fs)
+    if any(d.rule == "unreadable-file" for d in result.diagnostics):
+        print_diagnostics(result.diagnostics, result.sources, sys.stderr)
+        return EXIT_UNUSABLE
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    warnings = [d for d in result.diagnostics if d.severity == "warning"]
+    out = sys.stdout
+    if args.format == "json":
+        out.write(render_json(result.diagnostics))
+        out.write("\n")
+    elif args.format == "sarif":
+        out.write(render_sarif(result.diagnostics))
+        out.write("\n")
+    else:
+        print_diagnostics(result.diagnostics, result.sources, out, always=True)
+    if args.explain:
+        stream = out if args.format == "text" else sys.stderr
+        if result.config is None:
+            stream.write(f"cannot explain {args.explain}: the configuration has errors\n")
+        else:
+            from framework.config.explain import explain
+
+            stream.write(explain(result.config, args.explain).rstrip("\n") + "\n")
+    if errors:
+        return EXIT_ERRORS
+    if warnings and args.strict:
+        return EXIT_WARNINGS
+    return EXIT_OK
+
+
+# -- fmt ------------------------------------------------------------------------------------------
+
+
+def command_fmt(args: argparse.Namespace) -> int:
+    from config_grammar.fmt import FormatError, format_text
+
+    path = Path(args.config)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"webserv: cannot read {path}: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        formatted = format_text(text, str(path))
+    except FormatError as exc:  # a file that does not parse cannot be formatted
+        print_diagnostics(exc.diagnostics, exc.sources, sys.stderr)
+        return EXIT_ERRORS
+    changed = formatted != text
+    if args.check:
+        if changed:
+            print(f"would reformat {path}", file=sys.stderr)
+        return EXIT_ERRORS if changed else EXIT_OK
+    if args.diff:
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(keepends=True),
+                formatted.splitlines(keepends=True),
+                f"{path} (original)",
+                f"{path} (formatted)",
+            )
+        )
+        return EXIT_OK
+    if args.write:
+        if changed:
+            path.write_text(formatted, encoding="utf-8")
+        return EXIT_OK
+    sys.stdout.write(formatted)
+    return EXIT_OK
+
+
+# -- schema ----------------------------------------------------------------------------------------
+
+
+def command_schema() -> int:
+    from framework.config.schema import config_schema
+    from framework.registry import registry
+
+    print(json.dumps(config_schema(registry), indent=2))
+    return EXIT_OK

@@ -1,0 +1,585 @@
+"""Syntax tree -> effective configuration models, with every error reported in one run.
+
+``load_config`` parses a file (or the embedded default), checks every directive against the
+table in ``directives.py``, applies inheritance (top level -> server -> location -> nested
+location; list directives replace the inherited list; a location's ``return`` is not
+inherited), validates handler settings, runs the lints, and returns the ``Config`` together
+with all diagnostics. The config is None when there is any error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config_grammar.diagnostics import Diagnostic
+from config_grammar.tree import Arg, Comment, Directive, Span
+from framework.config.directives import (
+    BLOCK_CONTEXTS,
+    DIRECTIVES,
+    DirectiveSpec,
+    ParseContext,
+)
+from framework.config.handler_settings import validate_settings
+from framework.config.mime_types import MIME_TYPES
+from framework.config.models import Config, HandlerSpec, Listen, LocationConfig, ServerConfig
+from framework.config.values import ValueProblem, compile_regex
+from framework.registry import HandlerRegistry, RegistryError
+
+DEFAULT_CONFIG_NAME = "<default>"
+
+
+@dataclass
+class LoadResult:
+    """The outcome of ``load_config``: ``config`` is None when any diagnostic is an error."""
+
+    config: Config | None
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+
+@dataclass
+class Level:
+    """The directives written at one level (top level, a server or a location)."""
+
+    global_: dict[str, Any] = field(default_factory=dict)
+    server: dict[str, Any] = field(default_factory=dict)
+    location: dict[str, Any] = field(default_factory=dict)
+    nodes: dict[str, list[Directive]] = field(default_factory=dict)
+    servers: list[Directive] = field(default_factory=list)
+    locations: list[Directive] = field(default_factory=list)
+    handlers: list[Directive] = field(default_factory=list)
+    listens: list[Listen] = field(default_factory=list)
+    server_names: list[str] = field(default_factory=list)
+
+
+def default_config_text() -> str:
+    """The embedded default config (``framework/default.conf``)."""
+    return resources.files("framework").joinpath("default.conf").read_text(encoding="utf-8")
+
+
+def load_config(
+    path: Path | str | None,
+    *,
+    env: dict[str, str] | None = None,
+    check_fs: bool = True,
+    registry: HandlerRegistry | None = None,
+) -> LoadResult:
+    """Parse, validate and build the configuration at ``path`` (None: the embedded default,
+    serving the current directory)."""
+    from config_grammar.parser import parse_file, parse_text
+
+    if path is None:
+        base_dir = Path.cwd()
+        parsed = parse_text(default_config_text(), DEFAULT_CONFIG_NAME, env=env, base_dir=base_dir)
+        source = None
+    else:
+        source = Path(path).absolute()
+        base_dir = source.parent
+        try:  # spans name the file as the user wrote it
+            parsed = parse_file(path, env=env)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
+            message = f"cannot read {path}: {reason or exc}"
+            return LoadResult(None, [Diagnostic("error", "unreadable-file", message)], {})
+    config, diagnostics = build_config(
+        parsed.nodes,
+        base_dir=base_dir,
+        source=source,
+        check_fs=check_fs,
+        registry=registry,
+        diagnostics=list(parsed.diagnostics),
+    )
+    sources = dict(parsed.sources)
+    return LoadResult(config, sort_diagnostics(diagnostics, sources), sources)
+
+
+def sort_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -> list[Diagnostic]:
+    """Source order: files as first read (the main file first), then line and column;
+    diagnostics without a location first."""
+    order = {name: i for i, name in enumerate(sources)}
+
+    def key(d: Diagnostic) -> tuple[int, int, int]:
+        if d.span is None:
+            return (-1, 0, 0)
+        return (order.get(d.span.file, len(order)), d.span.line, d.span.col)
+
+    return sorted(diagnostics, key=key)
+
+
+def build_config(
+    nodes: list[Directive | Comment],
+    *,
+    base_dir: Path,
+    source: Path | None = None,
+    check_fs: bool = True,
+    registry: HandlerRegistry | None = None,
+    diagnostics: list[Diagnostic] | None = None,
+) -> tuple[Config | None, list[Diagnostic]]:
+    """Build the effective ``Config`` from parsed nodes; returns (config or None, diagnostics
+    including lint warnings)."""
+    from framework.config.lint import run_lints
+
+    builder = ConfigBuilder(base_dir, registry)
+    if diagnostics:
+        builder.diagnostics[:0] = diagnostics
+    config = builder.build(nodes, source)
+    if config is not None:
+        builder.diagnostics.extend(run_lints(config, nodes, check_fs=check_fs))
+    failed = config is None or any(d.severity == "error" for d in builder.diagnostics)
+    return (None if failed else config), builder.diagnostics
+
+
+class ConfigBuilder:
+    """Walks the syntax tree once, collecting diagnostics instead of stopping at the first."""
+
+    def __init__(self, base_dir: Path, registry: HandlerRegistry | None = None) -> None:
+        if registry is None:
+            from framework.registry import registry as global_registry
+
+            registry = global_registry
+        self.registry = registry
+        self.base_dir = base_dir
+        self.ctx = ParseContext(base_dir)
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def error(
+        self,
+        rule: str,
+        message: str,
+        span: Span | None,
+        hint: str | None = None,
+        node: Directive | None = None,
+    ) -> None:
+        chain = node.include_chain if node is not None else ()
+        self.diagnostics.append(Diagnostic("error", rule, message, span, hint, chain))
+
+    # -- the walk ----------------------------------------------------------------------------
+    def build(self, nodes: list[Directive | Comment], source: Path | None) -> Config | None:
+        top = Level()
+        self.collect(top, nodes, "main")
+        self.load_modules(top)
+        main_location: dict[str, Any] = {
+            "root": self.ctx.path("html"),
+            "types": dict(MIME_TYPES),
+        }
+        main_location = self.merge(main_location, top)
+        try:
+            servers = [self.build_server(d, main_location, top.server) for d in top.servers]
+            self.check_listen_conflicts(servers)
+            return Config(source=source, servers=servers, **top.global_)
+        except ValidationError as exc:  # a value parser let something through: report it
+            self.error("internal-error", f"invalid configuration: {exc}", None)
+            return None
+
+    def collect(self, level: Level, nodes: list[Directive | Comment], kind: str) -> None:
+        """Check each directive of a block (kind: main, server, location) and record it."""
+        allowed = BLOCK_CONTEXTS[kind]
+        for d in nodes:
+            if not isinstance(d, Directive):
+                continue
+            spec = DIRECTIVES.get(d.name)
+            if spec is None:
+                self.unknown_directive(d)
+                continue
+            if not spec.contexts & allowed:
+                self.error(
+                    "not-allowed-here",
+                    f'"{d.name}" directive is not allowed here',
+                    d.name_span,
+                    f'"{d.name}" is allowed in: {spec.context_text()}',
+                    d,
+                )
+                continue
+            if not self.check_shape(d, spec):
+                continue
+            if d.name == "http" and kind == "http":
+                self.error("not-allowed-here", '"http" directive is not allowed here',
+                           d.name_span, "the http wrapper cannot be nested", d)  # fmt: skip
+                continue
+            if spec.combine == "scalar":
+                earlier = level.nodes.get(d.name)
+                if earlier:
+                    self.error(
+                        "duplicate-directive",
+                        f'"{d.name}" directive is duplicate',
+                        d.name_span,
+                        f"first set at {earlier[0].span}",
+                        d,
+                    )
+                    continue
+            level.nodes.setdefault(d.name, []).append(d)
+            self.record(level, d, spec, kind)
+        if "root" in level.nodes and "alias" in level.nodes:
+            alias = level.nodes["alias"][0]
+            self.error(
+                "root-with-alias",
+                '"alias" directive cannot be used together with "root" in one location',
+                alias.name_span,
+                f'"root" is set at {level.nodes["root"][0].span}; keep only one of them',
+                alias,
+            )
+
+    def record(self, level: Level, d: Directive, spec: DirectiveSpec, kind: str) -> None:
+        if d.name == "http":
+            self.collect(level, d.block or [], "http")
+            return
+        if d.name == "server":
+            level.servers.append(d)
+            return
+        if d.name == "location":
+            level.locations.append(d)
+            return
+        if d.name == "handler":
+            level.handlers.append(d)
+            return
+        if spec.parse is None:  # include (already resolved by the parser)
+            return
+        try:
+            value = spec.parse(d, self.ctx)
+        except ValueProblem as problem:
+            self.error(problem.rule, problem.message, problem.span or d.span, problem.hint, d)
+            return
+        if d.name == "listen":
+            level.listens.append(value)
+            return
+        if d.name == "server_name":
+            level.server_names.extend(value)
+            return
+        assert spec.scope is not None and spec.field is not None
+        target = {"global": level.global_, "server": level.server, "location": level.location}[
+            spec.scope
+        ]
+        if spec.combine == "scalar":
+            target[spec.field] = value
+        elif spec.combine == "append":
+            target.setdefault(spec.field, []).append(value)
+        elif spec.combine == "extend":
+            target.setdefault(spec.field, []).extend(value)
+        else:
+            target.setdefault(spec.field, {}).update(value)
+
+    def check_shape(self, d: Directive, spec: DirectiveSpec) -> bool:
+        """Block presence and argument count."""
+        if spec.block == "required" and d.block is None:
+            self.error(
+                "missing-block",
+                f'directive "{d.name}" has no opening "{{"',
+                d.span,
+                f"usage: {spec.usage}",
+                d,
+            )
+            return False
+        if spec.block == "none" and d.block is not None:
+            self.error(
+                "unexpected-block",
+                f'"{d.name}" directive does not take a block',
+                d.span,
+                f"usage: {spec.usage}",
+                d,
+            )
+            return False
+        count = len(d.args)
+        if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
+            self.error(
+                "invalid-arg-count",
+                f'invalid number of arguments in "{d.name}" directive',
+                d.span,
+                f"usage: {spec.usage}",
+                d,
+            )
+            return False
+        return True
+
+    def unknown_directive(self, d: Directive) -> None:
+        close = difflib.get_close_matches(d.name, list(DIRECTIVES), n=1, cutoff=0.6)
+        if d.name in self.registry:
+            hint: str | None = f"to enable the handler, write `handler {d.name};`"
+        elif close:
+            hint = f'did you mean "{close[0]}"?'
+        else:
+            hint = None
+        self.error("unknown-directive", f'unknown directive "{d.name}"', d.name_span, hint, d)
+
+    # -- modules and handlers ------------------------------------------------------------------
+    def load_modules(self, top: Level) -> None:
+        import handlers  # noqa: F401  (registers the built-in handlers)
+
+        reserved = frozenset(DIRECTIVES) - set(self.registry.names())
+        if str(self.base_dir) not in sys.path:
+            sys.path.append(str(self.base_dir))  # plugins may sit next to the config
+        for d in top.nodes.get("load_module", []):
+            name = d.args[0].value
+            try:
+                self.registry.load_module(name, reserved=reserved)
+            except RegistryError as exc:
+                self.error("handler-name-clash", str(exc), d.args[0].span, None, d)
+            except Exception as exc:  # any import-time failure is a config error
+                self.error(
+                    "load-module-failed",
+                    f'cannot load module "{name}": {exc}',
+                    d.args[0].span,
+                    "the module must be importable (installed, or next to the config file)",
+                    d,
+                )
+        try:
+            self.registry.load_entry_points(reserved=reserved)
+        except Exception as exc:
+            self.error("handler-name-clash", f"cannot load installed handler: {exc}", None)
+
+    def handler_spec(self, d: Directive) -> HandlerSpec | None:
+        name = d.args[0].value
+        cls = self.registry.get(name)
+        if cls is None:
+            installed = self.registry.names()
+            close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            hint += "installed handlers: " + (", ".join(installed) or "none")
+            self.error("unknown-handler", f'unknown handler "{name}"', d.args[0].span, hint, d)
+            return None
+        settings = validate_settings(d, cls.Settings, self.diagnostics)
+        if settings is None:
+            return None
+        return HandlerSpec(name=name, settings=settings, span=d.span)
+
+    # -- inheritance ---------------------------------------------------------------------------
+    def merge(self, inherited: dict[str, Any], level: Level) -> dict[str, Any]:
+        """Effective location fields: the level's own values over the inherited ones; list
+        directives replace the inherited list; ``root`` cancels an inherited ``alias``."""
+        effective = dict(inherited)
+        effective.update(level.location)
+        if "root" in level.location:
+            effective["alias"] = None
+        if level.handlers:
+            specs = [self.handler_spec(d) for d in level.handlers]
+            effective["handlers"] = [s for s in specs if s is not None]
+        return effective
+
+    def build_server(
+        self, d: Directive, main_location: dict[str, Any], main_server: dict[str, Any]
+    ) -> ServerConfig:
+        level = Level()
+        self.collect(level, d.block or [], "server")
+        listens = level.listens or [Listen(span=d.span)]
+        seen: dict[tuple[str, int], Listen] = {}
+        unique = []
+        for listen in listens:
+            first = seen.get(listen.address)
+            if first is not None:
+                self.error(
+                    "duplicate-listen",
+                    f"duplicate listen {_address(listen.address)}",
+                    listen.span,
+                    f"first listed at {first.span}",
+                )
+                continue
+            seen[listen.address] = listen
+            unique.append(listen)
+        # a server-level return runs before location matching (nginx's server rewrite
+        # phase), so it reaches every location, nested ones included
+        fields = self.merge(main_location, level)
+        locations = self.build_locations(level.locations, fields, None)
+        context = self.make_location(fields, "", "", None, None, [])
+        server_fields = {**main_server, **level.server}
+        return ServerConfig(
+            listens=unique,
+            server_names=list(dict.fromkeys(level.server_names)) or [""],
+            span=d.span,
+            context=context,
+            locations=locations,
+            **server_fields,
+        )
+
+    def build_locations(
+        self,
+        nodes: list[Directive],
+        inherited: dict[str, Any],
+        parent: tuple[str, str] | None,
+    ) -> list[LocationConfig]:
+        built = []
+        seen: dict[tuple[str, str], Directive] = {}
+        for d in nodes:
+            parsed = self.location_args(d)
+            if parsed is None:
+                continue
+            modifier, pattern, regex = parsed
+            if modifier in ("", "^~", "="):
+                key = ("=" if modifier == "=" else "prefix", pattern)
+                if key in seen:
+                    self.error(
+                        "duplicate-location",
+                        f'duplicate location "{pattern}"',
+                        d.args[-1].span,
+                        f"first defined at {seen[key].span}",
+                        d,
+                    )
+                    continue
+                seen[key] = d
+            if parent is not None and not self.check_nesting(d, parent, modifier, pattern):
+                continue
+            level = Level()
+            self.collect(level, d.block or [], "location")
+            fields = self.merge(inherited, level)
+            if (
+                parent is not None
+                and "alias" not in level.location
+                and "root" not in level.location
+            ):
+                _rebase_inherited_alias(fields, parent, modifier, pattern)
+            down = dict(fields)
+            if "return_" in level.location:  # a location's return is not inherited
+                down["return_"] = inherited.get("return_")
+            children = self.build_locations(level.locations, down, (modifier, pattern))
+            built.append(self.make_location(fields, modifier, pattern, d.span, regex, children))
+        return built
+
+    def location_args(self, d: Directive) -> tuple[str, str, Any] | None:
+        if len(d.args) == 2:
+            modifier, pattern_arg = d.args[0].value, d.args[1]
+            if modifier not in ("=", "^~", "~", "~*"):
+                self.error(
+                    "invalid-location",
+                    f'invalid location modifier "{modifier}"',
+                    d.args[0].span,
+                    'the modifier is one of "=", "^~", "~", "~*"',
+                    d,
+                )
+                return None
+            pattern = pattern_arg.value
+        else:
+            pattern_arg = d.args[0]
+            text = pattern_arg.value
+            modifier = next((m for m in ("~*", "^~", "~", "=") if text.startswith(m)), "")
+            pattern = text[len(modifier) :]
+        if not pattern:
+            self.error(
+                "invalid-location",
+                "location pattern is empty",
+                pattern_arg.span,
+                "usage: location [=|^~|~|~*] PATTERN { ... }",
+                d,
+            )
+            return None
+        if modifier in ("~", "~*"):
+            try:
+                flags = re.IGNORECASE if modifier == "~*" else 0
+                regex_arg = Arg(pattern, pattern_arg.span, pattern_arg.raw)
+                return modifier, pattern, compile_regex(regex_arg, "location", flags)
+            except ValueProblem as problem:
+                self.error(problem.rule, problem.message, problem.span, problem.hint, d)
+                return None
+        return modifier, pattern, None
+
+    def check_nesting(
+        self, d: Directive, parent: tuple[str, str], modifier: str, pattern: str
+    ) -> bool:
+        parent_modifier, parent_pattern = parent
+        if parent_modifier == "=":
+            self.error(
+                "location-outside-parent",
+                f'location "{pattern}" cannot be inside the exact location "{parent_pattern}"',
+                d.args[-1].span,
+                "an exact location matches one URI only; move this location out",
+                d,
+            )
+            return False
+        if modifier not in ("~", "~*") and not pattern.startswith(parent_pattern):
+            self.error(
+                "location-outside-parent",
+                f'location "{pattern}" is outside location "{parent_pattern}"',
+                d.args[-1].span,
+                f'a nested prefix location must start with "{parent_pattern}"',
+                d,
+            )
+            return False
+        return True
+
+    def make_location(
+        self,
+        fields: dict[str, Any],
+        modifier: str,
+        pattern: str,
+        span: Span | None,
+        regex: Any,
+        children: list[LocationConfig],
+    ) -> LocationConfig:
+        return LocationConfig(
+            modifier=modifier,
+            pattern=pattern,
+            span=span,
+            regex=regex,
+            children=children,
+            **fields,
+        )
+
+    # -- checks across servers -------------------------------------------------------------------
+    def check_listen_conflicts(self, servers: list[ServerConfig]) -> None:
+        defaults: dict[tuple[str, int], Listen] = {}
+        names: dict[tuple[tuple[str, int], str], ServerConfig] = {}
+        for server in servers:
+            for listen in server.listens:
+                if listen.default_server:
+                    first = defaults.get(listen.address)
+                    if first is not None:
+                        self.error(
+                            "duplicate-default-server",
+                            f"a duplicate default server for {_address(listen.address)}",
+                            listen.span,
+                            f"the default server is already set at {first.span}",
+                        )
+                    else:
+                        defaults[listen.address] = listen
+                for name in server.server_names:
+                    key = (listen.address, name.lower())
+                    other = names.get(key)
+                    if other is not None and other is not server:
+                        # two unnamed servers on one address is what nginx only warns about
+                        self.diagnostics.append(
+                            Diagnostic(
+                                "error" if name else "warning",
+                                "conflicting-server-name",
+                                f'conflicting server name "{name}" on {_address(listen.address)}',
+                                listen.span or server.span,
+                                f"the server at {other.span} already answers this name here",
+                            )
+                        )
+                    else:
+                        names[key] = server
+
+
+def _rebase_inherited_alias(
+    fields: dict[str, Any], parent: tuple[str, str], modifier: str, pattern: str
+) -> None:
+    """nginx strips the prefix of the location that *declared* the alias: under
+    ``location /f/ { alias data/; }`` a nested ``/f/own/`` maps ``/f/own/x`` to
+    ``data/own/x``. Our path mapping strips the matching location's own prefix, so the
+    inherited alias is extended by the nested prefix's extra part."""
+    alias = fields.get("alias")
+    parent_modifier, parent_pattern = parent
+    if alias is None or parent_modifier not in ("", "^~") or modifier not in ("", "^~", "="):
+        return
+    extra = pattern[len(parent_pattern) :].strip("/")
+    if extra:
+        fields["alias"] = Path(os.path.normpath(f"{alias}/{extra}"))
+
+
+def _address(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,171 @@
+"""``validate-config --explain URL``: which server and location answer a URL, and why.
+
+Uses the runtime matchers (``framework.routing``), so the answer is the server's own.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from framework.config.models import Config, Listen, LocationConfig, ServerConfig
+
+_SKIPPED_FIELDS = {"modifier", "pattern", "span", "children", "regex"}
+
+
+def explain(config: Config, url: str) -> str:
+    """A human-readable account of how ``url`` is routed by ``config``."""
+    from framework.http.errors import HTTPError
+    from framework.routing.locations import LocationMatcher
+    from framework.routing.paths import map_path, normalize_target
+    from framework.routing.servers import ServerSelector
+
+    if not config.servers:
+        return f"URL       {url}\nno server is configured\n"
+    if "://" not in url:  # "/path" or "host:port/path"
+        url = "http://" + (_first_authority(config) + url if url.startswith("/") else url)
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    lines = [f"URL       {parts.geturl()}"]
+
+    listen = _listen_for(config, host, port)
+    if listen is None:
+        ports = sorted({lst.port for s in config.servers for lst in s.listens})
+        lines.append(f"no server listens on port {port} (ports: {', '.join(map(str, ports))})")
+        return "\n".join(lines) + "\n"
+    selector = ServerSelector(config)
+    server = selector.select((listen.host, listen.port), host)
+    lines.append(f"server    {_server_title(server)} at {server.span}")
+    lines.append(f"          {_server_reason(selector, server, listen, host)}")
+
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    try:
+        path, query = normalize_target(target)
+    except HTTPError as exc:
+        lines.append(f"request   rejected with {exc.status}: {exc}")
+        return "\n".join(lines) + "\n"
+    lines.append(f"path      {path}" + (f"  (query {query!r} is not matched)" if query else ""))
+    location = LocationMatcher(server).match(path)
+    lines.append(f"location  {_location_title(location)}" + _at(location))
+    lines.append(f"          {_location_reason(location)}")
+    if location.return_ is None and not location.handlers:
+        try:
+            lines.append(f"file      {map_path(location, path)}")
+        except HTTPError as exc:
+            lines.append(f"file      refused ({exc.status})")
+    lines.append("effective settings:")
+    lines.extend(_settings(server, location))
+    return "\n".join(lines) + "\n"
+
+
+def _first_authority(config: Config) -> str:
+    listen = config.servers[0].listens[0]
+    host = "127.0.0.1" if listen.host in ("0.0.0.0", "::") else listen.host
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{listen.port}"
+
+
+def _listen_for(config: Config, host: str, port: int) -> Listen | None:
+    """The listen socket a client connecting to ``host:port`` would reach."""
+    candidates = [lst for s in config.servers for lst in s.listens if lst.port == port]
+    plain = host.strip("[]")
+    if host in ("localhost",):
+        plain = "127.0.0.1"
+    for lst in candidates:
+        if lst.host == plain:
+            return lst
+    for lst in candidates:
+        if lst.host in ("0.0.0.0", "::"):
+            return lst
+    return candidates[0] if candidates else None
+
+
+def _server_title(server: ServerConfig) -> str:
+    names = " ".join(f'"{n}"' for n in server.server_names)
+    listens = ", ".join(
+        f"{lst.host}:{lst.port}" + (" default_server" if lst.default_server else "")
+        for lst in server.listens
+    )
+    return f"server_name {names} (listen {listens})"
+
+
+def _server_reason(selector, server: ServerConfig, listen: Listen, host: str) -> str:
+    default = selector.default_for((listen.host, listen.port))
+    names = [n.lower() for n in server.server_names]
+    if host and host in names:
+        return f'chosen by exact server_name "{host}"'
+    if server is default and not any(_name_matches(n, host) for n in names):
+        return f"default server for {listen.host}:{listen.port} (no server_name matches {host!r})"
+    return f'chosen by server_name matching "{host}" (wildcard or regex)'
+
+
+def _name_matches(name: str, host: str) -> bool:
+    if not host:
+        return name == ""
+    if name.startswith("*."):
+        return host.endswith(name[1:])
+    if name.endswith(".*"):
+        return host.startswith(name[:-1])
+    return name == host
+
+
+def _location_title(location: LocationConfig) -> str:
+    if not location.pattern:
+        return "(none: server-level settings)"
+    return f"{location.modifier} {location.pattern}".strip()
+
+
+def _at(location: LocationConfig) -> str:
+    return f" at {location.span}" if location.span is not None else ""
+
+
+def _location_reason(location: LocationConfig) -> str:
+    return (
+        {
+            "": "longest matching prefix, and no regex location matched",
+            "=": "exact match (stops the search)",
+            "^~": 'longest matching prefix with "^~" (regex locations are not tried)',
+            "~": "first matching regex (case-sensitive) in file order",
+            "~*": "first matching regex (case-insensitive) in file order",
+        }[location.modifier]
+        if location.pattern
+        else "no location matches this path"
+    )
+
+
+def _settings(server: ServerConfig, location: LocationConfig) -> list[str]:
+    rows: list[tuple[str, str]] = []
+    for name in type(location).model_fields:
+        if name in _SKIPPED_FIELDS:
+            continue
+        value = getattr(location, name)
+        rows.append((name.rstrip("_"), _show(name, value)))
+    for name in ("client_header_timeout", "keepalive_timeout", "client_header_max_size"):
+        rows.append((name, _show(name, getattr(server, name))))
+    width = max(len(k) for k, _ in rows)
+    return [f"  {k.ljust(width)}  {v}" for k, v in rows]
+
+
+def _show(name: str, value: object) -> str:
+    if name == "types" and isinstance(value, dict):
+        return f"{len(value)} extensions"
+    if isinstance(value, frozenset):
+        return " ".join(sorted(value))
+    if isinstance(value, list):
+        if not value:
+            return "(none)"
+        return "; ".join(_show("", v) for v in value)
+    if isinstance(value, dict):
+        if not value:
+            return "(none)"
+        return "; ".join(f"{k} -> {_show('', v)}" for k, v in value.items())
+    if hasattr(value, "model_dump"):
+        data = value.model_dump(exclude={"span"})  # type: ignore[attr-defined]
+        return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, False))
+    if name.endswith("size") and isinstance(value, int):
+        return f"{value} bytes" + (" (unlimited)" if value == 0 else "")
+    if name.endswith("timeout") and isinstance(value, float):
+        return f"{value:g}s"
+    return "(none)" if value is None else str(value)

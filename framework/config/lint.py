@@ -1,0 +1,417 @@
+"""Lints: warnings about configurations that are valid but probably wrong or dangerous.
+
+Each rule is a small function over a ``LintContext`` (the effective config plus the syntax
+tree it came from), registered with an ID, and yields ``Diagnostic`` warnings. Rules marked
+``needs_fs`` look at the filesystem and are skipped with ``check_fs=False`` (``--no-fs``).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config_grammar.diagnostics import Diagnostic
+from config_grammar.tree import Comment, Directive, Span
+from framework.config.models import Config, LocationConfig, ServerConfig
+
+_CGI_SCAN_LIMIT = 2000  # files looked at per CGI directory when checking permissions
+
+
+@dataclass
+class LintContext:
+    """What rules look at: the effective config and the directives each location wrote."""
+
+    config: Config
+    nodes: list[Directive | Comment]
+    check_fs: bool = True
+    by_span: dict[Span, Directive] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        stack = [n for n in self.nodes if isinstance(n, Directive)]
+        while stack:
+            node = stack.pop()
+            self.by_span[node.span] = node
+            stack.extend(node.children)
+
+    def own(self, span: Span | None, name: str) -> list[Directive]:
+        """The ``name`` directives written directly in the block at ``span``."""
+        node = self.by_span.get(span) if span is not None else None
+        return [d for d in node.children if d.name == name] if node is not None else []
+
+    def scopes(self) -> Iterator[tuple[ServerConfig, LocationConfig]]:
+        """Every (server, location) pair, server contexts included, nested ones too."""
+        for server in self.config.servers:
+            yield server, server.context
+            stack = list(reversed(server.locations))
+            while stack:
+                loc = stack.pop()
+                yield server, loc
+                stack.extend(reversed(loc.children))
+
+    def top_level(self, name: str) -> list[Directive]:
+        """The ``name`` directives written at the top level (or in the ``http`` wrapper)."""
+        found = []
+        stack = [n for n in self.nodes if isinstance(n, Directive)]
+        while stack:
+            node = stack.pop(0)
+            if node.name == "http":
+                stack[:0] = node.children
+            elif node.name == name:
+                found.append(node)
+        return found
+
+    def resolve(self, value: str) -> Path:
+        """A path written in the config, made absolute like the builder does."""
+        base = self.config.source.parent if self.config.source is not None else Path.cwd()
+        return Path(os.path.normpath(base / value))
+
+    def block_span(self, server: ServerConfig, loc: LocationConfig) -> Span | None:
+        return loc.span if loc.span is not None else server.span
+
+
+@dataclass(frozen=True)
+class LintRule:
+    id: str
+    summary: str
+    check: Callable[[LintContext], Iterable[Diagnostic]]
+    needs_fs: bool = False
+
+
+def _warn(
+    rule: str,
+    message: str,
+    node: Directive | None,
+    span: Span | None = None,
+    hint: str | None = None,
+) -> Diagnostic:
+    chain = node.include_chain if node is not None else ()
+    where = span if span is not None else (node.span if node is not None else None)
+    return Diagnostic("warning", rule, message, where, hint, chain)
+
+
+def served_dir(loc: LocationConfig) -> Path:
+    """The directory a location's URIs map into (alias, or root + the literal prefix)."""
+    if loc.alias is not None:
+        return loc.alias
+    if loc.modifier in ("", "^~", "=") and loc.pattern.startswith("/"):
+        prefix = loc.pattern if loc.pattern.endswith("/") else loc.pattern.rsplit("/", 1)[0]
+        return Path(os.path.normpath(str(loc.root) + prefix))
+    return loc.root
+
+
+# -- rules -------------------------------------------------------------------------------
+
+
+def check_missing_root(ctx: LintContext) -> Iterator[Diagnostic]:
+    for d in ctx.top_level("root"):
+        path = ctx.resolve(d.args[0].value)
+        if not path.is_dir():
+            yield _warn("missing-root", f'root directory "{path}" does not exist', d,
+                        d.args[0].span, "create it, or fix the path")  # fmt: skip
+    for server, loc in ctx.scopes():
+        span = ctx.block_span(server, loc)
+        for d in ctx.own(span, "root") + ctx.own(span, "alias"):
+            if d.name == "alias" and loc.alias is None:
+                continue  # rejected by the builder (alias outside a location)
+            path = loc.alias if d.name == "alias" and loc.alias is not None else loc.root
+            if d.name == "root" and not path.is_dir():
+                yield _warn(
+                    "missing-root",
+                    f'root directory "{path}" does not exist',
+                    d,
+                    d.args[0].span,
+                    "create it, or fix the path (relative paths start "
+                    "at the config file's directory)",
+                )
+            elif d.name == "alias" and not path.exists():
+                yield _warn(
+                    "missing-root",
+                    f'alias path "{path}" does not exist',
+                    d,
+                    d.args[0].span,
+                    "create it, or fix the path",
+                )
+
+
+def check_missing_index(ctx: LintContext) -> Iterator[Diagnostic]:
+    for server, loc in ctx.scopes():
+        span = ctx.block_span(server, loc)
+        for d in ctx.own(span, "index"):
+            directory = served_dir(loc)
+            if loc.autoindex or not directory.is_dir() or loc.modifier in ("~", "~*", "="):
+                continue  # not checkable, or a listing is served anyway
+            if not any((directory / name).is_file() for name in loc.index if "/" not in name):
+                names = ", ".join(loc.index)
+                yield _warn(
+                    "missing-index",
+                    f'no index file ({names}) in "{directory}"',
+                    d,
+                    d.args[0].span,
+                    "requests for the directory will get 403 (turn autoindex on, or add the file)",
+                )
+
+
+def check_missing_error_page(ctx: LintContext) -> Iterator[Diagnostic]:
+    from framework.http.errors import HTTPError
+    from framework.routing.locations import LocationMatcher
+    from framework.routing.paths import map_path
+
+    for server, loc in ctx.scopes():
+        span = ctx.block_span(server, loc)
+        own = ctx.own(span, "error_page")
+        if not own:
+            continue
+        matcher = LocationMatcher(server)
+        for d in own:
+            uri = d.args[-1].value
+            if not uri.startswith("/") or "$" in uri:
+                continue
+            target = matcher.match(uri.split("?", 1)[0])
+            if target.handlers or target.cgi or target.return_ is not None:
+                continue  # something other than a file answers it
+            if target.alias is None and not target.root.is_dir():
+                continue  # reported by missing-root
+            try:
+                path = map_path(target, uri.split("?", 1)[0])
+            except HTTPError:
+                continue
+            if not path.is_file():
+                yield _warn(
+                    "missing-error-page",
+                    f'error page "{uri}" not found at "{path}"',
+                    d,
+                    d.args[-1].span,
+                    "the built-in page will be served instead",
+                )
+
+
+def _regex_literal_prefix(pattern: str) -> str | None:
+    """The literal text every match of an anchored regex starts with ('^/static/x' ->
+    '/static/x'); None if the regex is not anchored with '^'."""
+    if not pattern.startswith("^"):
+        return None
+    out = []
+    i = 1
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            out.append(pattern[i + 1])
+            i += 2
+            continue
+        if ch in ".^$*+?{}[]|()":
+            if ch in "*?{" and out:
+                out.pop()  # the previous character is optional or repeated
+            if ch == "|":
+                return None  # an alternative may start anywhere
+            break
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def check_unreachable_location(ctx: LintContext) -> Iterator[Diagnostic]:
+    for server in ctx.config.servers:
+        yield from _unreachable_in_block(ctx, server.locations)
+
+
+def _unreachable_in_block(
+    ctx: LintContext, locations: list[LocationConfig]
+) -> Iterator[Diagnostic]:
+    seen: dict[tuple[str, str], LocationConfig] = {}
+    prefixes = [loc for loc in locations if loc.modifier in ("", "^~")]
+    for loc in locations:
+        yield from _unreachable_in_block(ctx, loc.children)
+        if loc.modifier not in ("~", "~*"):
+            continue
+        node = ctx.by_span.get(loc.span) if loc.span is not None else None
+        span = node.args[-1].span if node is not None else loc.span
+        first = seen.get((loc.modifier, loc.pattern))
+        if first is not None:
+            yield _warn(
+                "unreachable-location",
+                f'location "{loc.modifier} {loc.pattern}" can never match: the same '
+                f"regex is defined earlier at {first.span}",
+                node,
+                span,
+                "regexes are tried in file order; remove or merge the duplicate",
+            )
+            continue
+        seen[(loc.modifier, loc.pattern)] = loc
+        literal = _regex_literal_prefix(loc.pattern) if loc.modifier == "~" else None
+        if not literal:
+            continue
+        for prefix in prefixes:
+            if prefix.modifier != "^~" or not literal.startswith(prefix.pattern):
+                continue
+            longer = [
+                p
+                for p in prefixes
+                if p.modifier == "" and p.pattern.startswith(prefix.pattern) and p is not prefix
+            ]
+            if longer:
+                continue  # a longer plain prefix lets regexes run again for some URIs
+            yield _warn(
+                "unreachable-location",
+                f'location "~ {loc.pattern}" can never match: every URI it matches '
+                f'is taken by "location ^~ {prefix.pattern}" at {prefix.span}',
+                node,
+                span,
+                '"^~" skips regex locations; nest this regex inside it, or drop the "^~"',
+            )
+            break
+
+
+def check_alias_traversal(ctx: LintContext) -> Iterator[Diagnostic]:
+    for _server, loc in ctx.scopes():
+        if loc.modifier not in ("", "^~") or loc.pattern.endswith("/") or not loc.span:
+            continue
+        for d in ctx.own(loc.span, "alias"):
+            if d.args[0].value.endswith("/"):
+                yield _warn(
+                    "alias-traversal",
+                    f'alias "{d.args[0].value}" ends with "/" but location '
+                    f'"{loc.pattern}" does not: "{loc.pattern}../" reaches the parent '
+                    "directory",
+                    d,
+                    d.args[0].span,
+                    f'write "location {loc.pattern}/" (or drop the trailing "/" of the alias)',
+                )
+
+
+def check_upload_into_cgi(ctx: LintContext) -> Iterator[Diagnostic]:
+    cgi_scopes = [(s, loc) for s, loc in ctx.scopes() if loc.cgi]
+    for server, loc in ctx.scopes():
+        if loc.upload_store is None or not loc.span:
+            continue
+        store = Path(os.path.normpath(loc.upload_store))
+        for d in ctx.own(loc.span, "upload_store"):
+            for cgi_server, cgi_loc in cgi_scopes:
+                if cgi_server is not server:
+                    continue
+                executed = Path(os.path.normpath(served_dir(cgi_loc)))
+                if store == executed or store.is_relative_to(executed):
+                    where = cgi_loc.span or cgi_server.span
+                    exts = " ".join(rule.extension for rule in cgi_loc.cgi)
+                    yield _warn(
+                        "upload-into-cgi-dir",
+                        f'uploads go to "{store}", where CGI runs {exts} files '
+                        f"(location at {where}): an uploaded script could be executed",
+                        d,
+                        d.args[0].span,
+                        "store uploads outside every directory that a cgi location serves",
+                    )
+                    break
+
+
+def _world_writable(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & stat.S_IWOTH)
+    except OSError:
+        return False
+
+
+def check_world_writable(ctx: LintContext) -> Iterator[Diagnostic]:
+    for d in ctx.top_level("root"):
+        path = ctx.resolve(d.args[0].value)
+        if _world_writable(path):
+            yield _warn("world-writable", f'"{path}" (root) is world-writable', d,
+                        d.args[0].span, f'chmod o-w "{path}"')  # fmt: skip
+    for server, loc in ctx.scopes():
+        span = ctx.block_span(server, loc)
+        for name in ("root", "alias", "upload_store"):
+            for d in ctx.own(span, name):
+                path = {"root": loc.root, "alias": loc.alias, "upload_store": loc.upload_store}[
+                    name
+                ]
+                if path is not None and _world_writable(path):
+                    yield _warn(
+                        "world-writable",
+                        f'"{path}" ({name}) is world-writable',
+                        d,
+                        d.args[0].span,
+                        f'anyone on this machine can change what is served; chmod o-w "{path}"',
+                    )
+        own_cgi = ctx.own(span, "cgi")
+        if own_cgi:
+            yield from _world_writable_scripts(loc, own_cgi[0])
+
+
+def _world_writable_scripts(loc: LocationConfig, node: Directive) -> Iterator[Diagnostic]:
+    directory = served_dir(loc)
+    extensions = tuple(rule.extension for rule in loc.cgi)
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for filename in filenames:
+            seen += 1
+            if seen > _CGI_SCAN_LIMIT:
+                return
+            path = Path(dirpath) / filename
+            if filename.lower().endswith(extensions) and _world_writable(path):
+                yield _warn(
+                    "world-writable",
+                    f'CGI script "{path}" is world-writable',
+                    node,
+                    node.args[0].span,
+                    f'anyone could change what runs; chmod o-w "{path}"',
+                )
+
+
+def check_cgi_interpreter(ctx: LintContext) -> Iterator[Diagnostic]:
+    for server, loc in ctx.scopes():
+        for d in ctx.own(ctx.block_span(server, loc), "cgi"):
+            rule = next((r for r in loc.cgi if r.extension == d.args[0].value.lower()), None)
+            if rule is None or rule.interpreter is None:
+                continue
+            path = rule.interpreter
+            if not path.is_absolute() or not os.access(path, os.X_OK) or path.is_dir():
+                yield _warn(
+                    "cgi-interpreter-not-found",
+                    f'CGI interpreter "{d.args[1].value}" not found or not executable',
+                    d,
+                    d.args[1].span,
+                    "give an absolute path or a command in PATH",
+                )
+
+
+RULES: list[LintRule] = [
+    LintRule("missing-root", "root/alias path does not exist", check_missing_root, True),
+    LintRule("missing-index", "no index file where one is expected", check_missing_index, True),
+    LintRule(
+        "missing-error-page", "error_page target file missing", check_missing_error_page, True
+    ),
+    LintRule("unreachable-location", "a location that can never match", check_unreachable_location),
+    LintRule(
+        "alias-traversal",
+        "alias path traversal through a prefix without '/'",
+        check_alias_traversal,
+    ),
+    LintRule(
+        "upload-into-cgi-dir",
+        "uploads stored where CGI executes files (RCE)",
+        check_upload_into_cgi,
+    ),
+    LintRule(
+        "world-writable",
+        "world-writable root, upload directory or CGI script",
+        check_world_writable,
+        True,
+    ),
+    LintRule("cgi-interpreter-not-found", "CGI interpreter missing", check_cgi_interpreter, True),
+]
+
+
+def run_lints(
+    config: Config, nodes: list[Directive | Comment], *, check_fs: bool = True
+) -> list[Diagnostic]:
+    """Every lint warning for ``config`` (built from ``nodes``)."""
+    ctx = LintContext(config, nodes, check_fs)
+    out: list[Diagnostic] = []
+    for rule in RULES:
+        if rule.needs_fs and not check_fs:
+            continue
+        out.extend(rule.check(ctx))
+    return out

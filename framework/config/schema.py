@@ -1,0 +1,131 @@
+"""``webserv schema``: a JSON Schema (draft 2020-12) of the configuration.
+
+The schema describes the config as JSON (the shape editors and generators work with): each
+block is an object whose keys are directive names. A directive's value is its list of
+arguments; a repeatable directive's value is a list of such lists; ``server`` is a list of
+server blocks; ``location`` a list of ``{"args": [...], "block": {...}}``; ``types`` maps a
+MIME type to its extensions; ``handler`` a list of ``{"name": ..., "settings": {...}}`` with
+each registered handler's pydantic ``Settings`` schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from framework.config.directives import DIRECTIVES, DirectiveSpec
+from framework.registry import HandlerRegistry
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_REPEATABLE = {"listen", "server_name", "index", "error_page", "cgi", "load_module", "include"}
+_CONTEXT_OF_BLOCK = {"main": {"G", "H"}, "server": {"S"}, "location": {"L"}}
+
+
+def _args_schema(spec: DirectiveSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": spec.min_args,
+    }
+    if spec.max_args is not None:
+        schema["maxItems"] = spec.max_args
+    return schema
+
+
+def _directive_schema(spec: DirectiveSpec) -> dict[str, Any]:
+    if spec.name == "server":
+        value: dict[str, Any] = {"type": "array", "items": {"$ref": "#/$defs/server"}}
+    elif spec.name == "location":
+        value = {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"args": _args_schema(spec), "block": {"$ref": "#/$defs/location"}},
+                "required": ["args", "block"],
+                "additionalProperties": False,
+            },
+        }
+    elif spec.name == "http":
+        value = {"$ref": "#/$defs/main"}
+    elif spec.name == "types":
+        value = {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        }
+    elif spec.name == "handler":
+        value = {"type": "array", "items": {"$ref": "#/$defs/handler"}}
+    elif spec.name in _REPEATABLE:
+        value = {"type": "array", "items": _args_schema(spec)}
+    else:
+        value = _args_schema(spec)
+    value["description"] = spec.summary or spec.usage
+    value["x-usage"] = spec.usage
+    value["x-contexts"] = sorted(spec.contexts)
+    if spec.default:
+        value["default"] = spec.default
+    return value
+
+
+def _block_schema(kind: str, title: str) -> dict[str, Any]:
+    allowed = _CONTEXT_OF_BLOCK[kind]
+    properties = {
+        name: _directive_schema(spec)
+        for name, spec in DIRECTIVES.items()
+        if spec.contexts & allowed and not (kind != "main" and name == "http")
+    }
+    return {
+        "title": title,
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _handler_schemas(registry: HandlerRegistry, defs: dict[str, Any]) -> list[dict[str, Any]]:
+    variants = []
+    for name in registry.names():
+        cls = registry.get(name)
+        if cls is None:
+            continue
+        settings = cls.Settings.model_json_schema(ref_template=f"#/$defs/handler.{name}.{{model}}")
+        for sub_name, sub in settings.pop("$defs", {}).items():
+            defs[f"handler.{name}.{sub_name}"] = sub
+        defs[f"handler.{name}"] = settings
+        variants.append(
+            {
+                "type": "object",
+                "description": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+                "properties": {
+                    "name": {"const": name},
+                    "settings": {"$ref": f"#/$defs/handler.{name}"},
+                },
+                "required": ["name"],
+                "additionalProperties": False,
+            }
+        )
+    return variants
+
+
+def config_schema(registry: HandlerRegistry) -> dict[str, Any]:
+    """The JSON Schema of the configuration, including every registered handler's settings
+    (built-in handlers and installed entry-point plugins are loaded first)."""
+    import handlers  # noqa: F401  (registers the built-in handlers)
+
+    try:
+        registry.load_entry_points(reserved=frozenset(DIRECTIVES) - set(registry.names()))
+    except Exception:  # a broken plugin is reported by validate-config, not here
+        pass
+    defs: dict[str, Any] = {
+        "main": _block_schema("main", "top level (the http context)"),
+        "server": _block_schema("server", "server block"),
+        "location": _block_schema("location", "location block"),
+    }
+    variants = _handler_schemas(registry, defs)
+    defs["handler"] = {"oneOf": variants} if variants else {"not": {}}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": "https://webserv.invalid/schema/config.json",
+        "title": "webserv configuration",
+        "description": __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
+        "$ref": "#/$defs/main",
+        "$defs": defs,
+    }
