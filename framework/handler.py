@@ -1,4 +1,20 @@
-"""The handler API that built-in handlers and plugins share."""
+"""The handler API that built-in handlers and plugins share.
+
+A handler is one link of a location's chain. It either answers (a *terminal* handler returns
+a ``Response``) or passes the request on with ``await call_next(request)`` and may change the
+response it gets back (a *wrapping* handler)::
+
+    class Stamp(Handler):
+        name = "stamp"
+
+        class Settings(Handler.Settings):
+            value: str
+
+        async def handle(self, request, call_next):
+            response = await call_next(request)
+            response.headers["X-Stamp"] = self.settings.value
+            return response
+"""
 
 from __future__ import annotations
 
@@ -14,31 +30,43 @@ if TYPE_CHECKING:
     from framework.config.models import LocationConfig
 
 CallNext = Callable[[Request], Awaitable[Response]]
+"""``await call_next(request)`` runs the rest of the chain and returns its response."""
 
 
 class HandlerSettings(BaseModel):
-    """Base of every handler's settings model: each field is a directive inside the
-    ``handler NAME { ... }`` block. Unknown settings are errors."""
+    """Base of every handler's settings model: each field is a setting inside the
+    ``handler NAME { ... }`` block (``text "hi";``). Unknown settings are errors, values
+    arrive from the config as strings and are converted by pydantic (``"42"`` -> ``42``,
+    ``"on"`` -> ``True``); numbers given from Python are accepted for ``str`` fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
 class Handler:
     """A link in a location's handler chain.
 
     Subclasses set ``name`` (the NAME in ``handler NAME { ... }``), may define a nested
-    ``Settings`` model, and implement ``handle``. Call ``await call_next(request)`` to pass
-    the request on down the chain (and possibly wrap its response).
+    ``Settings`` model (subclass of ``Handler.Settings``), and implement ``handle``.
+
+    One instance is built per location (and per worker) when the configuration is
+    loaded, with the validated settings and the location's effective configuration;
+    ``startup``/``shutdown`` run with the worker. An exception raised by ``handle``
+    becomes a 500 response (logged with its traceback); raise ``HTTPError`` for another
+    status.
     """
 
     name: ClassVar[str | None] = None
     Settings: ClassVar[type[HandlerSettings]] = HandlerSettings
+    methods: ClassVar[frozenset[str] | None] = None
+    """The methods this handler answers, if it wants to say: when nothing in the chain
+    answers a request, the method gets 405 with ``Allow`` listing these instead of 404."""
 
     def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
         self.settings = settings
         self.location = location
 
     async def handle(self, request: Request, call_next: CallNext) -> Response:
+        """Answer ``request`` or pass it on with ``await call_next(request)``."""
         return await call_next(request)
 
     async def startup(self) -> None:
@@ -46,3 +74,6 @@ class Handler:
 
     async def shutdown(self) -> None:
         """Runs once per worker when it stops."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__qualname__} {self.name!r} {self.settings!r}>"

@@ -11,8 +11,11 @@ For plugin authors and for webserv's own end-to-end tests::
             assert r.status == 200
 
 ``{port}`` in the config text is replaced by a free port (also exported to the server as
-``$WEBSERV_TEST_PORT``). The server's stdout and stderr are captured (``srv.stdout``,
-``srv.stderr``). The pytest fixture ``webserv`` (see ``framework.pytest_plugin``) wraps this.
+``$WEBSERV_TEST_PORT``). ``files={"www/index.html": "hi"}`` writes files under ``cwd``
+first; ``pythonpath=[dir]`` makes plugin modules in ``dir`` importable by the server. The
+server's stdout and stderr are captured (``srv.stdout``, ``srv.stderr``). ``srv.client()``
+opens a keep-alive ``Client``. The pytest fixture ``webserv`` (see
+``framework.pytest_plugin``) wraps all this.
 """
 
 from __future__ import annotations
@@ -104,23 +107,31 @@ class ServerProcess:
     port: int = 0
     startup_timeout: float = 15.0
     proc: subprocess.Popen | None = None
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    pythonpath: tuple[Path | str, ...] | list[Path | str] = ()
+    python: str = sys.executable  # e.g. a venv's interpreter, to test an installed plugin
 
     def __post_init__(self) -> None:
         self.cwd = Path(self.cwd) if self.cwd is not None else Path.cwd()
         if not self.port:
             self.port = free_port(self.host)
+        write_files(self.cwd, self.files)
         if self.config is not None and self.config_path is None:
             self.config_path = Path(self.cwd) / "webserv-test.conf"
             self.config_path.write_text(self.config.replace("{port}", str(self.port)))
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> ServerProcess:
-        cmd = [sys.executable, "-m", "framework", "run"]
+        cmd = [self.python, "-m", "framework", "run"]
         if self.config_path is not None:
             cmd.append(str(self.config_path))
         cmd.extend(self.args)
         env = dict(os.environ)
         env.update(self.env)
+        if self.pythonpath:
+            extra = [str(Path(p).resolve()) for p in self.pythonpath]
+            current = env.get("PYTHONPATH")
+            env["PYTHONPATH"] = os.pathsep.join(extra + ([current] if current else []))
         env["WEBSERV_TEST_PORT"] = str(self.port)
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
@@ -237,7 +248,9 @@ class ServerProcess:
         headers: dict[str, str] | None = None,
         timeout: float = 10.0,
     ) -> HTTPResult:
-        """One request on a new connection (http.client)."""
+        """One request on a new connection (http.client); a ``str`` body is sent UTF-8."""
+        if isinstance(body, str):
+            body = body.encode()
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -250,6 +263,10 @@ class ServerProcess:
     def get(self, path: str, headers: dict[str, str] | None = None) -> HTTPResult:
         return self.request("GET", path, headers=headers)
 
+    def client(self, timeout: float = 10.0) -> Client:
+        """A ``Client`` that keeps one connection open across requests."""
+        return Client(self.host, self.port, timeout=timeout)
+
     def connect(self, timeout: float = 10.0) -> socket.socket:
         """A raw TCP connection to the server."""
         return socket.create_connection((self.host, self.port), timeout=timeout)
@@ -260,6 +277,21 @@ class ServerProcess:
         with self.connect(timeout) as sock:
             sock.sendall(data)
             return read_until_close(sock, timeout)
+
+
+def write_files(base: Path, files: dict[str, str | bytes]) -> None:
+    """Write ``{relative path: text or bytes}`` under ``base``, creating directories.
+    A path ending in ``/`` creates an empty directory."""
+    for rel, content in files.items():
+        target = base / rel
+        if rel.endswith("/"):
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
 
 
 def read_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
@@ -348,3 +380,74 @@ def read_response(sock: socket.socket, *, head_only: bool = False) -> HTTPResult
     if reader is None:
         reader = _readers[sock] = ResponseReader(sock)
     return reader.read(head_only=head_only)
+
+
+class Client:
+    """A minimal HTTP/1.1 client on one keep-alive connection (reconnects when the server
+    closed it). ``Host`` and ``Content-Length`` are added when missing::
+
+        with srv.client() as c:
+            assert c.get("/").status == 200
+            assert c.request("POST", "/echo", b"hi").body == b"hi"
+    """
+
+    def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.sock: socket.socket | None = None
+        self.reader: ResponseReader | None = None
+        self.connections = 0  # how many TCP connections were opened so far
+
+    def _connection(self) -> tuple[socket.socket, ResponseReader]:
+        if self.sock is None or self.reader is None:
+            self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            self.reader = ResponseReader(self.sock)
+            self.connections += 1
+        return self.sock, self.reader
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
+    ) -> HTTPResult:
+        """Send one request and read its response on the kept-alive connection."""
+        pairs = list(headers.items() if isinstance(headers, dict) else headers or [])
+        names = {k.lower() for k, _ in pairs}
+        data = body.encode() if isinstance(body, str) else body
+        if "host" not in names:
+            pairs.insert(0, ("Host", f"{self.host}:{self.port}"))
+        if (
+            data is not None
+            and "content-length" not in names
+            and ("transfer-encoding" not in names)
+        ):
+            pairs.append(("Content-Length", str(len(data))))
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in pairs)
+        sock, reader = self._connection()
+        try:
+            sock.sendall(head.encode("latin-1") + b"\r\n" + (data or b""))
+            result = reader.read(head_only=method == "HEAD")
+        except OSError:
+            self.close()
+            raise
+        if (result.header("connection") or "").lower() == "close":
+            self.close()
+        return result
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> HTTPResult:
+        return self.request("GET", path, headers=headers)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+        self.reader = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
