@@ -1,7 +1,8 @@
 """Tokenizer for the configuration language, built from the terminals of ``grammar.lark``.
 
 It never stops at the first problem: an unterminated string or a stray character becomes a
-``BAD`` token plus a diagnostic, and lexing resumes, so one run reports every error.
+``BAD`` token plus a diagnostic (a word or string holding a NUL byte becomes a ``NUL`` token),
+and lexing resumes, so one run reports every error.
 """
 
 from __future__ import annotations
@@ -64,11 +65,12 @@ def token_span(filename: str, tok: Token) -> Span:
 
 
 def tokenize(text: str, filename: str) -> LexResult:
-    """Split ``text`` into tokens; lexical errors become diagnostics and ``BAD`` tokens."""
+    """Split ``text`` into tokens; lexical errors become diagnostics and ``BAD``/``NUL``
+    tokens (which ``repair`` drops with their statement)."""
     result = LexResult()
     pos, line, line_start, n = 0, 1, 0, len(text)
-    if text.startswith("\ufeff"):  # a UTF-8 byte order mark is invisible: skip it
-        pos = line_start = 1
+    while text.startswith("\ufeff", pos):  # byte order marks are invisible: skip them
+        pos = line_start = pos + 1
     match = _TOKEN_RE.match
     while pos < n:
         m = match(text, pos)
@@ -82,9 +84,13 @@ def tokenize(text: str, filename: str) -> LexResult:
             if kind == "COMMENT":
                 result.comments.append(tok)
             else:
-                result.tokens.append(tok)
-                if kind == "BAD":
+                if kind in ARG_TYPES and "\x00" in value:
+                    # a NUL can only truncate a path or a name later: refuse it here
+                    result.diagnostics.append(_nul_diagnostic(filename, tok))
+                    tok = make_token("NUL", value, pos, line, col)
+                elif kind == "BAD":
                     result.diagnostics.append(_bad_token_diagnostic(filename, tok))
+                result.tokens.append(tok)
         newlines = value.count("\n")
         if newlines:
             line += newlines
@@ -98,6 +104,20 @@ def _bad_token_text(text: str, pos: int) -> str:
         end = text.find("\n", pos)
         return text[pos : len(text) if end < 0 else end]
     return text[pos]
+
+
+def _nul_diagnostic(filename: str, tok: Token) -> Diagnostic:
+    before = tok.value[: tok.value.index("\x00")]
+    newlines = before.count("\n")
+    line = tok.line + newlines
+    col = len(before) - before.rfind("\n") if newlines else tok.column + len(before)
+    return Diagnostic(
+        "error",
+        "syntax-error",
+        'unexpected character "U+0000"',
+        Span(filename, line, col, line, col + 1),
+        hint="remove the NUL byte; it is not allowed anywhere in a configuration",
+    )
 
 
 def _bad_token_diagnostic(filename: str, tok: Token) -> Diagnostic:

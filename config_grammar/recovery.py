@@ -18,6 +18,11 @@ from config_grammar.diagnostics import Diagnostic
 from config_grammar.lexer import ARG_TYPES, STRING_TYPES, token_span
 from config_grammar.tree import Span
 
+#: Deepest block nesting accepted. Real configurations nest a handful of levels; the cap keeps
+#: every recursive consumer of the tree (builder, formatter, config models) far from Python's
+#: recursion limit, so hostile input gets a diagnostic instead of a RecursionError.
+MAX_DEPTH = 100
+
 
 @dataclass(slots=True)
 class _Block:
@@ -43,6 +48,7 @@ class _Repairer:
         self.out: list[Token] = []
         self.diags: list[Diagnostic] = []
         self.blocks: list[_Block] = []
+        self.depth = 0  # named blocks open
         # The first "}" whose indentation differs from its block's name: a hint to where a
         # missing "}" belongs when the file ends with a block still open.
         self.misaligned: tuple[_Block, Token] | None = None
@@ -87,7 +93,7 @@ class _Repairer:
                         "a directive name must be a bare word",
                     )
                     i = self._skip_statement(i)
-                elif tok[0] not in "\"'":  # BAD, already reported by the lexer
+                elif kind != "BAD" or tok[0] not in "\"'":  # reported by the lexer
                     i = self._skip_statement(i)
                 continue
             last = out[-1]
@@ -112,14 +118,24 @@ class _Repairer:
                 name = None
                 i += 1
             elif kind == "LBRACE":
-                out.append(tok)
-                self.blocks.append(_Block(name, tok))
+                if self.depth >= MAX_DEPTH:
+                    self.error(
+                        "nesting-too-deep",
+                        f"blocks nested more than {MAX_DEPTH} levels deep",
+                        token_span(self.filename, tok),
+                        "flatten the configuration; this block is ignored",
+                    )
+                    i = self._skip_statement(i, drop_from=self._statement_start())
+                else:
+                    out.append(tok)
+                    self.blocks.append(_Block(name, tok))
+                    self.depth += 1
+                    i += 1
                 name = None
-                i += 1
             elif kind == "RBRACE":
                 self._missing_semicolon(name, last)
                 name = None
-            elif tok[0] in "\"'":  # unterminated string: guess it ended the directive's line
+            elif kind == "BAD" and tok[0] in "\"'":  # unterminated string: it ended the line?
                 del out[self._statement_start() :]
                 name = None
                 i += 1
@@ -169,6 +185,7 @@ class _Repairer:
             return
         block = self.blocks.pop()
         if block.name is not None:
+            self.depth -= 1
             self.out.append(tok)
             if first_on_line and tok.column != block.name.column and self.misaligned is None:
                 self.misaligned = (block, tok)

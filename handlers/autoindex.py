@@ -20,12 +20,14 @@ from framework.http.errors import HTTPError
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
-from framework.routing.paths import resolve_stat
+from framework.routing.paths import real_base, resolve_stat
 from handlers.conditional import http_date
 
 NAME_WIDTH = 50
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_HREF_SAFE = "/!$'()*+,;=:@-._~"
+# Like nginx: only unreserved characters stay as they are. Escaping ':' also keeps a name such
+# as "javascript:alert(1)" a relative reference instead of a script URL.
+_HREF_SAFE = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,17 @@ def _listing_date(mtime: float) -> str:
     return f"{t.tm_mday:02d}-{_MONTHS[t.tm_mon - 1]}-{t.tm_year} {t.tm_hour:02d}:{t.tm_min:02d}"
 
 
-def read_entries(directory: str) -> list[Entry]:
+def read_entries(directory: str, base: str | None = None) -> list[Entry]:
     """The visible entries of ``directory``: no dotfiles, directories first, then bytewise.
-    Entries that cannot be stat'ed (dangling links) are left out."""
+    Entries that cannot be stat'ed (dangling links) are left out, and so are symlinks whose
+    real path leaves ``base`` (a real path) when it is given: listing them would show the
+    size and date of a file outside the root."""
     entries: list[Entry] = []
     with os.scandir(directory) as it:
         for item in it:
             if item.name.startswith("."):
+                continue
+            if base is not None and item.is_symlink() and not _inside(item.path, base):
                 continue
             try:
                 st = item.stat()
@@ -70,6 +76,11 @@ def read_entries(directory: str) -> list[Entry]:
             entries.append(Entry(item.name, is_dir, st.st_mtime, 0 if is_dir else st.st_size))
     entries.sort(key=lambda e: (not e.is_dir, e.name.encode("utf-8", "surrogateescape")))
     return entries
+
+
+def _inside(path: str, base: str) -> bool:
+    real = os.path.realpath(path)
+    return real == base or os.path.commonpath((real, base)) == base
 
 
 def render_html(uri: str, entries: list[Entry]) -> bytes:
@@ -129,7 +140,7 @@ class AutoindexHandler(Handler):
         if st is None or not stat_mod.S_ISDIR(st.st_mode):
             return await call_next(request)
         try:
-            entries = read_entries(fs_path)
+            entries = read_entries(fs_path, real_base(self.location))
         except PermissionError:
             raise HTTPError(403) from None
         except (FileNotFoundError, NotADirectoryError):

@@ -4,6 +4,7 @@ If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since and If-Range."""
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -28,16 +29,20 @@ def http_date(seconds: float) -> str:
 
 
 def parse_http_date(value: str) -> int | None:
-    """Unix seconds of an HTTP date, or None when it is not one."""
+    """Unix seconds of an HTTP date (IMF-fixdate, RFC 850 or asctime form, all GMT), or None
+    when it is not one."""
     if len(value) > 64:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if parsed.tzinfo is None:
+    if parsed.tzinfo is None:  # asctime has no zone: HTTP dates are always GMT
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return int(parsed.timestamp())
+    except (ValueError, OverflowError):
         return None
-    return int(parsed.timestamp())
 
 
 def make_etag(mtime_ns: int, size: int) -> str:

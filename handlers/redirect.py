@@ -15,11 +15,17 @@ from framework.handler import CallNext, Handler
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
-from framework.routing.urls import quote_path, quote_query, safe_authority, safe_host
+from framework.routing.urls import (
+    origin_form,
+    quote_path,
+    quote_query,
+    safe_authority,
+    safe_host,
+)
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+_UNSAFE = re.compile(r"[^\x21-\x7e]")  # controls, space, DEL and non-ASCII
 _REASONS = {
     301: "Moved Permanently",
     302: "Found",
@@ -35,7 +41,7 @@ def _variables(request: Request) -> dict[str, str]:
     return {
         "scheme": request.scheme,
         "host": safe_host(request),
-        "request_uri": quote_query(request.original_uri),
+        "request_uri": quote_query(origin_form(request.original_uri)),
         "uri": quote_path(request.path),
         "args": query,
         "query_string": query,
@@ -58,11 +64,16 @@ def expand(template: str, request: Request) -> str:
     return _VARIABLE.sub(sub, template)
 
 
+def _percent_encode(match: re.Match[str]) -> str:
+    data = match.group(0).encode("utf-8", "surrogateescape")
+    return "".join(f"%{byte:02X}" for byte in data)
+
+
 def location_url(request: Request, url: str) -> str:
     """Make ``url`` safe for a ``Location`` header: absolute when it starts with ``/``
     (collapsing ``//`` and ``/\\`` so it can never become protocol-relative), controls and
-    spaces percent-encoded."""
-    url = _UNSAFE.sub(lambda m: f"%{ord(m.group(0)):02X}", url)
+    spaces and non-ASCII characters percent-encoded (as UTF-8)."""
+    url = _UNSAFE.sub(_percent_encode, url)
     if url.startswith("/") or url.startswith("\\"):
         url = "/" + url.lstrip("/\\")
         return f"{request.scheme}://{safe_authority(request)}{url}"
@@ -88,6 +99,10 @@ class RedirectHandler(Handler):
 
     async def handle(self, request: Request, call_next: CallNext) -> Response:
         spec = self.location.return_
+        server = request.server_config
+        if server is not None and server.context.return_ is not None:
+            # nginx runs a server-level `return` before any location is chosen: it wins
+            spec = server.context.return_
         if spec is None:
             return await call_next(request)
         status = spec.status

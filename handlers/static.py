@@ -124,10 +124,12 @@ class StaticHandler(Handler):
     def _directory(self, request: Request, path: str) -> Response | None:
         if not path.endswith("/"):
             _redirect(request, path + "/")
-        for name in self._index:
-            if name.startswith("/"):
-                raise InternalRedirect(_with_query(name, request.query))
-            candidate = path + name
+        last = len(self._index) - 1
+        for i, name in enumerate(self._index):
+            # nginx: an absolute index is used unconditionally only in the last position
+            candidate = name if name.startswith("/") else path + name
+            if name.startswith("/") and i == last:
+                raise InternalRedirect(_with_query(quote_path(name), request.query))
             try:
                 resolve_stat(self.location, candidate)
             except HTTPError:

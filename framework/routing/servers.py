@@ -125,6 +125,8 @@ class ServerSelector:
     def select(self, sockname: tuple, host: str) -> ServerConfig:
         """The server for a request that arrived on ``sockname`` with ``host`` (already
         without port and lower-cased; '' when absent)."""
+        if host[-1:] == ".":  # "example.org." is "example.org" (nginx drops one final dot)
+            host = host[:-1]
         memo_key = (sockname[0], sockname[1], host)
         server = self._memo.get(memo_key)
         if server is not None:

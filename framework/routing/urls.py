@@ -27,6 +27,18 @@ def quote_query(query: str) -> str:
     return quote(query.encode("utf-8", "surrogateescape"), safe=_QUERY_SAFE)
 
 
+def origin_form(target: str) -> str:
+    """The path-and-query part of a raw request-target: an absolute-form target
+    (``http://host/p?q``) loses its scheme and authority, like nginx's ``$request_uri``, so it
+    can never carry a foreign host into a ``Location``."""
+    if target[:1] == "/" or "://" not in target[:8]:
+        return target
+    rest = target.partition("://")[2]
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    tail = rest[cut:]
+    return tail if tail[:1] == "/" else "/" + tail
+
+
 def safe_host(request: Request) -> str:
     """The request's Host (without port) when it is a valid name or IP literal, else the
     local address; IPv6 literals come bracketed."""

@@ -32,7 +32,7 @@ def test_names_are_html_escaped_and_hrefs_url_encoded():
     page = render_html("/<t>/", [Entry('<img src=x onerror="a">&.txt', False, T, 1)]).decode()
     assert "<img" not in page
     assert "Index of /&lt;t&gt;/" in page
-    assert '<a href="%3Cimg%20src=x%20onerror=%22a%22%3E%26.txt">' in page
+    assert '<a href="%3Cimg%20src%3Dx%20onerror%3D%22a%22%3E%26.txt">' in page
     assert "&lt;img src=x onerror=&quot;a&quot;&gt;&amp;.txt</a>" in page
 
 
