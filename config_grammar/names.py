@@ -4,18 +4,42 @@
 three arguments), so the parser cannot see the missing ``;`` from the grammar alone. When a
 directive's arguments continue on a new line that starts with one of these names, the parser
 reports the missing ``;`` instead.
+
+The names are not listed here: the one source of truth is the directive table
+(``framework.config.directives.DIRECTIVES``). It is read on first use, so importing the parser
+stays cheap and ``config_grammar`` never imports ``framework`` at import time.
 """
 
 from __future__ import annotations
 
-KNOWN_DIRECTIVES: frozenset[str] = frozenset(
-    {
-        "access_log", "alias", "allow_methods", "autoindex", "autoindex_format", "cgi",
-        "cgi_buffer_request_body", "cgi_timeout", "client_body_timeout",
-        "client_header_max_size", "client_header_timeout", "client_max_body_size",
-        "default_type", "error_log", "error_page", "event_loop", "handler", "http", "include",
-        "index", "keepalive_timeout", "listen", "load_module", "location", "max_connections",
-        "pid", "return", "root", "send_timeout", "server", "server_name", "shutdown_timeout",
-        "types", "upload_store", "workers",
-    }
-)  # fmt: skip
+from collections.abc import Collection, Iterator
+
+
+class _DirectiveNames(Collection[str]):
+    """A read-only, lazily loaded view of the directive table's names."""
+
+    def __init__(self) -> None:
+        self._names: frozenset[str] | None = None
+
+    def _load(self) -> frozenset[str]:
+        if self._names is None:
+            from framework.config.directives import DIRECTIVES
+
+            self._names = frozenset(DIRECTIVES)
+        return self._names
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __repr__(self) -> str:
+        return f"KNOWN_DIRECTIVES({sorted(self._load())})"
+
+
+KNOWN_DIRECTIVES: Collection[str] = _DirectiveNames()
+"""Every core directive name (the keys of the directive table)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -78,16 +80,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE if "validate-config" in argv[:1] else EXIT_USAGE_RUN
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
-    if args.command == "run":
-        return command_run(args)
-    if args.command == "validate-config":
-        return command_validate(args)
-    if args.command == "fmt":
-        return command_fmt(args)
-    if args.command == "schema":
-        return command_schema()
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE_RUN
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE_RUN
+    commands = {
+        "run": command_run,
+        "validate-config": command_validate,
+        "fmt": command_fmt,
+        "schema": lambda _: command_schema(),
+    }
+    try:
+        return commands[args.command](args)
+    except BrokenPipeError:  # `webserv validate-config x --format json | head`: not a crash
+        _silence_stdout()
+        return EXIT_ERRORS
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 # -- run ------------------------------------------------------------------------------------
@@ -97,8 +110,7 @@ def command_run(args: argparse.Namespace) -> int:
     if args.check:
         from framework.config.build import load_config
 
-        if args.config is not None and not _readable(args.config):
-            return EXIT_UNUSABLE
+        # an unreadable file is an invalid config (exit 1), as for `run` itself
         result = load_config(Path(args.config) if args.config else None)
         print_diagnostics(result.diagnostics, result.sources, sys.stderr)
         if result.config is None:
@@ -136,9 +148,26 @@ def _readable(name: str) -> bool:
 
 
 def command_validate(args: argparse.Namespace) -> int:
+    # side-effect free: importing a module (ours, or a plugin's via load_module) must not
+    # write __pycache__ files
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        return _validate(args)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+
+
+def _validate(args: argparse.Namespace) -> int:
     from config_grammar.render import render_json, render_sarif
     from framework.config.build import load_config
+    from framework.config.explain import ExplainError, check_url
 
+    if args.explain is not None:
+        try:
+            check_url(args.explain)
+        except ExplainError as exc:
+            print(f"webserv validate-config: error: --explain: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
     if not _readable(args.config) or Path(args.config).is_dir():
         return EXIT_UNUSABLE
     result = load_config(Path(args.config), check_fs=not args.no_fs)
@@ -156,7 +185,7 @@ def command_validate(args: argparse.Namespace) -> int:
         out.write("\n")
     else:
         print_diagnostics(result.diagnostics, result.sources, out, always=True)
-    if args.explain:
+    if args.explain is not None:
         stream = out if args.format == "text" else sys.stderr
         if result.config is None:
             stream.write(f"cannot explain {args.explain}: the configuration has errors\n")
@@ -205,10 +234,30 @@ def command_fmt(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.write:
         if changed:
-            path.write_text(formatted, encoding="utf-8")
+            try:
+                _replace_file(path, formatted)
+            except OSError as exc:
+                print(f"webserv: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+                return EXIT_UNUSABLE
         return EXIT_OK
     sys.stdout.write(formatted)
     return EXIT_OK
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path`` and rename it over ``path``, so an
+    interrupted write never leaves a truncated config; the file's permission bits are kept."""
+    mode = path.stat().st_mode & 0o7777
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temp, mode)
+        os.replace(temp, path.resolve())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 # -- schema ----------------------------------------------------------------------------------------

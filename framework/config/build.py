@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,7 +32,7 @@ from framework.config.directives import (
 from framework.config.handler_settings import validate_settings
 from framework.config.mime_types import MIME_TYPES
 from framework.config.models import Config, HandlerSpec, Listen, LocationConfig, ServerConfig
-from framework.config.values import ValueProblem, compile_regex
+from framework.config.values import ValueProblem, compile_regex, joined_unit_suggestion
 from framework.registry import HandlerRegistry, RegistryError
 
 DEFAULT_CONFIG_NAME = "<default>"
@@ -92,22 +93,47 @@ def load_config(
     else:
         source = Path(path).absolute()
         base_dir = source.parent
+        if _is_device_or_directory(source):  # /dev/zero would be read forever
+            message = f"cannot read {path}: not a regular file"
+            return LoadResult(None, [Diagnostic("error", "unreadable-file", message)], {})
         try:  # spans name the file as the user wrote it
             parsed = parse_file(path, env=env)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
             message = f"cannot read {path}: {reason or exc}"
             return LoadResult(None, [Diagnostic("error", "unreadable-file", message)], {})
-    config, diagnostics = build_config(
-        parsed.nodes,
-        base_dir=base_dir,
-        source=source,
-        check_fs=check_fs,
-        registry=registry,
-        diagnostics=list(parsed.diagnostics),
-    )
+    try:
+        config, diagnostics = build_config(
+            parsed.nodes,
+            base_dir=base_dir,
+            source=source,
+            check_fs=check_fs,
+            registry=registry,
+            diagnostics=list(parsed.diagnostics),
+        )
+    except Exception as exc:  # a bug must still come out as a diagnostic, never a traceback
+        config, diagnostics = None, [*parsed.diagnostics, internal_error(exc)]
     sources = dict(parsed.sources)
     return LoadResult(config, sort_diagnostics(diagnostics, sources), sources)
+
+
+def _is_device_or_directory(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # reported when reading it
+    return stat.S_ISDIR(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def internal_error(exc: BaseException, where: str = "validating the configuration") -> Diagnostic:
+    """A diagnostic for an unexpected exception (a bug in webserv, not in the config)."""
+    return Diagnostic(
+        "error",
+        "internal-error",
+        f"internal error while {where}: {type(exc).__name__}: {exc}",
+        None,
+        "this is a bug in webserv; please report it with the config that triggers it",
+    )
 
 
 def sort_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -> list[Diagnostic]:
@@ -141,7 +167,9 @@ def build_config(
         builder.diagnostics[:0] = diagnostics
     config = builder.build(nodes, source)
     if config is not None:
-        builder.diagnostics.extend(run_lints(config, nodes, check_fs=check_fs))
+        builder.diagnostics.extend(
+            run_lints(config, nodes, check_fs=check_fs, accepted=builder.accepted)
+        )
     failed = config is None or any(d.severity == "error" for d in builder.diagnostics)
     return (None if failed else config), builder.diagnostics
 
@@ -158,6 +186,7 @@ class ConfigBuilder:
         self.base_dir = base_dir
         self.ctx = ParseContext(base_dir)
         self.diagnostics: list[Diagnostic] = []
+        self.accepted: set[int] = set()  # id() of every directive that passed validation
 
     # -- diagnostics -----------------------------------------------------------------------
     def error(
@@ -257,6 +286,7 @@ class ConfigBuilder:
         except ValueProblem as problem:
             self.error(problem.rule, problem.message, problem.span or d.span, problem.hint, d)
             return
+        self.accepted.add(id(d))
         if d.name == "listen":
             level.listens.append(value)
             return
@@ -279,11 +309,12 @@ class ConfigBuilder:
     def check_shape(self, d: Directive, spec: DirectiveSpec) -> bool:
         """Block presence and argument count."""
         if spec.block == "required" and d.block is None:
+            written = " ".join([d.name, *(arg.raw for arg in d.args)])
             self.error(
                 "missing-block",
                 f'directive "{d.name}" has no opening "{{"',
                 d.span,
-                f"usage: {spec.usage}",
+                f"write `{written} {{ ... }}`" if d.args else f"usage: {spec.usage}",
                 d,
             )
             return False
@@ -296,13 +327,28 @@ class ConfigBuilder:
                 d,
             )
             return False
+        for arg in d.args:
+            if "\x00" in arg.value:
+                self.error(
+                    "invalid-value",
+                    f'NUL character in an argument of "{d.name}" directive',
+                    arg.span,
+                    "remove the NUL byte (it cannot be part of a path or a name)",
+                    d,
+                )
+                return False
         count = len(d.args)
         if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
+            hint = f"usage: {spec.usage}"
+            if count == 2 and spec.usage.endswith((" TIME;", " SIZE;")):
+                joined = joined_unit_suggestion(d.args[0], d.args[1])
+                if joined is not None:
+                    hint = f'did you mean "{joined}"? (no space between a number and its unit)'
             self.error(
                 "invalid-arg-count",
                 f'invalid number of arguments in "{d.name}" directive',
                 d.span,
-                f"usage: {spec.usage}",
+                hint,
                 d,
             )
             return False
@@ -312,6 +358,8 @@ class ConfigBuilder:
         close = difflib.get_close_matches(d.name, list(DIRECTIVES), n=1, cutoff=0.6)
         if d.name in self.registry:
             hint: str | None = f"to enable the handler, write `handler {d.name};`"
+        elif "${" in d.name:
+            hint = "environment variables are expanded in arguments, not in directive names"
         elif close:
             hint = f'did you mean "{close[0]}"?'
         else:
@@ -331,10 +379,11 @@ class ConfigBuilder:
                 self.registry.load_module(name, reserved=reserved)
             except RegistryError as exc:
                 self.error("handler-name-clash", str(exc), d.args[0].span, None, d)
-            except Exception as exc:  # any import-time failure is a config error
+            except (Exception, SystemExit) as exc:  # any import-time failure: a config error
+                reason = f"it called sys.exit({exc.code})" if isinstance(exc, SystemExit) else exc
                 self.error(
                     "load-module-failed",
-                    f'cannot load module "{name}": {exc}',
+                    f'cannot load module "{name}": {reason}',
                     d.args[0].span,
                     "the module must be importable (installed, or next to the config file)",
                     d,
@@ -474,6 +523,15 @@ class ConfigBuilder:
                 "location pattern is empty",
                 pattern_arg.span,
                 "usage: location [=|^~|~|~*] PATTERN { ... }",
+                d,
+            )
+            return None
+        if pattern.startswith("@") and modifier == "":
+            self.error(
+                "unsupported",
+                f'named location "{pattern}" is not supported',
+                pattern_arg.span,
+                "use a prefix location such as /errors/ and point error_page at a URI in it",
                 d,
             )
             return None

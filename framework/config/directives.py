@@ -21,6 +21,7 @@ from framework.config.values import (
     REDIRECT_CODES,
     ValueProblem,
     compile_regex,
+    is_decimal,
     parse_choice,
     parse_flag,
     parse_int,
@@ -29,6 +30,7 @@ from framework.config.values import (
     parse_size,
     parse_status,
     parse_time,
+    python_regex_source,
 )
 
 Context = Literal["G", "H", "S", "L"]
@@ -54,6 +56,18 @@ class ParseContext:
 
     def path(self, value: str) -> Path:
         return Path(os.path.normpath(self.base_dir / value))
+
+    def path_arg(self, arg: Arg, directive: str) -> Path:
+        """``arg`` as an absolute path; an empty one is an error (it would silently mean
+        the config directory)."""
+        if not arg.value:
+            raise ValueProblem(
+                "invalid-value",
+                f'empty path in "{directive}" directive',
+                arg.span,
+                'write "." to mean the config file\'s directory',
+            )
+        return self.path(arg.value)
 
 
 ValueParser = Callable[[Directive, ParseContext], Any]
@@ -101,7 +115,7 @@ def _flag(d: Directive, _: ParseContext) -> bool:
 
 
 def _path(d: Directive, ctx: ParseContext) -> Path:
-    return ctx.path(_first(d).value)
+    return ctx.path_arg(_first(d), d.name)
 
 
 def _string(d: Directive, _: ParseContext) -> str:
@@ -115,17 +129,21 @@ def _choice(*choices: str) -> ValueParser:
     return parse
 
 
-def _positive_int(d: Directive, _: ParseContext) -> int:
-    return parse_int(_first(d), d.name, minimum=1)
+MAX_WORKERS = 1024
+MAX_CONNECTIONS = 1 << 20  # the usual hard limit of open files per process
+
+
+def _connections(d: Directive, _: ParseContext) -> int:
+    return parse_int(_first(d), d.name, minimum=1, maximum=MAX_CONNECTIONS)
 
 
 def _workers(d: Directive, _: ParseContext) -> int:
     if _first(d).value == "auto":
         return os.cpu_count() or 1
     try:
-        return parse_int(_first(d), d.name, minimum=1)
+        return parse_int(_first(d), d.name, minimum=1, maximum=MAX_WORKERS)
     except ValueProblem as problem:
-        problem.hint = 'a number of processes (>= 1), or "auto" for one per CPU'
+        problem.hint = f'a number of processes (1 to {MAX_WORKERS}), or "auto" for one per CPU'
         raise
 
 
@@ -134,7 +152,9 @@ def _error_log(d: Directive, ctx: ParseContext) -> ErrorLog:
     level = "warn"
     if len(d.args) > 1:
         level = parse_choice(d.args[1], d.name, ("debug", "info", "warn", "error"))
-    return ErrorLog(target="stderr" if target == "stderr" else ctx.path(target), level=level)
+    if target == "stderr":
+        return ErrorLog(target="stderr", level=level)
+    return ErrorLog(target=ctx.path_arg(d.args[0], d.name), level=level)
 
 
 def _access_log(d: Directive, ctx: ParseContext) -> AccessLog:
@@ -144,7 +164,7 @@ def _access_log(d: Directive, ctx: ParseContext) -> AccessLog:
         fmt = parse_choice(d.args[1], d.name, ("combined", "json"))
     if target in ("stdout", "off"):
         return AccessLog(target=target, format=fmt)
-    return AccessLog(target=ctx.path(target), format=fmt)
+    return AccessLog(target=ctx.path_arg(d.args[0], d.name), format=fmt)
 
 
 def _listen(d: Directive, _: ParseContext) -> Listen:
@@ -169,7 +189,7 @@ def _server_name(d: Directive, _: ParseContext) -> list[str]:
         name = arg.value
         if name.startswith("~"):
             compile_regex(Arg(name[1:], arg.span, arg.raw, arg.quoted), d.name)
-            names.append(name)
+            names.append("~" + python_regex_source(name[1:]))  # what routing compiles
         else:
             names.append(name.lower())
     return names
@@ -194,7 +214,7 @@ def _is_url(text: str) -> bool:
 
 def _return(d: Directive, _: ParseContext) -> Return:
     first = d.args[0]
-    if len(d.args) == 1 and not first.value.isdigit():
+    if len(d.args) == 1 and not is_decimal(first.value):
         if not _is_url(first.value):
             raise ValueProblem(
                 "invalid-status",
@@ -204,16 +224,23 @@ def _return(d: Directive, _: ParseContext) -> Return:
             )
         return Return(status=302, url=first.value)
     code = first.value
-    if not code.isdigit() or not (100 <= int(code) <= 599 or int(code) == 444):
+    if not is_decimal(code) or not 100 <= int(code) <= 599:
         raise ValueProblem(
             "invalid-status",
             f'invalid return code "{code}"',
             first.span,
-            "a return code is a number from 100 to 599 (or 444)",
+            "a return code is a number from 100 to 599",
         )
     status = int(code)
     rest = d.args[1].value if len(d.args) > 1 else None
     if status in REDIRECT_CODES:
+        if not rest:
+            raise ValueProblem(
+                "invalid-arg-count",
+                f'"return {status}" has no URL to redirect to',
+                d.span,
+                f"write `return {status} /new/path;` or `return {status} https://host/path;`",
+            )
         return Return(status=status, url=rest)
     return Return(status=status, text=rest)
 
@@ -236,7 +263,14 @@ def _error_page(d: Directive, _: ParseContext) -> dict[int, ErrorPage]:
     for arg in codes:
         code = parse_status(arg, d.name, 300, 599)
         pages[code] = ErrorPage(uri=uri.value, status_override=override)
-    if not uri.value.startswith(("/", "http://", "https://", "@")):
+    if uri.value.startswith("@"):
+        raise ValueProblem(
+            "unsupported",
+            f'named location "{uri.value}" in "error_page" directive is not supported',
+            uri.span,
+            "give the page's URI, e.g. /errors/404.html, and serve it from a location",
+        )
+    if not uri.value.startswith(("/", "http://", "https://")):
         raise ValueProblem(
             "invalid-value",
             f'invalid URI "{uri.value}" in "error_page" directive',
@@ -270,6 +304,13 @@ def _cgi(d: Directive, ctx: ParseContext) -> CgiRule:
     interpreter: Path | None = None
     if len(args) == 2:
         value = args[1].value
+        if not value:
+            raise ValueProblem(
+                "invalid-value",
+                'empty interpreter in "cgi" directive',
+                args[1].span,
+                "give the interpreter's path or command name, or leave it out to exec the file",
+            )
         if "/" in value:
             interpreter = ctx.path(value)
         else:  # a bare command name is looked up in PATH once, at startup
@@ -296,12 +337,20 @@ def _types(d: Directive, _: ParseContext) -> dict[str, str]:
                 "each entry is `MIME EXT ...;`, e.g. `text/html html htm;`",
             )
         for arg in entry.args:
-            table[arg.value.lstrip(".").lower()] = entry.name
+            extension = arg.value.lstrip(".").lower()
+            if not extension:
+                raise ValueProblem(
+                    "invalid-value",
+                    f'empty extension for "{entry.name}" in "types" block',
+                    arg.span,
+                    "each entry is `MIME EXT ...;`, e.g. `text/html html htm;`",
+                )
+            table[extension] = entry.name
     return table
 
 
 def _upload_store(d: Directive, ctx: ParseContext) -> Path:
-    return ctx.path(_first(d).value)
+    return ctx.path_arg(_first(d), d.name)
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -331,7 +380,7 @@ _SPECS = [
     _spec("load_module", G, "load_module PYTHON.MODULE;", parse=_string, scope="global",
           field="load_modules", combine="append",
           summary="import a module that registers handlers"),
-    _spec("max_connections", G, "max_connections N;", parse=_positive_int, scope="global",
+    _spec("max_connections", G, "max_connections N;", parse=_connections, scope="global",
           field="max_connections", default="1024", summary="connection limit per worker"),
     # structure
     _spec("http", G, "http { ... }", min_args=0, max_args=0, block="required",

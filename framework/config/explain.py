@@ -12,8 +12,41 @@ from framework.config.models import Config, Listen, LocationConfig, ServerConfig
 _SKIPPED_FIELDS = {"modifier", "pattern", "span", "children", "regex"}
 
 
+class ExplainError(ValueError):
+    """The URL given to ``--explain`` is not one a client could send."""
+
+
+def check_url(url: str) -> None:
+    """Raise ``ExplainError`` unless ``url`` is ``/path``, ``host[:port]/path`` or an http(s)
+    URL (checked before the config is loaded, so a typo is a usage error)."""
+    _split(url, "127.0.0.1:8080")
+
+
+def _split(url: str, authority: str) -> tuple[str, str, int, str]:
+    """(display URL, lower-case host, port, path?query) of ``url``."""
+    if not url or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        raise ExplainError(f"invalid URL {url!r}: it is empty or contains spaces")
+    if "://" not in url:  # "/path" or "host:port/path"
+        url = "http://" + (authority + url if url.startswith("/") else url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ExplainError(f"invalid URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ExplainError(f"invalid URL {url!r}: only http:// and https:// URLs are served")
+    if not parts.hostname:
+        raise ExplainError(f"invalid URL {url!r}: it has no host")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    default_port = 443 if parts.scheme == "https" else 80
+    return parts.geturl(), parts.hostname.lower(), port or default_port, target
+
+
 def explain(config: Config, url: str) -> str:
-    """A human-readable account of how ``url`` is routed by ``config``."""
+    """A human-readable account of how ``url`` is routed by ``config``; raises
+    ``ExplainError`` for a URL no client could send."""
     from framework.http.errors import HTTPError
     from framework.routing.locations import LocationMatcher
     from framework.routing.paths import map_path, normalize_target
@@ -21,12 +54,8 @@ def explain(config: Config, url: str) -> str:
 
     if not config.servers:
         return f"URL       {url}\nno server is configured\n"
-    if "://" not in url:  # "/path" or "host:port/path"
-        url = "http://" + (_first_authority(config) + url if url.startswith("/") else url)
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    lines = [f"URL       {parts.geturl()}"]
+    shown, host, port, target = _split(url, _first_authority(config))
+    lines = [f"URL       {shown}"]
 
     listen = _listen_for(config, host, port)
     if listen is None:
@@ -38,13 +67,10 @@ def explain(config: Config, url: str) -> str:
     lines.append(f"server    {_server_title(server)} at {server.span}")
     lines.append(f"          {_server_reason(selector, server, listen, host)}")
 
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
     try:
         path, query = normalize_target(target)
     except HTTPError as exc:
-        lines.append(f"request   rejected with {exc.status}: {exc}")
+        lines.append(f"request   rejected with {exc.status}: {_reason(exc)}")
         return "\n".join(lines) + "\n"
     lines.append(f"path      {path}" + (f"  (query {query!r} is not matched)" if query else ""))
     location = LocationMatcher(server).match(path)
@@ -54,10 +80,15 @@ def explain(config: Config, url: str) -> str:
         try:
             lines.append(f"file      {map_path(location, path)}")
         except HTTPError as exc:
-            lines.append(f"file      refused ({exc.status})")
+            lines.append(f"file      refused with {exc.status}: {_reason(exc)}")
     lines.append("effective settings:")
     lines.extend(_settings(server, location))
     return "\n".join(lines) + "\n"
+
+
+def _reason(exc: Exception) -> str:
+    """The error's detail, without the status code already shown."""
+    return getattr(exc, "detail", "") or "no detail"
 
 
 def _first_authority(config: Config) -> str:

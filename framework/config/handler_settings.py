@@ -1,9 +1,12 @@
 """Validation of ``handler NAME { SETTING VALUE; ... }`` blocks against the handler's pydantic
-``Settings`` model, with every pydantic error mapped back to the setting's span."""
+``Settings`` model, with every pydantic error mapped back to the setting's span -- nested
+settings blocks included."""
 
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -11,15 +14,44 @@ from pydantic import BaseModel, ValidationError
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive, Span
 
+_SEQUENCES = (list, set, frozenset, tuple)
 
-def setting_value(node: Directive) -> Any:
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` / ``Optional[X]`` / ``Annotated[X, ...]`` -> ``X``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(options[0]) if len(options) == 1 else annotation
+    return annotation
+
+
+def _field_type(model: Any, name: str) -> Any:
+    """The annotation of ``name`` in ``model`` (a pydantic model class), or None."""
+    fields = getattr(model, "model_fields", None)
+    if not isinstance(fields, dict) or name not in fields:
+        return None
+    return _unwrap(fields[name].annotation)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def setting_value(node: Directive, annotation: Any = None) -> Any:
     """One argument is a string (pydantic's lax mode coerces "42" to 42), several are a
-    list, none is ``True`` (a flag), and a block is a nested mapping."""
+    list, none is ``True`` (a flag), and a block is a nested mapping. A single argument for a
+    list-typed setting is a one-element list."""
     if node.block is not None:
-        return {child.name: setting_value(child) for child in node.children}
+        sub = annotation if _is_model(annotation) else None
+        return {c.name: setting_value(c, _field_type(sub, c.name)) for c in node.children}
     if not node.args:
         return True
     if len(node.args) == 1:
+        if typing.get_origin(annotation) in _SEQUENCES or annotation in _SEQUENCES:
+            return [node.args[0].value]
         return node.args[0].value
     return [arg.value for arg in node.args]
 
@@ -36,78 +68,120 @@ def _did_you_mean(name: str, choices: list[str]) -> str | None:
     return f'did you mean "{close[0]}"?' if close else None
 
 
+class _SettingsBlock:
+    """The settings written in one handler block, indexed by their path (``("inner",
+    "depth")``) so a pydantic error location finds the directive it is about."""
+
+    def __init__(self, handler: Directive, model: type[BaseModel]) -> None:
+        self.handler = handler
+        self.name = handler.args[0].value
+        self.model = model
+        self.nodes: dict[tuple[str, ...], Directive] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.raw = self._collect(handler.children, (), model)
+
+    def _collect(self, children: list[Directive], path: tuple[str, ...], model: Any) -> dict:
+        raw: dict[str, Any] = {}
+        for child in children:
+            key = (*path, child.name)
+            if key in self.nodes:
+                self.diagnostics.append(
+                    Diagnostic(
+                        "error",
+                        "duplicate-setting",
+                        f'setting "{".".join(key)}" of handler "{self.name}" is duplicate',
+                        child.name_span,
+                        f"first set at {self.nodes[key].span}",
+                        child.include_chain,
+                    )
+                )
+                continue
+            self.nodes[key] = child
+            annotation = _field_type(model, child.name)
+            if child.block is not None:
+                sub = annotation if _is_model(annotation) else None
+                raw[child.name] = self._collect(child.children, key, sub)
+            else:
+                raw[child.name] = setting_value(child, annotation)
+        return raw
+
+    def _model_at(self, path: tuple[str, ...]) -> Any:
+        model: Any = self.model
+        for name in path:
+            model = _field_type(model, name)
+            if not _is_model(model):
+                return None
+        return model
+
+    def _closest(self, loc: tuple[Any, ...]) -> tuple[Directive | None, tuple[str, ...], Any]:
+        """The deepest written directive on the error's path, that path, and what follows."""
+        path: tuple[str, ...] = ()
+        node = None
+        rest: Any = None
+        for i, part in enumerate(loc):
+            key = (*path, str(part))
+            if key not in self.nodes:
+                rest = loc[i:]
+                break
+            path, node = key, self.nodes[key]
+        return node, path, rest
+
+    def report(self, exc: ValidationError) -> None:
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            where = ".".join(str(p) for p in loc)
+            node, path, rest = self._closest(loc)
+            if err["type"] == "extra_forbidden" and node is not None and not rest:
+                model = self._model_at(path[:-1])
+                fields = list(getattr(model, "model_fields", {}) or {})
+                hint = _did_you_mean(path[-1], fields) or (
+                    "known settings: " + ", ".join(fields) if fields else "it takes no settings"
+                )
+                self._error("unknown-handler-setting",
+                            f'unknown setting "{where}" for handler "{self.name}"',
+                            node.name_span, hint, node)  # fmt: skip
+            elif err["type"] == "missing" or node is None:
+                parent = node if node is not None and node.block is not None else self.handler
+                self._error(
+                    "invalid-handler-setting",
+                    f'missing setting "{where}" for handler "{self.name}"',
+                    parent.span,
+                    f"add `{loc[-1]} VALUE;` inside the {'block' if node else 'handler block'}",
+                    parent,
+                )
+            else:
+                span = _value_span(node)
+                if rest and isinstance(rest[0], int) and 0 <= rest[0] < len(node.args):
+                    span = node.args[rest[0]].span  # one item of a list
+                if node.block is not None:
+                    shown = "{ ... }"
+                else:
+                    shown = " ".join(a.value for a in node.args) if node.args else "(no value)"
+                self._error(
+                    "invalid-handler-setting",
+                    f'invalid value "{shown}" for setting "{where}" of handler "{self.name}": '
+                    f"{err['msg']}",
+                    span,
+                    None,
+                    node,
+                )
+
+    def _error(
+        self, rule: str, message: str, span: Span, hint: str | None, node: Directive
+    ) -> None:
+        self.diagnostics.append(Diagnostic("error", rule, message, span, hint, node.include_chain))
+
+
 def validate_settings(
     handler: Directive, model: type[BaseModel], diagnostics: list[Diagnostic]
 ) -> BaseModel | None:
     """Build ``model`` from the block of ``handler``; append diagnostics and return None on
     any problem."""
-    name = handler.args[0].value
-    nodes: dict[str, Directive] = {}
-    raw: dict[str, Any] = {}
-    ok = True
-    for child in handler.children:
-        if child.name in nodes:
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    "duplicate-setting",
-                    f'setting "{child.name}" of handler "{name}" is duplicate',
-                    child.name_span,
-                    f"first set at {nodes[child.name].span}",
-                    child.include_chain,
-                )
-            )
-            ok = False
-            continue
-        nodes[child.name] = child
-        raw[child.name] = setting_value(child)
+    block = _SettingsBlock(handler, model)
     try:
-        settings = model.model_validate(raw)
+        settings = model.model_validate(block.raw)
     except ValidationError as exc:
-        fields = list(model.model_fields)
-        for err in exc.errors():
-            loc = err.get("loc", ())
-            key = str(loc[0]) if loc else ""
-            node = nodes.get(key)
-            if err["type"] == "extra_forbidden" and node is not None:
-                hint = _did_you_mean(key, fields) or (
-                    "known settings: " + ", ".join(fields) if fields else "it takes no settings"
-                )
-                diagnostics.append(
-                    Diagnostic(
-                        "error",
-                        "unknown-handler-setting",
-                        f'unknown setting "{key}" for handler "{name}"',
-                        node.name_span,
-                        hint,
-                        node.include_chain,
-                    )
-                )
-            elif err["type"] == "missing" or node is None:
-                where = ".".join(str(p) for p in loc)
-                diagnostics.append(
-                    Diagnostic(
-                        "error",
-                        "invalid-handler-setting",
-                        f'missing setting "{where}" for handler "{name}"',
-                        handler.span,
-                        f"add `{where} VALUE;` inside the handler block",
-                        handler.include_chain,
-                    )
-                )
-            else:
-                shown = " ".join(a.value for a in node.args) if node.args else "(flag)"
-                where = ".".join(str(p) for p in loc)
-                diagnostics.append(
-                    Diagnostic(
-                        "error",
-                        "invalid-handler-setting",
-                        f'invalid value "{shown}" for setting "{where}" of handler "{name}": '
-                        f"{err['msg']}",
-                        _value_span(node),
-                        None,
-                        node.include_chain,
-                    )
-                )
-        return None
-    return settings if ok else None
+        block.report(exc)
+        settings = None
+    diagnostics.extend(block.diagnostics)
+    return None if block.diagnostics else settings

@@ -27,7 +27,13 @@ class LintContext:
     config: Config
     nodes: list[Directive | Comment]
     check_fs: bool = True
+    # id() of the directives the builder accepted; rules never see one it rejected (which
+    # already has an error, and may lack the arguments a rule reads). None: all of them.
+    accepted: set[int] | None = None
     by_span: dict[Span, Directive] = field(default_factory=dict)
+
+    def valid(self, node: Directive) -> bool:
+        return self.accepted is None or id(node) in self.accepted
 
     def __post_init__(self) -> None:
         stack = [n for n in self.nodes if isinstance(n, Directive)]
@@ -39,7 +45,9 @@ class LintContext:
     def own(self, span: Span | None, name: str) -> list[Directive]:
         """The ``name`` directives written directly in the block at ``span``."""
         node = self.by_span.get(span) if span is not None else None
-        return [d for d in node.children if d.name == name] if node is not None else []
+        if node is None:
+            return []
+        return [d for d in node.children if d.name == name and self.valid(d)]
 
     def scopes(self) -> Iterator[tuple[ServerConfig, LocationConfig]]:
         """Every (server, location) pair, server contexts included, nested ones too."""
@@ -59,7 +67,7 @@ class LintContext:
             node = stack.pop(0)
             if node.name == "http":
                 stack[:0] = node.children
-            elif node.name == name:
+            elif node.name == name and self.valid(node):
                 found.append(node)
         return found
 
@@ -215,6 +223,7 @@ def _regex_literal_prefix(pattern: str) -> str | None:
 def check_unreachable_location(ctx: LintContext) -> Iterator[Diagnostic]:
     for server in ctx.config.servers:
         yield from _unreachable_in_block(ctx, server.locations)
+    yield from _patterns_without_slash(ctx)
 
 
 def _unreachable_in_block(
@@ -262,6 +271,22 @@ def _unreachable_in_block(
                 '"^~" skips regex locations; nest this regex inside it, or drop the "^~"',
             )
             break
+
+
+def _patterns_without_slash(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A prefix or exact pattern not starting with "/" never matches: request paths do."""
+    for _server, loc in ctx.scopes():
+        if loc.modifier not in ("", "^~", "=") or not loc.pattern or loc.pattern[0] == "/":
+            continue
+        node = ctx.by_span.get(loc.span) if loc.span is not None else None
+        yield _warn(
+            "unreachable-location",
+            f'location "{(loc.modifier + " " + loc.pattern).strip()}" can never match: '
+            'request paths start with "/"',
+            node,
+            node.args[-1].span if node is not None else loc.span,
+            f'write "/{loc.pattern}"',
+        )
 
 
 def check_alias_traversal(ctx: LintContext) -> Iterator[Diagnostic]:
@@ -405,13 +430,23 @@ RULES: list[LintRule] = [
 
 
 def run_lints(
-    config: Config, nodes: list[Directive | Comment], *, check_fs: bool = True
+    config: Config,
+    nodes: list[Directive | Comment],
+    *,
+    check_fs: bool = True,
+    accepted: set[int] | None = None,
 ) -> list[Diagnostic]:
-    """Every lint warning for ``config`` (built from ``nodes``)."""
-    ctx = LintContext(config, nodes, check_fs)
+    """Every lint warning for ``config`` (built from ``nodes``; ``accepted``: the ids of the
+    directives the builder accepted, the only ones rules look at)."""
+    ctx = LintContext(config, nodes, check_fs, accepted)
     out: list[Diagnostic] = []
     for rule in RULES:
         if rule.needs_fs and not check_fs:
             continue
-        out.extend(rule.check(ctx))
+        try:
+            out.extend(rule.check(ctx))
+        except Exception as exc:  # one broken rule must not hide the other findings
+            from framework.config.build import internal_error
+
+            out.append(internal_error(exc, f"running the {rule.id} lint"))
     return out

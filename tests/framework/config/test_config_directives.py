@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from config_grammar.names import KNOWN_DIRECTIVES
+from framework.config.directives import DIRECTIVES
 from framework.config.mime_types import MIME_TYPES
 from framework.config.models import AccessLog, CgiRule, ErrorLog, ErrorPage, Return
 
@@ -239,3 +241,61 @@ def test_http_wrapper_means_the_top_level(load):
 
 def test_http_cannot_be_nested_in_http(load, rules):
     assert rules(load("http {\n  http { }\n}\n")) == ["not-allowed-here"]
+
+
+def test_the_parser_knows_exactly_the_directives_of_the_table():
+    assert set(KNOWN_DIRECTIVES) == set(DIRECTIVES)
+    assert len(KNOWN_DIRECTIVES) == len(DIRECTIVES) and "listen" in KNOWN_DIRECTIVES
+
+
+@pytest.mark.parametrize("name", sorted(DIRECTIVES))
+def test_a_missing_semicolon_before_any_directive_is_spotted(load, name):
+    result = load(f"server {{\n    listen 8080\n    {name} x;\n}}\n")
+    missing = [d for d in result.diagnostics if d.rule == "missing-semicolon"]
+    assert [(d.span.line, d.span.col) for d in missing] == [(2, 16)]
+
+
+def test_an_empty_config_gets_every_default_of_spec_4_2(load, tmp_path):
+    config = load("server { }\n").config
+    assert (config.workers, config.event_loop, config.pid, config.max_connections) == (
+        1,
+        "auto",
+        None,
+        1024,
+    )
+    assert (config.error_log.target, config.error_log.level) == ("stderr", "warn")
+    assert config.shutdown_timeout == 30.0 and config.load_modules == []
+    server = config.servers[0]
+    assert (server.client_header_timeout, server.keepalive_timeout) == (60.0, 75.0)
+    assert server.client_header_max_size == 16 * 1024
+    ctx = server.context
+    assert ctx.root == tmp_path / "html" and ctx.alias is None
+    assert ctx.index == ["index.html"] and ctx.autoindex is False
+    assert ctx.autoindex_format == "html"
+    assert ctx.allow_methods == frozenset({"GET", "HEAD", "POST"})
+    assert ctx.return_ is None and ctx.error_pages == {}
+    assert ctx.types == MIME_TYPES and ctx.default_type == "application/octet-stream"
+    assert ctx.client_max_body_size == 1024 * 1024
+    assert (ctx.client_body_timeout, ctx.send_timeout, ctx.cgi_timeout) == (60.0, 60.0, 60.0)
+    assert (ctx.access_log.target, ctx.access_log.format) == ("stdout", "combined")
+    assert ctx.upload_store is None and ctx.cgi == [] and ctx.handlers == []
+    assert ctx.cgi_buffer_request_body is True
+
+
+def test_the_table_documents_the_spec_defaults():
+    documented = {name: spec.default for name, spec in DIRECTIVES.items() if spec.default}
+    assert documented["client_max_body_size"] == "1m"
+    assert documented["listen"] == "0.0.0.0:8080"
+    assert documented["allow_methods"] == "GET HEAD POST"
+    assert documented["keepalive_timeout"] == "75s"
+
+
+def test_a_pcre_named_group_in_server_name_is_stored_in_python_syntax_for_routing(load):
+    from framework.routing.servers import ServerSelector
+
+    config = load(
+        "server {\n  listen 127.0.0.1:8080;\n  server_name ~^(?<sub>\\w+)\\.test$;\n}\n"
+    ).config
+    assert config.servers[0].server_names == ["~^(?P<sub>\\w+)\\.test$"]
+    chosen = ServerSelector(config).select(("127.0.0.1", 8080), "abc.test")
+    assert chosen is config.servers[0]

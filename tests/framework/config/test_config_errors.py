@@ -326,3 +326,83 @@ def test_a_config_file_that_cannot_be_read_is_one_diagnostic(tmp_path):
     assert result.config is None
     ((diag),) = result.diagnostics
     assert diag.rule == "unreadable-file" and "missing.conf" in diag.message
+
+
+class Limits(HandlerSettings):
+    depth: int = 1
+    names: list[str] = []
+
+
+class Nested(Handler):
+    """A handler whose settings have a nested block, a list and a mapping."""
+
+    name = "nested"
+
+    class Settings(HandlerSettings):
+        limits: Limits = Limits()
+        optional: Limits | None = None
+        items: list[int] = []
+        weights: dict[str, int] = {}
+
+    async def handle(self, request, call_next):
+        return await call_next(request)
+
+
+@pytest.fixture
+def nested_registry() -> HandlerRegistry:
+    reg = HandlerRegistry()
+    reg.register(Nested)
+    return reg
+
+
+def nested(tmp_path, registry, body: str):
+    return load_with(tmp_path, registry, f"server {{\n  handler nested {{\n    {body}\n  }}\n}}\n")
+
+
+def test_nested_settings_blocks_lists_and_mappings_are_built(tmp_path, nested_registry):
+    result = nested(
+        tmp_path,
+        nested_registry,
+        "limits { depth 2; names a; }\n    optional { depth 3; }\n    items 7;\n"
+        "    weights { a 1; b 2; }",
+    )
+    assert result.diagnostics == []
+    settings = result.config.servers[0].context.handlers[0].settings
+    assert settings.limits == Limits(depth=2, names=["a"])  # one value for a list: a list
+    assert settings.optional == Limits(depth=3) and settings.items == [7]
+    assert settings.weights == {"a": 1, "b": 2}
+
+
+@pytest.mark.parametrize(
+    ("body", "rule", "message", "position"),
+    [
+        ("limits { depth x; }", "invalid-handler-setting",
+         'invalid value "x" for setting "limits.depth"', (3, 20)),
+        ("limits { dpth 1; }", "unknown-handler-setting",
+         'unknown setting "limits.dpth" for handler "nested"', (3, 14)),
+        ("optional { deep 1; }", "unknown-handler-setting",
+         'unknown setting "optional.deep" for handler "nested"', (3, 16)),
+        ("limits { depth 1; depth 2; }", "duplicate-setting",
+         'setting "limits.depth" of handler "nested" is duplicate', (3, 23)),
+        ("items 1 x;", "invalid-handler-setting",
+         'invalid value "1 x" for setting "items.1"', (3, 13)),
+        ("weights { a 1; b z; }", "invalid-handler-setting",
+         'invalid value "z" for setting "weights.b"', (3, 22)),
+        ("limits 5;", "invalid-handler-setting",
+         'invalid value "5" for setting "limits"', (3, 12)),
+        ("items { a 1; }", "invalid-handler-setting",
+         'invalid value "{ ... }" for setting "items"', (3, 5)),
+    ],
+)  # fmt: skip
+def test_errors_in_nested_settings_point_at_the_nested_directive(
+    tmp_path, nested_registry, body, rule, message, position
+):
+    diag = only(nested(tmp_path, nested_registry, body))
+    assert diag.rule == rule
+    assert diag.message.startswith(message)
+    assert where(diag) == position
+
+
+def test_an_unknown_nested_setting_suggests_from_the_nested_model(tmp_path, nested_registry):
+    diag = only(nested(tmp_path, nested_registry, "limits { dpth 1; }"))
+    assert diag.hint == 'did you mean "depth"?'

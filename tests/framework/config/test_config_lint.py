@@ -174,3 +174,34 @@ def test_top_level_roots_are_checked_too(load, site):
     assert len(warnings(load("root nowhere;\n", check_fs=True), "missing-root")) == 1
     assert len(warnings(load("http {\n  root open;\n}\n", check_fs=True), "world-writable")) == 1
     assert load("root www;\n", check_fs=True).diagnostics == []
+
+
+def test_an_include_glob_that_matches_files_does_not_warn(load, tmp_path):
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "a.conf").write_text("server { listen 81; }\n")
+    result = load("include conf.d/*.conf;\n")
+    assert warnings(result, "include-empty-glob") == [] and result.config is not None
+
+
+def test_a_rejected_directive_gets_its_error_and_no_lint_noise(load, site):
+    result = load('server {\n  root "";\n  location / { cgi .py ""; index; }\n}\n', check_fs=True)
+    assert [d.severity for d in result.diagnostics] == ["error", "error", "error"]
+
+
+def test_every_lint_rule_has_an_id_a_summary_and_a_unique_name():
+    from framework.config.lint import RULES
+
+    ids = [rule.id for rule in RULES]
+    assert len(ids) == len(set(ids))
+    assert all(rule.summary and rule.id == rule.id.lower() for rule in RULES)
+
+
+def test_a_prefix_or_exact_location_without_a_leading_slash_can_never_match(load):
+    result = load("server {\n  location static/ { }\n  location = ping { }\n}\n")
+    found = warnings(result, "unreachable-location")
+    assert [(d.span.line, d.span.col, d.hint) for d in found] == [
+        (2, 12, 'write "/static/"'),
+        (3, 14, 'write "/ping"'),
+    ]
+    ok = load("server {\n  location /static/ { }\n  location ~ ping { }\n}\n")
+    assert warnings(ok, "unreachable-location") == []

@@ -126,3 +126,67 @@ def test_pcre_named_groups_are_accepted_and_broken_regexes_rejected():
     with pytest.raises(ValueProblem) as info:
         compile_regex(arg("(unclosed"), "location")
     assert info.value.rule == "invalid-regex"
+
+
+@pytest.mark.parametrize("text", ["²", "٣", "1²", "٣k"])
+def test_only_ascii_digits_are_numbers(text):
+    with pytest.raises(ValueProblem):
+        parse_size(arg(text), "client_max_body_size")
+    with pytest.raises(ValueProblem):
+        parse_status(arg(text), "error_page")
+    with pytest.raises(ValueProblem):
+        parse_listen_address(arg(text))
+
+
+def test_sizes_and_times_have_an_upper_bound():
+    assert parse_size(arg("1048576g"), "client_max_body_size") == 1024**5
+    with pytest.raises(ValueProblem, match="too large"):
+        parse_size(arg("1048577g"), "client_max_body_size")
+    assert parse_time(arg("365d"), "send_timeout") == 365 * 86400
+    for text in ("366d", "9" * 400, "9" * 400 + "h"):
+        with pytest.raises(ValueProblem, match="too long"):
+            parse_time(arg(text), "send_timeout")
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [("10mb", "10m"), ("10MB", "10m"), ("512KiB", "512k"), ("1.5m", "1536k"), ("0x10", "16"),
+     ("1t", "1024g"), ("100b", "100"), ("2048k", None)],
+)  # fmt: skip
+def test_a_size_typo_suggests_the_right_spelling(text, suggestion):
+    if suggestion is None:  # valid: no problem at all
+        assert parse_size(arg(text), "client_max_body_size") == 2 << 20
+        return
+    with pytest.raises(ValueProblem) as info:
+        parse_size(arg(text), "client_max_body_size")
+    assert info.value.hint.startswith(f'did you mean "{suggestion}"?')
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [("1min", "1m"), ("30sec", "30s"), ("2hours", "2h"), ("100msec", "100ms"), ("1day", "1d")],
+)
+def test_a_time_typo_suggests_the_right_spelling(text, suggestion):
+    with pytest.raises(ValueProblem) as info:
+        parse_time(arg(text), "send_timeout")
+    assert info.value.hint.startswith(f'did you mean "{suggestion}"?')
+
+
+def test_a_garbage_size_or_time_gets_the_general_hint_only():
+    with pytest.raises(ValueProblem) as info:
+        parse_size(arg("lots"), "client_max_body_size")
+    assert info.value.hint.startswith("a size is")
+    with pytest.raises(ValueProblem) as info:
+        parse_time(arg("-5s"), "send_timeout")
+    assert info.value.hint.startswith("a time cannot be negative")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("yes", 'did you mean "on"?'), ("ON", 'did you mean "on"?'), ("false", 'did you mean "off"?'),
+     ("maybe", None)],
+)  # fmt: skip
+def test_a_flag_typo_suggests_on_or_off(text, hint):
+    with pytest.raises(ValueProblem) as info:
+        parse_flag(arg(text), "autoindex")
+    assert info.value.hint == hint
