@@ -21,12 +21,14 @@ class Headers:
         self._items: list[tuple[str, str, str]] = []
         if items is None:
             return
+        if type(items) is dict:  # the common case, without the slower ABC check below
+            self._items = [(name.lower(), name, value) for name, value in items.items()]
+            return
         if isinstance(items, Headers):
             self._items = list(items._items)
             return
         pairs = items.items() if isinstance(items, Mapping) else items
-        for name, value in pairs:
-            self._items.append((name.lower(), name, value))
+        self._items = [(name.lower(), name, value) for name, value in pairs]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         key = name.lower()

@@ -1,0 +1,125 @@
+"""Pure helpers for the bytes on the wire: status lines, the cached ``Date`` header, request
+header checks (Host, Content-Length, Transfer-Encoding) and response head serialisation."""
+
+from __future__ import annotations
+
+import re
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+
+from framework.http.headers import Headers
+
+SERVER_LINE = "Server: webserv\r\n"
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+_REASONS.update({413: "Request Entity Too Large", 418: "I'm a teapot"})
+_STATUS_LINES: dict[int, str] = {}
+
+# Host = uri-host [ ":" port ]; uri-host = IP-literal / IPv4address / reg-name
+_HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
+_DIGITS_RE = re.compile(r"[0-9]{1,18}")
+
+# response headers the engine owns (framing and identity)
+ENGINE_HEADERS = frozenset(
+    {"connection", "content-length", "transfer-encoding", "keep-alive", "date", "server"}
+)
+
+
+def reason_phrase(status: int) -> str:
+    return _REASONS.get(status, "Unknown")
+
+
+def status_line(status: int, reason: str | None = None) -> str:
+    """``HTTP/1.1 200 OK\\r\\n`` (cached per status unless a custom reason is given)."""
+    if reason:
+        return f"HTTP/1.1 {status} {_clean(reason)}\r\n"
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {reason_phrase(status)}\r\n"
+    return line
+
+
+_date: tuple[int, str] = (0, "")
+
+
+def date_line() -> str:
+    """``Date: <IMF-fixdate>\\r\\n``, recomputed at most once per second."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, f"Date: {formatdate(now, usegmt=True)}\r\n")
+    return _date[1]
+
+
+def valid_host(value: str) -> bool:
+    """True for a syntactically valid ``Host`` value (empty is allowed, RFC 9112 3.2)."""
+    return _HOST_RE.fullmatch(value) is not None
+
+
+def host_without_port(value: str) -> str:
+    """Lower-cased host name of a ``Host`` value, port removed (IPv6 brackets kept)."""
+    if value.startswith("["):
+        end = value.find("]")
+        return value[: end + 1].lower()
+    return value.partition(":")[0].lower()
+
+
+def parse_content_length(value: str) -> int | None:
+    """The value of a Content-Length field (OWS trimmed) when it is ``1*DIGIT``, else None.
+    Never ``int()`` on raw text: it accepts ``+5``, ``1_0`` and surrounding spaces."""
+    value = value.strip(" \t")
+    if _DIGITS_RE.fullmatch(value) is None:
+        return None
+    return int(value)
+
+
+def check_transfer_encoding(values: list[str], http_version: str) -> int:
+    """0 when the Transfer-Encoding fields mean a plain chunked body, else the status to
+    answer: 400 (chunked not last, twice, on HTTP/1.0) or 501 (unknown coding)."""
+    codings = [c.strip(" \t").lower() for v in values for c in v.split(",")]
+    codings = [c for c in codings if c]
+    if http_version == "1.0":
+        return 400
+    if not codings:
+        return 400
+    for coding in codings:
+        if coding != "chunked":
+            return 501
+    if len(codings) != 1:
+        return 400
+    return 0
+
+
+def _clean(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def header_lines(headers: Headers, skip: frozenset[str] = ENGINE_HEADERS) -> list[str]:
+    """``Name: value\\r\\n`` for each header not in ``skip``; fields holding CR, LF or NUL
+    are dropped (response splitting)."""
+    out = [f"{name}: {value}\r\n" for lower, name, value in headers._items if lower not in skip]
+    text = "".join(out)
+    if text.count("\n") == len(out) and text.count("\r") == len(out) and "\x00" not in text:
+        return out  # the common case: one scan of the joined text instead of one per field
+    out = []
+    for lower, name, value in headers._items:
+        if lower in skip:
+            continue
+        value = str(value)
+        if "\r" in value or "\n" in value or "\x00" in value or ":" in name or "\n" in name:
+            continue
+        out.append(f"{name}: {value}\r\n")
+    return out
+
+
+def header_block(headers: Headers) -> str:
+    """``header_lines`` joined into one string."""
+    return "".join(header_lines(headers))
+
+
+def encode_head(text: str) -> bytes:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")

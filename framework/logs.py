@@ -1,0 +1,218 @@
+"""The error log and the access logs.
+
+Error log (for everyone)::
+
+    from framework.logs import error_log
+    error_log.warning("cgi %s: stderr line: %s", script, line)
+    error_log.exception("handler failed")        # inside ``except``: adds the traceback
+
+Lines look like nginx's: ``2026/01/02 03:04:05 [error] 1234#0: message``. The target and
+level come from ``error_log PATH|stderr [debug|info|warn|error];`` (``configure_error_log``).
+
+Access logs (``access_log PATH|stdout|off [combined|json];``) are buffered and written once
+per loop iteration (``AccessLog.log`` schedules the flush), so a burst of requests costs one
+write, and the loop never blocks on logging for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from framework.config.models import AccessLog as AccessLogConfig
+    from framework.config.models import ErrorLog as ErrorLogConfig
+    from framework.http.request import Request
+
+LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+
+
+class ErrorLog:
+    """Leveled, line-oriented log to stderr or a file (nginx's line format)."""
+
+    def __init__(self) -> None:
+        self.level = LEVELS["warn"]
+        self._fd = 2
+        self._path: Path | None = None
+
+    def configure(self, target: str | Path = "stderr", level: str = "warn") -> None:
+        """Send lines to ``target`` ('stderr' or a file path, appended) from ``level`` up."""
+        self.level = LEVELS.get(level, LEVELS["warn"])
+        if self._path is not None and self._fd > 2:
+            os.close(self._fd)
+        if target == "stderr" or target is None:
+            self._fd, self._path = 2, None
+        else:
+            path = Path(target)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._path = path
+
+    def enabled(self, level: str) -> bool:
+        return LEVELS[level] >= self.level
+
+    def log(self, level: str, msg: str, *args: object) -> None:
+        if LEVELS[level] < self.level:
+            return
+        if args:
+            try:
+                msg = msg % args
+            except (TypeError, ValueError):
+                msg = " ".join([msg, *map(str, args)])
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+        line = f"{stamp} [{level}] {os.getpid()}#0: {msg}\n"
+        try:
+            os.write(self._fd, line.encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+    def debug(self, msg: str, *args: object) -> None:
+        self.log("debug", msg, *args)
+
+    def info(self, msg: str, *args: object) -> None:
+        self.log("info", msg, *args)
+
+    def warning(self, msg: str, *args: object) -> None:
+        self.log("warn", msg, *args)
+
+    warn = warning
+
+    def error(self, msg: str, *args: object) -> None:
+        self.log("error", msg, *args)
+
+    def exception(self, msg: str, *args: object) -> None:
+        """``error`` plus the traceback of the exception being handled."""
+        self.log("error", msg + "\n" + traceback.format_exc().rstrip(), *args)
+
+
+error_log = ErrorLog()
+
+
+def configure_error_log(config: ErrorLogConfig) -> None:
+    """Apply the ``error_log`` directive."""
+    error_log.configure(config.target, config.level)
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_stamp_cache: tuple[int, str] = (0, "")
+
+
+def _time_local(now: float) -> str:
+    global _stamp_cache
+    sec = int(now)
+    if _stamp_cache[0] != sec:
+        t = time.localtime(sec)
+        off = t.tm_gmtoff // 60
+        sign = "+" if off >= 0 else "-"
+        off = abs(off)
+        text = (
+            f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {sign}{off // 60:02d}{off % 60:02d}"
+        )
+        _stamp_cache = (sec, text)
+    return _stamp_cache[1]
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class AccessLog:
+    """One access-log destination (stdout or a file) with its format."""
+
+    def __init__(self, target: str | Path, fmt: str = "combined") -> None:
+        self.format = fmt
+        if target == "stdout":
+            self._fd = sys.stdout.fileno()
+            self._owned = False
+        else:
+            self._fd = os.open(Path(target), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._owned = True
+        self._lines: list[str] = []
+        self._scheduled = False
+
+    def log(self, request: Request, status: int, sent: int) -> None:
+        """Record one answered request (written at the end of this loop iteration)."""
+        now = time.time()
+        headers = request.headers
+        client = request.client[0] or "-"
+        if self.format == "json":
+            line = json.dumps(
+                {
+                    "time": now,
+                    "remote_addr": client,
+                    "method": request.method,
+                    "uri": request.original_uri,
+                    "protocol": f"HTTP/{request.http_version}",
+                    "status": status,
+                    "bytes_sent": sent,
+                    "referer": headers.get("referer", ""),
+                    "user_agent": headers.get("user-agent", ""),
+                    "host": request.host,
+                }
+            )
+        else:
+            line = (
+                f'{client} - - [{_time_local(now)}] "{_quote(request.method)} '
+                f'{_quote(request.original_uri)} HTTP/{request.http_version}" {status} {sent} '
+                f'"{_quote(headers.get("referer", "-") or "-")}" '
+                f'"{_quote(headers.get("user-agent", "-") or "-")}"'
+            )
+        self._lines.append(line)
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered lines now."""
+        self._scheduled = False
+        if not self._lines:
+            return
+        data = ("\n".join(self._lines) + "\n").encode("utf-8", "replace")
+        self._lines.clear()
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self._fd, view)
+            except OSError:  # full non-blocking pipe or closed target: drop, never spin
+                return
+            view = view[n:]
+
+    def close(self) -> None:
+        self.flush()
+        if self._owned:
+            os.close(self._fd)
+
+
+class AccessLogs:
+    """One ``AccessLog`` per distinct destination, shared by every location using it."""
+
+    def __init__(self) -> None:
+        self._logs: dict[tuple[str, str], AccessLog] = {}
+
+    def get(self, config: AccessLogConfig) -> AccessLog | None:
+        """The log for a location's ``access_log`` setting (None when off)."""
+        if config.target == "off":
+            return None
+        key = (str(config.target), config.format)
+        log = self._logs.get(key)
+        if log is None:
+            log = self._logs[key] = AccessLog(config.target, config.format)
+        return log
+
+    def flush(self) -> None:
+        for log in self._logs.values():
+            log.flush()
+
+    def close(self) -> None:
+        for log in self._logs.values():
+            log.close()
+        self._logs.clear()
