@@ -1,12 +1,6 @@
-"""Built-in handlers. Importing this package registers them in ``framework.registry``."""
+"""Built-in handlers. Importing this package registers them in ``framework.registry``,
+through the same API that plugins use."""
 
-import importlib
+from handlers import autoindex, cgi, redirect, static, upload
 
-BUILTIN_MODULES = ("redirect", "upload", "cgi", "static", "autoindex")
-
-for _name in BUILTIN_MODULES:
-    try:
-        importlib.import_module(f"handlers.{_name}")
-    except ModuleNotFoundError as exc:  # TEMPORARY during parallel development
-        if exc.name != f"handlers.{_name}":
-            raise
+__all__ = ["autoindex", "cgi", "redirect", "static", "upload"]
