@@ -146,7 +146,7 @@ class AccessLog:
                 {
                     "time": now,
                     "remote_addr": client,
-                    "method": request.method,
+                    "method": request.original_method,
                     "uri": request.original_uri,
                     "protocol": f"HTTP/{request.http_version}",
                     "status": status,
@@ -158,7 +158,7 @@ class AccessLog:
             )
         else:
             line = (
-                f'{client} - - [{_time_local(now)}] "{_quote(request.method)} '
+                f'{client} - - [{_time_local(now)}] "{_quote(request.original_method)} '
                 f'{_quote(request.original_uri)} HTTP/{request.http_version}" {status} {sent} '
                 f'"{_quote(headers.get("referer", "-") or "-")}" '
                 f'"{_quote(headers.get("user-agent", "-") or "-")}"'

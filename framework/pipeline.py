@@ -10,6 +10,7 @@ order return -> ``handler`` entries -> upload -> cgi -> static -> autoindex, and
 from __future__ import annotations
 
 import asyncio
+import errno
 from collections.abc import Awaitable, Callable, Iterator
 
 from framework.config.models import Config, LocationConfig, ServerConfig
@@ -25,6 +26,7 @@ from framework.routing.paths import normalize_target
 from framework.routing.servers import ServerSelector
 
 MAX_REDIRECTS = 10
+_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
 BUILTIN_CHAIN = ("upload", "cgi", "static", "autoindex")
 
 # methods a built-in can answer (for the 405 + Allow when nothing in a chain handled one)
@@ -172,6 +174,19 @@ class Application:
             return await self._respond(request)
         except asyncio.CancelledError:
             raise
+        except OSError as exc:
+            if exc.errno not in _OUT_OF_FDS:
+                error_log.exception(
+                    "unhandled error answering %s %s", request.method, request.target
+                )
+                return builtin_error_response(500)
+            # a resource shortage, not a missing file nor a bug: retryable, one line
+            error_log.error(
+                "%s while answering %s %s", exc.strerror, request.method, request.target
+            )
+            response = builtin_error_response(503)
+            response.headers["Retry-After"] = "1"
+            return response
         except Exception:  # noqa: BLE001 - anything is a 500, the server keeps serving
             error_log.exception("unhandled error answering %s %s", request.method, request.target)
             return builtin_error_response(500)

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from framework.config.models import Config
+from framework.core.child import kill_all
 from framework.core.loop import new_event_loop
 from framework.http.connection import Connection
 from framework.logs import configure_error_log, error_log
@@ -372,6 +373,7 @@ def _serve(
                 loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
+            kill_all(reap=True)  # no CGI outlives its worker (its SIGKILL timers die here)
             loop.close()
 
 

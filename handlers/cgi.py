@@ -25,7 +25,7 @@ from framework.logs import error_log as log
 from framework.registry import registry
 from framework.routing.paths import resolve_stat
 from handlers.cgi_env import build_environ, is_nph, split_script_path
-from handlers.cgi_output import CgiHeadParser, CgiOutputError, interpret_head, interpret_nph_head
+from handlers.cgi_output import CgiOutputError, interpret_head
 from handlers.cgi_run import CgiRun, CgiTimeout, SpoolReader, spool
 
 SMALL_RESPONSE = 64 * 1024  # output up to this size, if complete at once, is sent as bytes
@@ -83,6 +83,8 @@ class CgiHandler(Handler):
         except OSError as exc:
             if source is not None and hasattr(source, "aclose"):
                 await source.aclose()
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise  # out of fds: the pipeline answers 503
             log.error("%s: cannot execute %s: %s", label, argv[0], exc.strerror or exc)
             status = 403 if exc.errno in (errno.EACCES, errno.EPERM) else 502
             raise HTTPError(status, "cannot execute the CGI script") from None
@@ -136,17 +138,18 @@ class CgiHandler(Handler):
         return Response(status, whole, headers, reason=reason)
 
     async def _nph_response(self, run: CgiRun, label: str) -> Response:
-        # The engine always writes its own status line and framing, so the script's head is
-        # parsed and re-emitted with its status, reason and fields unchanged.
-        try:
-            head = await run.read_head(CgiHeadParser(nph=True))
-            meaning = interpret_nph_head(head)
-        except CgiTimeout:
-            raise HTTPError(504, "CGI script timed out") from None
-        except CgiOutputError as exc:
-            log.error("%s: bad NPH output: %s", label, exc)
-            raise HTTPError(502, "bad CGI output") from None
-        return await self._document(run, meaning.status, meaning.reason, meaning.headers, head.rest)
+        # Non-parsed headers: the script writes the whole HTTP message, passed through raw.
+        # Only its first bytes are awaited here, so silence or a timeout still gets an answer.
+        first = await run.stdout.read()
+        if run.timed_out:
+            raise HTTPError(504, "CGI script timed out")
+        if not first:
+            log.error("%s: bad NPH output: script produced no output", label)
+            raise HTTPError(502, "bad CGI output")
+        status = 200
+        if first[:5] == b"HTTP/" and first[9:12].isdigit():
+            status = int(first[9:12])  # for the access log only
+        return Response(status, run.body(first), raw=True)
 
 
 registry.register(CgiHandler)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from framework import __version__
 from framework.config.models import CgiRule
 from framework.http.request import Request
+from framework.routing.urls import origin_form
 
 SERVER_SOFTWARE = f"webserv/{__version__}"
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -81,7 +82,7 @@ def build_environ(
         "SERVER_NAME": request.host or server_host,
         "SERVER_PORT": str(server_port),
         "REQUEST_METHOD": request.method,
-        "REQUEST_URI": request.original_uri,
+        "REQUEST_URI": origin_form(request.original_uri),  # never a foreign authority
         "SCRIPT_NAME": script_name,
         "SCRIPT_FILENAME": script_filename,
         "DOCUMENT_ROOT": document_root,

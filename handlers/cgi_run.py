@@ -23,6 +23,7 @@ from typing import IO
 from framework.core.child import ChildProcess
 from framework.core.writequeue import WriteQueue
 from framework.http.errors import HTTPError
+from framework.http.response import BodyAborted
 from framework.logs import ErrorLog
 from handlers.cgi_output import CgiHead, CgiHeadParser, CgiOutputError
 from handlers.cgi_pipes import PipeReader, StderrLog
@@ -33,8 +34,9 @@ SPOOL_READ_SIZE = 256 * 1024
 EXIT_GRACE = 2.0  # after stdout EOF, how long the script may take to exit before SIGTERM
 
 
-class CgiTimeout(Exception):  # noqa: N818 - an event, reported as 504 or an aborted reply
-    """The script ran past ``cgi_timeout``."""
+class CgiTimeout(BodyAborted):
+    """The script ran past ``cgi_timeout`` (a 504 before the headers, an aborted reply
+    after them)."""
 
 
 class CgiRun:

@@ -22,6 +22,7 @@ DEFAULT_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 PIPE_SIZE = 256 * 1024  # bigger than Linux's 64 KiB default: fewer wake-ups per MB
 
 _live: dict[int, ChildProcess] = {}  # pid -> child not reaped yet
+_doomed: set[int] = set()  # process groups signalled with a SIGKILL still to come
 _sigchld_loops: set[asyncio.AbstractEventLoop] = set()
 _home_fd: int | None = None  # the server's working directory, to return to after a spawn
 # signals the server ignores; an ignored signal stays ignored across exec
@@ -149,6 +150,7 @@ class ChildProcess:
         if self._kill_timer is not None and not self.signal_group(0):
             self._kill_timer.cancel()
             self._kill_timer = None
+            _doomed.discard(self.pid)
 
     # -- observing -----------------------------------------------------------------------
     @property
@@ -187,8 +189,10 @@ class ChildProcess:
         self._terminating = True
         if self.signal_group(signal.SIGTERM):
             self._kill_timer = self._loop.call_later(grace, self._kill)
+            _doomed.add(self.pid)
 
     def _kill(self) -> None:
+        _doomed.discard(self.pid)
         self.signal_group(signal.SIGKILL)
 
     def kill_group(self) -> None:
@@ -302,7 +306,20 @@ def live_children() -> list[ChildProcess]:
     return list(_live.values())
 
 
-def kill_all(sig: int = signal.SIGKILL) -> None:
-    """Signal every live child's group (worker shutdown)."""
+def kill_all(sig: int = signal.SIGKILL, *, reap: bool = False) -> None:
+    """Signal every live child's group, and every group still waiting for its SIGKILL
+    (worker shutdown: the loop that would fire those timers is ending). With ``reap``,
+    wait for each child (blocking: only for the very end of a worker, after its loop)."""
+    for pgid in list(_doomed):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+    _doomed.clear()
     for child in list(_live.values()):
         child.signal_group(sig)
+        if reap:
+            try:
+                _, status = os.waitpid(child.pid, 0)
+            except ChildProcessError:
+                status = 255 << 8
+            _live.pop(child.pid, None)
+            child.returncode = os.waitstatus_to_exitcode(status)

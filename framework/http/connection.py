@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import socket
 from collections import deque
 from pathlib import Path
@@ -25,7 +26,7 @@ from framework.http.errorpage import builtin_error_response
 from framework.http.errors import HTTPError
 from framework.http.headers import Headers
 from framework.http.request import Request
-from framework.http.response import FileBody, Response
+from framework.http.response import BodyAborted, FileBody, Response
 from framework.logs import error_log
 from framework.routing.paths import normalize_target
 from framework.stats import stats
@@ -46,6 +47,7 @@ _PAUSE_PIPELINE = 2
 _PAUSE_STOP = 4
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_EPOLL_RDHUP: int | None = getattr(select, "EPOLLRDHUP", None)  # Linux only
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "expect"})
 _NO_BODY = RequestBody.empty()  # stateless once at EOF: shared by body-less requests
 _READ_BUFFER = bytearray(READ_SIZE)  # one loop, one reader at a time: shared
@@ -102,6 +104,11 @@ class Connection:
         "_timer_kind",
         "_upgrade",
         "_header_max",
+        "_hreq",
+        "_hlast",
+        "_hexpired",
+        "_hup",
+        "_hup_on",
     )
 
     def __init__(
@@ -144,6 +151,11 @@ class Connection:
         self._timer: asyncio.TimerHandle | None = None
         self._deadline = 0.0
         self._timer_kind = ""
+        self._hreq: Request | None = None  # a handler (or its stream) is on the clock
+        self._hlast = 0.0  # when that handler last made progress
+        self._hexpired = False
+        self._hup: select.epoll | None = None  # hangup watch while reading is paused
+        self._hup_on = False
         stats.active += 1
         self._set_deadline("idle", self.defaults.client_header_timeout)
         self._start_reading()
@@ -153,6 +165,8 @@ class Connection:
     # -- reading ---------------------------------------------------------------------------
     def _start_reading(self) -> None:
         if not self._reading and not self._paused and not self._closed:
+            if self._hup_on:
+                self._unwatch_hangup()
             self._reading = True
             self.loop.add_reader(self.fd, self._on_readable)
 
@@ -164,6 +178,39 @@ class Connection:
     def pause(self, reason: int = _PAUSE_BODY) -> None:
         self._paused |= reason
         self._stop_reading()
+        if reason != _PAUSE_STOP and not self._eof and not self._closed:
+            self._watch_hangup()
+
+    def _watch_hangup(self) -> None:
+        """While unread input holds reading back, a client that closes would go unnoticed
+        (its EOF sits behind that input): watch for the hangup itself, like nginx's
+        EPOLLRDHUP, so a handler or CGI is not left running for nobody."""
+        if self._hup_on or _EPOLL_RDHUP is None:
+            return
+        if self._hup is None:
+            try:
+                self._hup = select.epoll(1)
+                self._hup.register(self.fd, _EPOLL_RDHUP)  # HUP and ERR are implied
+            except OSError:  # out of fds: the write path will notice, later
+                self._unwatch_hangup(close=True)
+                return
+        self._hup_on = True
+        self.loop.add_reader(self._hup.fileno(), self._on_hangup)
+
+    def _unwatch_hangup(self, close: bool = False) -> None:
+        hup = self._hup
+        if self._hup_on and hup is not None:
+            self._hup_on = False
+            self.loop.remove_reader(hup.fileno())
+        if close and hup is not None:
+            self._hup = None
+            hup.close()
+
+    def _on_hangup(self) -> None:
+        self._unwatch_hangup(close=True)
+        if not self._closed:
+            self._eof = True
+            self._lost()
 
     def resume(self, reason: int = _PAUSE_BODY) -> None:
         self._paused &= ~reason
@@ -240,7 +287,10 @@ class Connection:
     def on_url(self, url: bytes) -> None:
         self._url.append(url)
         self._url_len += len(url)
-        if self._url_len > MAX_REQUEST_LINE:
+        # the head's size counts the request line: method SP target SP HTTP/x.y CRLF, and
+        # the empty line that ends the head
+        self._head_size = len(self.parser.get_method()) + 14
+        if self._url_len + self._head_size - 4 > MAX_REQUEST_LINE:  # line without CRLFs
             self._reject_status = 414
             raise _Reject
 
@@ -270,11 +320,11 @@ class Connection:
         if version not in ("1.1", "1.0"):
             return 400 if version.startswith("0.") else 505
         items = [
-            ((n := name.decode("latin-1")).lower(), n, value.decode("latin-1"))
+            # llhttp strips leading OWS only; trailing OWS is not part of the value either
+            ((n := name.decode("latin-1")).lower(), n, value.decode("latin-1").rstrip(" \t"))
             for name, value in self._headers
         ]
-        headers = Headers()
-        headers._items = items
+        headers = Headers.from_items(items)
         host_value: str | None = None
         lengths: list[str] = []
         codings: list[str] = []
@@ -296,7 +346,7 @@ class Connection:
             if version == "1.1":
                 return 400
             host_value = ""
-        elif not wire.valid_host(host_value.strip(" \t")):
+        elif wire.host_name(host_value) is None:
             return 400
         length: int | None = 0
         chunked = False
@@ -321,6 +371,11 @@ class Connection:
             return exc.status
         method = parser.get_method().decode("ascii")
         keep_alive = parser.should_keep_alive()
+        if target[:1] != "/" and target != "*":
+            # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2, nginx)
+            host_value = wire.authority_of(target)
+            if host_value is None:
+                return 400
         request = Request(
             method,
             target,
@@ -330,7 +385,7 @@ class Connection:
             client=self.peer,
             server=self.local,
             http_version=version,
-            host=wire.host_without_port(host_value.strip(" \t")),
+            host=wire.host_name(host_value) or "",
             body=_NO_BODY,
         )
         request.keep_alive = keep_alive
@@ -465,9 +520,61 @@ class Connection:
     def _clear_deadline(self) -> None:
         self._timer_kind = ""
 
+    def _rearm(self, when: float) -> None:
+        timer = self._timer
+        if timer is None or timer.when() > when:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self.loop.call_at(when, self._on_timer)
+
+    def _start_handler_clock(self, request: Request) -> None:
+        """Bound the time a handler (or its streamed body) may go without progress."""
+        now = self.loop.time()
+        self._hreq = request
+        self._hlast = now
+        limit = _handler_timeout(request)
+        if limit > 0:
+            self._rearm(now + limit)
+
+    def _check_handler_clock(self, now: float) -> bool:
+        """True when the running handler ran out of time (and was dealt with)."""
+        request = self._hreq
+        if request is None:
+            return False
+        limit = _handler_timeout(request)  # the location may have changed (redirects)
+        if limit <= 0:
+            return False
+        if self._body_req is request and not self._paused & _PAUSE_BODY:
+            self._hlast = now  # waiting for the client's body: client_body_timeout rules
+        due = self._hlast + limit
+        if now < due:
+            self._rearm(due)
+            return False
+        self._hreq = None
+        if self._busy:
+            error_log.error(
+                "handler for %s %s did not answer in %gs, answering 504",
+                request.method,
+                request.original_uri,
+                limit,
+            )
+            self._hexpired = True
+            self.task.cancel()
+        else:
+            error_log.error(
+                "response body of %s %s stalled for %gs, closing the connection",
+                request.method,
+                request.original_uri,
+                limit,
+            )
+            self._lost()
+        return True
+
     def _touch_body_deadline(self) -> None:
         if self._timer_kind == "body" and self._body_req is not None:
-            self._deadline = self.loop.time() + self._body_timeout(self._body_req)
+            self._deadline = now = self.loop.time() + self._body_timeout(self._body_req)
+            if self._hreq is not None:
+                self._hlast = now  # a handler reading its body is making progress
 
     @staticmethod
     def _body_timeout(request: Request) -> float:
@@ -476,14 +583,18 @@ class Connection:
 
     def _on_timer(self) -> None:
         self._timer = None
-        kind = self._timer_kind
-        if not kind or self._closed:
+        if self._closed:
             return
         now = self.loop.time()
+        if self._check_handler_clock(now):
+            return
+        kind = self._timer_kind
+        if not kind:
+            return
         if now < self._deadline or (kind == "body" and self._paused & _PAUSE_BODY):
             if kind == "body" and self._paused & _PAUSE_BODY:
                 self._deadline = now + self._body_timeout(self._body_req)  # type: ignore[arg-type]
-            self._timer = self.loop.call_at(self._deadline, self._on_timer)
+            self._rearm(self._deadline)
             return
         self._timer_kind = ""
         if kind == "idle":
@@ -540,10 +651,21 @@ class Connection:
                             response = self.owner.app.error_response(request, early)
                     else:
                         self._busy = True
+                        self._start_handler_clock(request)
                         try:
                             response = await self.owner.app.respond(request)
+                        except asyncio.CancelledError:
+                            if not self._hexpired or self.task.uncancel():
+                                raise
+                            self._hexpired = False
+                            request.keep_alive = False
+                            response = self.owner.app.error_response(request, 504)
                         finally:
                             self._busy = False
+                            self._hreq = None
+                            if self._hexpired:  # the handler swallowed the cancellation
+                                self._hexpired = False
+                                self.task.uncancel()
                     sent = await self._send(request, response)
                 finally:
                     stats.writing -= 1
@@ -575,7 +697,8 @@ class Connection:
         self._finish(linger)
 
     def _keep_alive_after(self, request: Request, response: Response) -> bool:
-        if not request.keep_alive or self._closing or self.owner.stopping:
+        # closing means "nothing after the requests already queued" (e.g. a pipelined 400)
+        if not request.keep_alive or (self._closing and not self.pending) or self.owner.stopping:
             return False
         body = request.body
         if body.length == 0 or body.complete:
@@ -602,22 +725,22 @@ class Connection:
     # -- writing -------------------------------------------------------------------------------
     async def _send(self, request: Request, response: Response) -> int:
         """Write ``response``; returns the body bytes sent."""
+        if response.raw:
+            return await self._send_raw(request, response)
+        status = response.status
+        if status == 444:  # nginx: close the connection without a response
+            request.keep_alive = False
+            return 0
         queue = self.queue
         loc = request.location
         queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
         if request.state.pop("expect_continue", False) and not request.body.complete:
             request.keep_alive = False  # no 100 was sent: the client may never send the body
-        status = response.status
         headers = response.headers
         body = response.body
         keep = self._keep_alive_hint(request, headers)
         head_only = request.method == "HEAD"
-        parts = [
-            wire.status_line(status, response.reason),
-            wire.date_line(),
-            wire.SERVER_LINE,
-            wire.header_block(headers),
-        ]
+        parts = [wire.head_start(status, response.reason), wire.header_block(headers)]
         if status < 200 or status == 204 or status == 304:  # never a body
             if isinstance(body, FileBody):
                 _close_file(body)
@@ -647,7 +770,7 @@ class Connection:
         return await self._send_stream(request, headers, body, parts, keep, head_only)
 
     def _keep_alive_hint(self, request: Request, headers: Headers) -> bool:
-        if not request.keep_alive or self._closing or self.owner.stopping:
+        if not request.keep_alive or (self._closing and not self.pending) or self.owner.stopping:
             return False
         conn = headers.get("connection")
         if conn is not None and "close" in conn.lower():
@@ -728,6 +851,7 @@ class Connection:
         try:
             if head_only:
                 return 0
+            self._start_handler_clock(request)  # a stream that stops yielding is cut off
             async for chunk in body:  # type: ignore[attr-defined]
                 if not chunk:
                     continue
@@ -747,6 +871,7 @@ class Connection:
                 sent += len(chunk)
                 if queue.full:
                     await queue.drain()
+                self._hlast = self.loop.time()
                 if length is not None and sent >= length:
                     break
             else:
@@ -758,11 +883,58 @@ class Connection:
             request.keep_alive = False
         except asyncio.CancelledError:
             raise
+        except BodyAborted as exc:  # expected (e.g. a CGI timeout): one line, no traceback
+            error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
+            request.keep_alive = False
+            queue.abort()
         except Exception:  # noqa: BLE001 - a failing stream aborts this response only
             error_log.exception("response body of %s failed", request.target)
             request.keep_alive = False
             queue.abort()
         finally:
+            self._hreq = None
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:  # noqa: BLE001
+                    error_log.exception("closing the response body of %s", request.target)
+        return sent
+
+    async def _send_raw(self, request: Request, response: Response) -> int:
+        """A body that is the whole message (NPH): written as is, then the connection ends."""
+        queue = self.queue
+        loc = request.location
+        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
+        request.keep_alive = False
+        body = response.body
+        if isinstance(body, bytes):
+            queue.write(body)
+            return len(body)
+        if isinstance(body, FileBody):
+            _close_file(body)
+            raise TypeError("a raw response body must be bytes or an async iterator")
+        sent = 0
+        aclose = getattr(body, "aclose", None)
+        self._start_handler_clock(request)
+        try:
+            async for chunk in body:  # type: ignore[union-attr]
+                if queue.closed:
+                    break
+                queue.write(chunk)
+                sent += len(chunk)
+                if queue.full:
+                    await queue.drain()
+                self._hlast = self.loop.time()
+        except ConnectionError:
+            pass
+        except BodyAborted as exc:
+            error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
+            queue.abort()
+        except Exception:  # noqa: BLE001 - a failing stream aborts this response only
+            error_log.exception("response body of %s failed", request.target)
+            queue.abort()
+        finally:
+            self._hreq = None
             if aclose is not None:
                 try:
                     await aclose()
@@ -851,6 +1023,8 @@ class Connection:
         if self._closed:
             return
         self._closed = True
+        if self._hup is not None:
+            self._unwatch_hangup(close=True)
         self._closing = True
         self._wake()  # a serving task waiting for the next request ends now
         if self._in_head:
@@ -879,6 +1053,19 @@ class Connection:
     def abort(self) -> None:
         """Immediate stop: cancel whatever runs and close the socket."""
         self._lost()
+
+
+def _handler_timeout(request: Request) -> float:
+    """How long a handler may go without progress: the location's send_timeout, or its
+    cgi_timeout when longer (a CGI run is bounded by that itself); 0 = unbounded."""
+    loc = request.location
+    if loc is None:
+        return 60.0
+    if loc.cgi:
+        if loc.cgi_timeout <= 0:
+            return 0.0
+        return max(loc.send_timeout, loc.cgi_timeout)
+    return loc.send_timeout
 
 
 def _connection_header(request: Request, keep: bool) -> str:

@@ -12,13 +12,14 @@ class Headers:
     ``h.add("x", v)`` appends one; ``h.get_all("x")`` lists them all.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_block")
 
     def __init__(
         self, items: Mapping[str, str] | Iterable[tuple[str, str]] | Headers | None = None
     ) -> None:
         # each entry: (lower-cased name, name as given, value)
         self._items: list[tuple[str, str, str]] = []
+        self._block: str | None = None  # serialised form, dropped by every change
         if items is None:
             return
         if type(items) is dict:  # the common case, without the slower ABC check below
@@ -29,6 +30,16 @@ class Headers:
             return
         pairs = items.items() if isinstance(items, Mapping) else items
         self._items = [(name.lower(), name, value) for name, value in pairs]
+
+    @classmethod
+    def from_items(cls, items: list[tuple[str, str, str]], block: str | None = None) -> Headers:
+        """Headers from ``(lower-cased name, name, value)`` triples (copied), unchecked:
+        the fast way to stamp out a precomputed header set. ``block``, when given, must be
+        ``wire.header_block`` of exactly these items; it is reused until a change."""
+        headers = cls.__new__(cls)
+        headers._items = items.copy()
+        headers._block = block
+        return headers
 
     def get(self, name: str, default: str | None = None) -> str | None:
         key = name.lower()
@@ -43,6 +54,7 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name.lower(), name, value))
+        self._block = None
 
     def setdefault(self, name: str, value: str) -> str:
         current = self.get(name)
@@ -63,6 +75,7 @@ class Headers:
         return value
 
     def __setitem__(self, name: str, value: str) -> None:
+        self._block = None
         key = name.lower()
         items = self._items
         for i, (lower, _, _) in enumerate(items):
@@ -73,6 +86,7 @@ class Headers:
         items.append((key, name, value))
 
     def __delitem__(self, name: str, missing_ok: bool = False) -> None:
+        self._block = None
         key = name.lower()
         kept = [e for e in self._items if e[0] != key]
         if len(kept) == len(self._items) and not missing_ok:

@@ -18,7 +18,9 @@ class Request:
     segments removed, ``//`` merged); ``query`` is the raw query string without ``?``.
     ``client`` and ``server`` are (host, port) of the peer and of the local socket.
     ``location`` and ``server_config`` are set by routing (and change on an internal
-    redirect). ``state`` is a free dict for handlers to pass data down the chain.
+    redirect); ``original_method`` and ``original_uri`` keep what the client sent (an
+    ``error_page`` turns a POST into a GET). ``state`` is a free dict for handlers to pass
+    data down the chain.
     """
 
     __slots__ = (
@@ -38,6 +40,7 @@ class Request:
         "keep_alive",
         "redirects",
         "original_uri",
+        "original_method",
         "state",
     )
 
@@ -72,6 +75,7 @@ class Request:
         self.keep_alive = http_version == "1.1"
         self.redirects = 0  # internal redirects so far (capped by the pipeline)
         self.original_uri = target  # the first target, kept across internal redirects
+        self.original_method = method  # error pages turn a POST into a GET: logs keep this
         self.state: dict[str, Any] = {}
 
     async def read(self) -> bytes:

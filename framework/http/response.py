@@ -36,15 +36,25 @@ class FileBody:
 Body = bytes | FileBody | AsyncIterable[bytes]
 
 
+class BodyAborted(Exception):  # noqa: N818 - an expected event, not a bug
+    """Raised by a streaming response body to abort a response that has started (e.g. a
+    CGI timing out mid-output): the engine logs one line, without a traceback, and closes
+    the connection so the client sees a truncated response."""
+
+
 class Response:
     """``Response(status, body=b"", headers=None)``.
 
     ``body`` may be ``bytes``/``str`` (UTF-8), a ``pathlib.Path`` or an open binary file
     (sent with sendfile), or an async iterator of bytes (streamed with backpressure; chunked
     unless a Content-Length header is set). ``headers`` is a case-insensitive multi-dict.
+
+    ``raw=True``: the body (bytes or an async iterator) is the whole HTTP message, status
+    line and headers included (NPH CGI); it is written as is, with backpressure, and the
+    connection is closed after it. ``status`` is then only what the access log records.
     """
 
-    __slots__ = ("status", "body", "headers", "reason")
+    __slots__ = ("status", "body", "headers", "reason", "raw")
 
     def __init__(
         self,
@@ -53,8 +63,10 @@ class Response:
         headers: Headers | dict[str, str] | list[tuple[str, str]] | None = None,
         *,
         reason: str | None = None,
+        raw: bool = False,
     ) -> None:
         self.status = status
+        self.raw = raw
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.reason = reason
         self.body: Body = _coerce_body(body, self.headers)

@@ -52,9 +52,42 @@ def date_line() -> str:
     return _date[1]
 
 
+_starts: dict[int, str] = {}
+_starts_second = 0
+
+
+def head_start(status: int, reason: str | None = None) -> str:
+    """Status line, ``Date`` and ``Server`` lines together (cached per status for the
+    current second)."""
+    global _starts_second
+    if reason:
+        return status_line(status, reason) + date_line() + SERVER_LINE
+    now = int(time.time())
+    if now != _starts_second:
+        _starts.clear()
+        _starts_second = now
+    text = _starts.get(status)
+    if text is None:
+        text = _starts[status] = status_line(status) + date_line() + SERVER_LINE
+    return text
+
+
 def valid_host(value: str) -> bool:
     """True for a syntactically valid ``Host`` value (empty is allowed, RFC 9112 3.2)."""
     return _HOST_RE.fullmatch(value) is not None
+
+
+def authority_of(target: str) -> str | None:
+    """The authority (``host[:port]``) of an absolute-form target, or None when it is not
+    a valid host (userinfo included)."""
+    rest = target.partition("://")[2]
+    end = len(rest)
+    for sep in "/?":
+        i = rest.find(sep)
+        if 0 <= i < end:
+            end = i
+    authority = rest[:end]
+    return authority if authority and valid_host(authority) else None
 
 
 def host_without_port(value: str) -> str:
@@ -63,6 +96,24 @@ def host_without_port(value: str) -> str:
         end = value.find("]")
         return value[: end + 1].lower()
     return value.partition(":")[0].lower()
+
+
+_host_names: dict[str, str | None] = {}
+
+
+def host_name(value: str) -> str | None:
+    """``host_without_port`` of a ``Host`` value with OWS trimmed, or None when it is not
+    a valid host; cached, as clients repeat the same few values."""
+    try:
+        return _host_names[value]
+    except KeyError:
+        pass
+    stripped = value.strip(" \t")
+    name = host_without_port(stripped) if valid_host(stripped) else None
+    if len(_host_names) >= 1024:
+        _host_names.clear()
+    _host_names[value] = name
+    return name
 
 
 def parse_content_length(value: str) -> int | None:
@@ -114,7 +165,10 @@ def header_lines(headers: Headers, skip: frozenset[str] = ENGINE_HEADERS) -> lis
 
 
 def header_block(headers: Headers) -> str:
-    """``header_lines`` joined into one string."""
+    """``header_lines`` joined into one string (precomputed when the headers carry it)."""
+    block = headers._block
+    if block is not None:
+        return block
     return "".join(header_lines(headers))
 
 

@@ -19,6 +19,7 @@ import os
 import re
 import stat as stat_mod
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -220,6 +221,12 @@ def map_path(location: LocationConfig, path: str) -> Path:
     return Path(_base(location).map(path))
 
 
+def fs_mapper(location: LocationConfig) -> Callable[[str], str]:
+    """``map_path`` for one location as a function returning a plain string (the hot
+    path's form: look the location up once, not per request)."""
+    return _base(location).map
+
+
 def _contained(real: str, base: str) -> bool:
     return real == base or os.path.commonpath((real, base)) == base
 
@@ -347,7 +354,9 @@ def open_file(location: LocationConfig, path: str) -> tuple[OpenFile | None, str
     return file, fs_path, st
 
 
-def _os_error(exc: OSError) -> HTTPError:
+def _os_error(exc: OSError) -> HTTPError | OSError:
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return exc  # out of fds is not "missing": the pipeline answers 503
     if exc.errno in (errno.EACCES, errno.EPERM):
         return HTTPError(403)
     return HTTPError(404)

@@ -105,6 +105,7 @@ server {
     location /badstream { handler badstream; }
     location /static-post { allow_methods GET POST; }
     location /plain404 { error_page 404 /nonexistent.html; }
+    location /gone { return 444; }
 }
 """
 

@@ -49,6 +49,11 @@ server {{
         client_max_body_size 0;
         cgi_timeout 1s;
     }}
+    location /patient/ {{
+        cgi .sh;
+        send_timeout 1s;
+        cgi_timeout 20s;
+    }}
 }}
 """
 
@@ -123,6 +128,10 @@ SCRIPTS = {
         '#!/bin/sh\nprintf \'Content-Type: text/plain\\n\\n%s %s\' "$SCRIPT_NAME" "$REQUEST_URI"\n'
     ),
     "quick/hang.sh": "#!/bin/sh\necho $$ > hang.pid\nsleep 300\n",
+    "cgi-bin/silent.sh": "#!/bin/sh\necho $$ > silent.pid\nsleep 300\n",
+    "patient/slow.sh": (
+        "#!/bin/sh\nsleep 2\nprintf 'Content-Type: text/plain\\n\\nworth the wait'\n"
+    ),
     "quick/late.sh": (
         "#!/bin/sh\necho $$ > late.pid\nprintf 'Content-Type: text/plain\\n\\nstarted'\nsleep 300\n"
     ),
@@ -219,7 +228,7 @@ def gone(pid: int) -> bool:
     """True when ``pid`` no longer runs (absent, or a zombie nobody has reaped yet)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while being read
         return True
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
@@ -446,6 +455,42 @@ def test_timeout_after_the_headers_aborts_the_response(srv, site):
     assert not data.endswith(b"0\r\n\r\n")  # never completed: the client can tell
     pid = read_pid(site / "quick" / "late.pid")
     assert wait_until(lambda: gone(pid))
+    assert srv.wait_for_log("quick/late.sh: timed out while sending its output")
+    assert "Traceback" not in srv.stderr
+
+
+def test_nph_script_bytes_arrive_exactly_as_written_then_the_connection_closes(srv):
+    data = srv.raw(f"GET /cgi-bin/nph-raw.sh HTTP/1.1\r\nHost: x:{srv.port}\r\n\r\n".encode())
+    assert data == (
+        b"HTTP/1.1 202 Taken As Is\r\nContent-Type: text/plain\r\n"
+        b"X-Nph: 1\r\nContent-Length: 3\r\n\r\nnph"
+    )
+
+
+def test_a_script_within_cgi_timeout_is_not_cut_off_by_a_shorter_send_timeout(srv):
+    r = request(srv, "GET", "/patient/slow.sh")
+    assert (r.status, r.body) == (200, b"worth the wait")
+
+
+def test_request_uri_of_an_absolute_form_target_is_origin_form(srv):
+    head = f"GET http://127.0.0.1:{srv.port}/app/?q=1 HTTP/1.1\r\nHost: x\r\n"
+    with srv.connect() as sock:
+        sock.sendall(head.encode() + b"Connection: close\r\n\r\n")
+        r = read_response(sock)
+    assert (r.status, r.body) == (200, b"/app/main.sh /app/?q=1")
+
+
+def test_client_closing_before_the_script_answers_kills_the_script(srv, site):
+    pid_file = site / "cgi-bin" / "silent.pid"
+    pid_file.unlink(missing_ok=True)  # the module runs once per loop kind
+    sock = srv.connect()
+    sock.sendall(f"GET /cgi-bin/silent.sh HTTP/1.1\r\nHost: x:{srv.port}\r\n\r\n".encode())
+    assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
+    pid = read_pid(pid_file)
+    sock.close()
+    # killed on the disconnect, within wait_until's 10s: its cgi_timeout is 20s
+    assert wait_until(lambda: gone(pid))
+    assert wait_until(lambda: srv.children() == [])
 
 
 def test_client_disconnect_kills_the_script_and_its_children(srv, site):
@@ -567,3 +612,4 @@ def test_example_configs_validate(conf):
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+

@@ -237,6 +237,21 @@ def test_client_disconnect_cancels_the_running_handler(srv):
     assert len(marker.read_text()) == len(before) + 1
 
 
+def test_client_disconnect_is_noticed_while_an_unread_body_holds_reading_back(srv):
+    marker = Path(srv.cwd) / "cancelled.txt"
+    started = Path(srv.cwd) / "started.txt"
+    before = marker.read_text() if marker.exists() else ""
+    started_before = started.read_text() if started.exists() else ""
+    sock = srv.connect()
+    sock.sendall(b"POST /hang HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n")
+    assert _wait_until(lambda: started.exists() and started.read_text() != started_before)
+    # more than the body buffer's high-water mark (256 KiB): the handler never reads, so
+    # the server stops reading with input still pending, and the EOF sits behind it
+    sock.sendall(b"x" * (300 * 1024))
+    sock.close()
+    assert _wait_until(lambda: marker.exists() and len(marker.read_text()) > len(before))
+
+
 def _wait_until(condition, timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -321,4 +336,9 @@ def test_failing_stream_aborts_only_its_connection_and_never_splits_headers(srv)
     assert b"X-Evil" not in head and b"Set-Cookie" not in head
     assert body == b"5\r\nfirst\r\n"  # no terminating chunk: the client sees the failure
     assert srv.wait_for_log("stream broke for the test")
+    assert srv.get("/index.html").status == 200
+
+
+def test_return_444_closes_the_connection_without_a_response(srv):
+    assert srv.raw(b"GET /gone HTTP/1.1\r\nHost: t\r\n\r\n") == b""
     assert srv.get("/index.html").status == 200

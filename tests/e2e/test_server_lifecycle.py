@@ -273,3 +273,75 @@ def test_sighup_reaches_every_worker(tmp_path):
         streak = streak + 1 if srv.get("/index.html").body == b"second\n" else 0
     assert streak == 20
     assert srv.stop() == 0
+
+
+CGI_CONFIG = """shutdown_timeout 1s;
+server {
+    listen 127.0.0.1:{port};
+    root www;
+    location /cgi/ { cgi .sh; cgi_timeout 60s; }
+}
+"""
+
+CGI_SCRIPTS = {
+    "slow.sh": "echo $$ > slow.pid\nsleep 0.5\nprintf 'Content-Type: text/plain\\n\\ndone'\n",
+    # ignores SIGTERM, and so does its child: only a SIGKILL ends them
+    "stubborn.sh": "trap '' TERM\nsleep 300 &\necho $! > child.pid\necho $$ > stubborn.pid\nwait\n",
+}
+
+
+def _cgi_server(tmp_path: Path) -> tuple[ServerProcess, Path]:
+    cgi = tmp_path / "www" / "cgi"
+    cgi.mkdir(parents=True)
+    for name, body in CGI_SCRIPTS.items():
+        (cgi / name).write_text("#!/bin/sh\n" + body)
+        (cgi / name).chmod(0o755)
+    return ServerProcess(CGI_CONFIG, cwd=tmp_path).start(), cgi
+
+
+def _wait_for(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def _pid(path: Path) -> int:
+    assert _wait_for(lambda: path.exists() and path.read_text().strip() != "")
+    return int(path.read_text())
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while being read
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_sigterm_lets_an_in_flight_cgi_response_finish(tmp_path):
+    srv, cgi = _cgi_server(tmp_path)
+    with srv.connect() as sock:
+        sock.sendall(b"GET /cgi/slow.sh HTTP/1.1\r\nHost: a\r\n\r\n")
+        _pid(cgi / "slow.pid")  # the script runs
+        srv.proc.send_signal(signal.SIGTERM)
+        r = read_response(sock)
+    assert (r.status, r.body) == (200, b"done")
+    assert srv.proc.wait(10) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGQUIT])
+def test_no_cgi_process_survives_the_server_stopping(tmp_path, sig):
+    srv, cgi = _cgi_server(tmp_path)
+    sock = srv.connect()
+    try:
+        sock.sendall(b"GET /cgi/stubborn.sh HTTP/1.1\r\nHost: a\r\n\r\n")
+        script, child = _pid(cgi / "stubborn.pid"), _pid(cgi / "child.pid")
+        # SIGTERM: the 1s shutdown_timeout passes, then the worker exits before its
+        # SIGTERM-then-SIGKILL grace could; SIGQUIT: at once
+        assert srv.stop(sig, timeout=10) == 0
+    finally:
+        sock.close()
+    assert _wait_for(lambda: _gone(script) and _gone(child), timeout=5)

@@ -49,3 +49,21 @@ def test_access_log_json_to_a_file_and_off_per_location(tmp_path):
     assert [(e["uri"], e["status"]) for e in entries] == [("/index.html", 200), ("/missing", 404)]
     assert entries[0]["bytes_sent"] == 14 and entries[0]["method"] == "GET"
     assert "[info]" in (tmp_path / "logs" / "error.log").read_text()
+
+
+def test_access_log_keeps_the_method_an_error_page_turned_into_get(tmp_path):
+    config = """
+    server {
+        listen 127.0.0.1:{port};
+        root www;
+        error_page 405 /index.html;
+        location / { allow_methods GET POST; }
+    }
+    """
+    srv = start_server(tmp_path, config=config)
+    try:
+        r = srv.request("POST", "/missing?x=1", body=b"data")
+        assert (r.status, r.body) == (405, b"<h1>home</h1>\n")  # the page, served as GET
+        assert srv.wait_for_log(r'"POST /missing\?x=1 HTTP/1\.1" 405 ', stream="stdout")
+    finally:
+        srv.stop()

@@ -82,3 +82,18 @@ def test_status_line_uses_standard_reasons_and_cleans_custom_ones():
 def test_date_line_is_an_imf_fixdate():
     line = wire.date_line()
     assert line.startswith("Date: ") and line.endswith(" GMT\r\n")
+
+
+@pytest.mark.parametrize(
+    ("target", "authority"),
+    [
+        ("http://other.test/", "other.test"),
+        ("http://Other.Test:81/a?b", "Other.Test:81"),
+        ("https://[::1]:8443?x", "[::1]:8443"),
+        ("http://other.test", "other.test"),
+        ("http://user@other.test/", None),
+        ("http:///path", None),
+    ],
+)
+def test_authority_of_an_absolute_form_target(target, authority):
+    assert wire.authority_of(target) == authority

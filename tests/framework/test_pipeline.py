@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 
 import pytest
 
@@ -17,6 +19,7 @@ from framework.config.models import (
 )
 from framework.pipeline import Application
 from framework.registry import registry
+from framework.routing import paths
 
 
 class _Marker(Handler):
@@ -140,3 +143,36 @@ def test_engine_error_response_has_the_builtin_page_and_closes(tmp_path, status)
     assert response.status == status
     assert f"<h1>{status} ".encode() in response.body
     assert response.headers["Connection"] == "close"
+
+
+def _static_app(tmp_path) -> Application:
+    (tmp_path / "file.txt").write_text("content")
+    location = LocationConfig(pattern="/", root=tmp_path, access_log=AccessLog(target="off"))
+    server = ServerConfig(context=LocationConfig(root=tmp_path), locations=[location])
+    return Application(Config(servers=[server]))
+
+
+@pytest.mark.parametrize("code", [errno.EMFILE, errno.ENFILE])
+def test_running_out_of_fds_is_a_503_not_a_404(tmp_path, monkeypatch, code):
+    app = _static_app(tmp_path)
+    assert _respond(app, "GET", "/file.txt").status == 200
+
+    def no_fds(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    app = _static_app(tmp_path)  # a fresh static cache
+    monkeypatch.setattr(paths.os, "open", no_fds)
+    response = _respond(app, "GET", "/file.txt")
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_other_os_errors_from_a_handler_stay_500(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError(errno.EIO, "I/O error")
+
+    app = _static_app(tmp_path)
+    monkeypatch.setattr(paths.os, "open", broken)
+    assert _respond(app, "GET", "/file.txt").status == 404  # a file we cannot open: 404
+    monkeypatch.setattr(_Marker, "handle", lambda self, request, call_next: broken())
+    assert _respond(_app(tmp_path), "GET", "/x").status == 500

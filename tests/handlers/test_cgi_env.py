@@ -151,3 +151,8 @@ def test_nothing_from_the_server_environment_leaks(monkeypatch):
     env = environ(make_request())
     assert "WEBSERV_SECRET_MARKER" not in env
     assert all(k.isupper() for k in env)
+
+
+def test_request_uri_of_an_absolute_form_target_is_origin_form():
+    request = make_request(target="http://other.test:81/cgi-bin/a.py/x?q=1")
+    assert environ(request)["REQUEST_URI"] == "/cgi-bin/a.py/x?q=1"
