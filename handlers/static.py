@@ -19,12 +19,14 @@ from framework.http.errors import HTTPError, InternalRedirect
 from framework.http.headers import Headers
 from framework.http.request import Request
 from framework.http.response import FileBody, Response
+from framework.http.wire import header_block
 from framework.registry import registry
 from framework.routing.locations import matcher_for
-from framework.routing.paths import OpenFile, open_file, resolve_stat
+from framework.routing.paths import OpenFile, fs_mapper, open_file, resolve_stat
 from framework.routing.urls import absolute_url, quote_path, quote_query
 from handlers.conditional import evaluate, http_date, make_etag, range_allowed
 from handlers.ranges import parse_range
+from handlers.static_cache import MAX_FILE, CachedFile, FileCache
 
 
 class StaticHandler(Handler):
@@ -39,6 +41,8 @@ class StaticHandler(Handler):
         self._index = list(location.index)
         self._autoindex = location.autoindex
         self._mime_cache: dict[str, str] = {}  # extension as written -> MIME type
+        self._cache = FileCache()  # small files, validated by one lstat per request
+        self._map = fs_mapper(location)
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> StaticHandler:
@@ -59,8 +63,15 @@ class StaticHandler(Handler):
     # -- GET / HEAD ---------------------------------------------------------------------------
     def _get(self, request: Request) -> Response | None:
         path = request.path
+        if path[-1:] != "/":
+            try:
+                entry = self._cache.lookup(self._map(path))
+            except HTTPError:
+                entry = None  # the slow path below answers it
+            if entry is not None:
+                return self._cached_response(request, entry)
         try:
-            file, _, st = open_file(self.location, path)
+            file, fs_path, st = open_file(self.location, path)
         except HTTPError as exc:
             if exc.status == 404:
                 self._missing_slash(request)
@@ -70,45 +81,49 @@ class StaticHandler(Handler):
                 return self._directory(request, path)
             raise HTTPError(403)  # a device, FIFO or socket
         try:
-            return self._file_response(request, file, st)
+            return self._file_response(request, file, fs_path, st)
         except BaseException:
             file.close()
             raise
 
-    def _file_response(self, request: Request, file: OpenFile, st: os.stat_result) -> Response:
+    def _file_response(
+        self, request: Request, file: OpenFile, fs_path: str, st: os.stat_result
+    ) -> Response:
         size = st.st_size
         etag, last_modified = _validators(st.st_mtime_ns, size)
-        headers = Headers(
-            (
-                ("Content-Type", self._content_type(request.path)),
-                ("Last-Modified", last_modified),
-                ("ETag", etag),
-                ("Accept-Ranges", "bytes"),
-            )
+        items = [
+            ("content-type", "Content-Type", self._content_type(request.path)),
+            ("last-modified", "Last-Modified", last_modified),
+            ("etag", "ETag", etag),
+            ("accept-ranges", "Accept-Ranges", "bytes"),
+        ]
+        if size <= MAX_FILE:
+            extra = (items, header_block(Headers.from_items(items)))
+            entry = self._cache.store(fs_path, file.fd, st, etag, last_modified, extra)
+            if entry is not None:
+                file.close()
+                return self._cached_response(request, entry)
+        headers = Headers.from_items(items)
+        status, offset, length = _decide(
+            request, headers, etag, last_modified, st.st_mtime_ns // 1_000_000_000, size
         )
-        req_headers = request.headers
-        # one cheap pass over the names; a false positive only costs the exact checks
-        names = ",".join(req_headers.keys()).lower()
-        if "if-" in names:
-            status = evaluate(req_headers, etag, st.st_mtime_ns // 1_000_000_000, request.method)
-            if status is not None:
-                if status == 304:
-                    file.close()
-                    return Response(304, b"", headers)
-                raise HTTPError(status)
-        offset, length, status = 0, size, 200
-        if request.method == "GET" and "range" in names:
-            range_header = req_headers.get("range")
-            if range_header is not None and range_allowed(req_headers, etag, last_modified):
-                decision = parse_range(range_header, size)
-                if decision.kind == "partial":
-                    offset, length, status = decision.offset, decision.length, 206
-                    end = offset + length - 1
-                    headers.add("Content-Range", f"bytes {offset}-{end}/{size}")
-                elif decision.kind == "unsatisfiable":
-                    raise HTTPError(416, headers={"Content-Range": f"bytes */{size}"})
+        if status == 304:
+            file.close()
+            return Response(304, b"", headers)
         # HEAD: the engine sizes the body from the open file and sends none of it
         return Response(status, FileBody(file, offset, length), headers)  # type: ignore[arg-type]
+
+    def _cached_response(self, request: Request, entry: CachedFile) -> Response:
+        headers = Headers.from_items(*entry.extra)  # type: ignore[misc]
+        data = entry.data
+        status, offset, length = _decide(
+            request, headers, entry.etag, entry.last_modified, entry.mtime, len(data)
+        )
+        if status == 304:
+            return Response(304, b"", headers)
+        if status == 206:
+            data = data[offset : offset + length]
+        return Response(status, data, headers)
 
     def _content_type(self, path: str) -> str:
         name = path.rpartition("/")[2]
@@ -162,6 +177,38 @@ class StaticHandler(Handler):
                 raise HTTPError(403) from None
             raise
         return Response(204)
+
+
+def _decide(
+    request: Request, headers: Headers, etag: str, last_modified: str, mtime: int, size: int
+) -> tuple[int, int, int]:
+    """(status, offset, length) for a GET/HEAD of a file: 304 when a precondition says
+    not modified, 206 for one satisfiable range (Content-Range added to ``headers``), else
+    200 for the whole file; raises 412/416."""
+    req_headers = request.headers
+    conditional = ranged = False
+    for lower, _, _ in req_headers._items:
+        if lower[:3] == "if-":
+            conditional = True
+        elif lower == "range":
+            ranged = True
+    if conditional:
+        status = evaluate(req_headers, etag, mtime, request.method)
+        if status is not None:
+            if status == 304:
+                return 304, 0, 0
+            raise HTTPError(status)
+    if ranged and request.method == "GET":
+        range_header = req_headers.get("range")
+        if range_header is not None and range_allowed(req_headers, etag, last_modified):
+            decision = parse_range(range_header, size)
+            if decision.kind == "partial":
+                offset, length = decision.offset, decision.length
+                headers.add("Content-Range", f"bytes {offset}-{offset + length - 1}/{size}")
+                return 206, offset, length
+            if decision.kind == "unsatisfiable":
+                raise HTTPError(416, headers={"Content-Range": f"bytes */{size}"})
+    return 200, 0, size
 
 
 _validator_cache: dict[tuple[int, int], tuple[str, str]] = {}

@@ -78,7 +78,21 @@ def wrk(url: str, *, connections: int = 50, threads: int = 1, seconds: int = 10,
     lat = re.search(r"Latency\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     latency = float(lat.group(1)) * scale[lat.group(2)] if lat else float("nan")
-    return {"rps": rps, "errors": errors, "latency_ms": latency}
+    done = re.search(r"(\d+) requests in", out)
+    requests = int(done.group(1)) if done else rps * seconds
+    return {"rps": rps, "errors": errors, "latency_ms": latency, "requests": requests}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants so far, from /proc: per
+    request, a steadier measure than requests/s on a machine shared with other load."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def rss_kib(pid: int) -> int:
