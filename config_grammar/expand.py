@@ -34,13 +34,6 @@ class ExpansionProblem:
     hint: str | None = None
 
 
-def unescape(text: str) -> str:
-    """Apply nginx's escape rules to ``text`` (no variable expansion)."""
-    if "\\" not in text:
-        return text
-    return re.sub(r"\\([\s\S])", lambda m: _ESCAPES.get(m[1], m[0]), text)
-
-
 def expand(
     body: str, env: Mapping[str, str] | None, *, offset: int = 0
 ) -> tuple[str, list[ExpansionProblem]]:

@@ -57,9 +57,11 @@ class Handler:
 
     name: ClassVar[str | None] = None
     Settings: ClassVar[type[HandlerSettings]] = HandlerSettings
-    methods: ClassVar[frozenset[str] | None] = None
-    """The methods this handler answers, if it wants to say: when nothing in the chain
-    answers a request, the method gets 405 with ``Allow`` listing these instead of 404."""
+    methods: frozenset[str] | None = frozenset({"GET", "HEAD"})
+    """The methods this handler answers (GET and HEAD unless it says otherwise): when
+    nothing in the chain answers a request, a method that no handler of the chain lists
+    gets 405 with ``Allow`` instead of 404. A handler that answers every method its
+    location allows sets it per instance (``self.methods = location.allow_methods``)."""
 
     def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
         self.settings = settings

@@ -29,13 +29,6 @@ MAX_REDIRECTS = 10
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
 BUILTIN_CHAIN = ("upload", "cgi", "static", "autoindex")
 
-# methods a built-in can answer (for the 405 + Allow when nothing in a chain handled one)
-_BUILTIN_METHODS = {
-    "static": frozenset({"GET", "HEAD", "DELETE"}),
-    "autoindex": frozenset({"GET", "HEAD"}),
-    "upload": frozenset({"POST", "PUT", "DELETE"}),
-}
-
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -53,12 +46,7 @@ class _Chain:
         self.allow_header = ", ".join(sorted(allowed))
         served: set[str] = set()
         for h in handlers:
-            if h.name in ("redirect", "cgi"):
-                served |= allowed
-            elif type(h).__module__.startswith("handlers.") and h.name in _BUILTIN_METHODS:
-                served |= _BUILTIN_METHODS[h.name]
-            else:  # a plugin may declare what it answers
-                served |= set(getattr(h, "methods", None) or ())
+            served |= h.methods or frozenset()
         self.allow = ", ".join(sorted(served & set(allowed)))
         terminal = _terminal(frozenset(served & set(allowed)), self.allow)
         entry: Endpoint = terminal
@@ -83,6 +71,26 @@ def _terminal(served: frozenset[str], allow: str) -> Endpoint:
         raise HTTPError(404)
 
     return nothing_handled
+
+
+def _builtins(names: tuple[str, ...], location: LocationConfig) -> list[Handler]:
+    """The built-in handlers among ``names`` that ``location`` enables (each class's
+    ``from_location`` decides, e.g. cgi only where a ``cgi`` rule is set)."""
+    made = []
+    for name in names:
+        factory = getattr(registry.get(name), "from_location", None)
+        handler = factory(location) if factory is not None else None
+        if handler is not None:
+            made.append(handler)
+    return made
+
+
+def _error_response(exc: HTTPError) -> Response:
+    """The built-in page for ``exc`` (no ``error_page`` applies), with its headers."""
+    response = builtin_error_response(exc.status, exc.headers)
+    if exc.close:
+        response.headers["Connection"] = "close"
+    return response
 
 
 def _iter_locations(server: ServerConfig) -> Iterator[LocationConfig]:
@@ -117,26 +125,14 @@ class Application:
                     self._chains[id(loc)] = self._compile(loc)
 
     def _compile(self, location: LocationConfig) -> _Chain:
-        chain: list[Handler] = []
-        if location.return_ is not None:
-            cls = registry.get("redirect")
-            made = cls.from_location(location) if cls is not None else None  # type: ignore[attr-defined]
-            if made is not None:
-                chain.append(made)
+        chain = _builtins(("redirect",), location)
         for spec in location.handlers:
             cls = registry.get(spec.name)
             if cls is None:
                 raise RuntimeError(f'unknown handler "{spec.name}"')
             settings = spec.settings if spec.settings is not None else cls.Settings()
             chain.append(cls(settings, location))
-        for name in BUILTIN_CHAIN:
-            cls = registry.get(name)
-            factory = getattr(cls, "from_location", None)
-            if factory is None:
-                continue
-            made = factory(location)
-            if made is not None:
-                chain.append(made)
+        chain += _builtins(BUILTIN_CHAIN, location)
         self._handlers.extend(chain)
         return _Chain(chain, location, self.access_logs.get(location.access_log))
 
@@ -238,7 +234,7 @@ class Application:
                     return self._builtin(error_status, request)
                 uri, override = self._error_page_for(request, exc.status)
                 if uri is None or request.redirects >= MAX_REDIRECTS:
-                    return self._error(exc, request)
+                    return _error_response(exc)
                 if uri.startswith(("http://", "https://")):
                     return Response(302, b"", {"Location": uri})
                 error_status = override or exc.status
@@ -283,12 +279,6 @@ class Application:
         response.status = status
         response.reason = None
         if request.state.get("error_close"):
-            response.headers["Connection"] = "close"
-        return response
-
-    def _error(self, exc: HTTPError, request: Request) -> Response:
-        response = builtin_error_response(exc.status, exc.headers)
-        if exc.close:
             response.headers["Connection"] = "close"
         return response
 

@@ -90,6 +90,7 @@ def open_listener(address: Address, *, reuse_port: bool = False) -> socket.socke
 
 
 def url_of(address: Address) -> str:
+    """The URL printed for a listening address (IPv6 hosts in brackets)."""
     host, port = address
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
@@ -186,6 +187,7 @@ class Server:
             self._start_accepting()
 
     def connection_closed(self, conn: Connection) -> None:
+        """Forget ``conn``; resume accepting if the connection limit had paused it."""
         self.connections.discard(conn)
         if self._accept_paused:
             self._resume_accepting()
@@ -222,11 +224,13 @@ class Server:
         return code
 
     def graceful_stop(self) -> None:
+        """SIGTERM/SIGINT: stop accepting, let in-flight requests finish (``shutdown_timeout``)."""
         if self._stop is not None and not self._stop.done():
             error_log.info("graceful stop requested")
             self._stop.set_result(EXIT_OK)
 
     def immediate_stop(self) -> None:
+        """SIGQUIT: close everything now."""
         self._immediate = True
         self.stopping = True
         self._stop_accepting()
@@ -259,6 +263,7 @@ class Server:
 
     # -- reload ------------------------------------------------------------------------------------
     def request_reload(self) -> None:
+        """SIGHUP: re-read the config and switch to it if valid (else keep the old one)."""
         if not self._reloading and not self.stopping:
             self._reloading = True
             self.loop.create_task(self._reload())

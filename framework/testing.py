@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +44,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @dataclass
 class HTTPResult:
+    """One parsed response: ``status``, ``reason``, ``headers`` (name, value pairs), ``body``."""
+
     status: int
     reason: str
     headers: list[tuple[str, str]]
     body: bytes
 
     def header(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header ``name`` (case-insensitive), else ``default``."""
         name = name.lower()
         for key, value in self.headers:
             if key.lower() == name:
@@ -57,6 +61,7 @@ class HTTPResult:
 
     @property
     def text(self) -> str:
+        """The body decoded as UTF-8 (invalid bytes replaced)."""
         return self.body.decode("utf-8", "replace")
 
 
@@ -78,6 +83,7 @@ class _Drain(threading.Thread):
             self.cond.notify_all()
 
     def text(self) -> str:
+        """The body decoded as UTF-8 (invalid bytes replaced)."""
         with self.cond:
             return b"".join(self.chunks).decode("utf-8", "replace")
 
@@ -122,6 +128,7 @@ class ServerProcess:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> ServerProcess:
+        """Start the server and wait until it listens; raises if it does not start."""
         cmd = [self.python, "-m", "framework", "run"]
         if self.config_path is not None:
             cmd.append(str(self.config_path))
@@ -182,6 +189,7 @@ class ServerProcess:
         return self.proc.returncode
 
     def kill(self) -> None:
+        """SIGKILL the server (no graceful stop)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -195,18 +203,22 @@ class ServerProcess:
     # -- observation -----------------------------------------------------------------------
     @property
     def pid(self) -> int:
+        """The server process id."""
         assert self.proc is not None
         return self.proc.pid
 
     @property
     def stdout(self) -> str:
+        """Everything the server printed on stdout so far."""
         return self._out.text()
 
     @property
     def stderr(self) -> str:
+        """Everything the server printed on stderr so far."""
         return self._err.text()
 
     def wait_for_log(self, pattern: str, timeout: float = 10.0, stream: str = "stderr") -> bool:
+        """Wait until the regex ``pattern`` appears in ``stream``; False on timeout."""
         drain = self._err if stream == "stderr" else self._out
         return drain.wait_for(pattern, timeout, lambda: True)
 
@@ -218,6 +230,7 @@ class ServerProcess:
         return 0
 
     def open_fds(self) -> int:
+        """Number of file descriptors the server process holds open."""
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
     def children(self) -> list[int]:
@@ -238,6 +251,7 @@ class ServerProcess:
     # -- clients -----------------------------------------------------------------------------
     @property
     def url(self) -> str:
+        """``http://host:port`` of the server."""
         return f"http://{self.host}:{self.port}"
 
     def request(
@@ -261,6 +275,7 @@ class ServerProcess:
             conn.close()
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> HTTPResult:
+        """``GET path``; the parsed response."""
         return self.request("GET", path, headers=headers)
 
     def client(self, timeout: float = 10.0) -> Client:
@@ -279,6 +294,25 @@ class ServerProcess:
             return read_until_close(sock, timeout)
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``condition`` until it is true or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def process_gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (absent, or a zombie nobody has reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while being read
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
 def write_files(base: Path, files: dict[str, str | bytes]) -> None:
     """Write ``{relative path: text or bytes}`` under ``base``, creating directories.
     A path ending in ``/`` creates an empty directory."""
@@ -295,6 +329,8 @@ def write_files(base: Path, files: dict[str, str | bytes]) -> None:
 
 
 def read_until_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Bytes received on ``sock`` until the peer closes or resets it, or ``timeout``
+    seconds pass without data."""
     sock.settimeout(timeout)
     parts = []
     while True:
@@ -438,9 +474,11 @@ class Client:
         return result
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> HTTPResult:
+        """``GET path``; the parsed response."""
         return self.request("GET", path, headers=headers)
 
     def close(self) -> None:
+        """Close the connection."""
         if self.sock is not None:
             self.sock.close()
         self.sock = None

@@ -127,6 +127,7 @@ class AutoindexHandler(Handler):
     """Lists directories for URIs ending in ``/`` (``autoindex on``)."""
 
     name = "autoindex"
+    methods = frozenset({"GET", "HEAD"})
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> AutoindexHandler | None:

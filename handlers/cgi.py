@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable
 
 from framework.config.models import LocationConfig
 from framework.core.child import ChildProcess
-from framework.handler import CallNext, Handler
+from framework.handler import CallNext, Handler, HandlerSettings
 from framework.http.errors import HTTPError, InternalRedirect
 from framework.http.headers import Headers
 from framework.http.request import Request
@@ -35,6 +35,10 @@ class CgiHandler(Handler):
     """Runs CGI scripts for the extensions configured with ``cgi`` in this location."""
 
     name = "cgi"
+
+    def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
+        super().__init__(settings, location)
+        self.methods = location.allow_methods  # every allowed method reaches the script
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> CgiHandler | None:

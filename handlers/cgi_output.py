@@ -45,17 +45,15 @@ class CgiHead:
 
     fields: list[tuple[str, str]]
     rest: bytes = b""
-    status_line: str | None = None  # NPH output only: "HTTP/1.1 200 OK"
 
 
 class CgiHeadParser:
     """Accumulates output until the header block is complete (LF or CRLF line ends)."""
 
-    def __init__(self, limit: int = MAX_HEAD_SIZE, *, nph: bool = False) -> None:
+    def __init__(self, limit: int = MAX_HEAD_SIZE) -> None:
         self._buf = bytearray()
         self._limit = limit
         self._scanned = 0
-        self._nph = nph  # the block starts with an HTTP status line
 
     def feed(self, data: bytes) -> CgiHead | None:
         """Add output; returns the head once the blank line has been seen."""
@@ -69,12 +67,7 @@ class CgiHeadParser:
             return None
         if end > self._limit:
             raise CgiOutputError(f"header block larger than {self._limit} bytes")
-        block = bytes(buf[:end])
-        status_line = None
-        if self._nph:
-            first, _, block = block.partition(b"\n")
-            status_line = first.rstrip(b"\r").decode("latin-1")
-        return CgiHead(parse_fields(block), bytes(buf[body_start:]), status_line)
+        return CgiHead(parse_fields(bytes(buf[:end])), bytes(buf[body_start:]))
 
     @property
     def buffered(self) -> int:
@@ -169,23 +162,3 @@ def interpret_head(fields: list[tuple[str, str]]) -> CgiResponseHead:
         if _SCHEME.match(location) and status is None:
             return CgiResponseHead("client-redirect", 302, None, headers, location)
     return CgiResponseHead("document", status or 200, reason, headers, location)
-
-
-_STATUS_LINE = re.compile(r"HTTP/1\.[01] ([1-5][0-9][0-9])(?: (.*))?")
-
-
-def interpret_nph_head(head: CgiHead) -> CgiResponseHead:
-    """An NPH script's own status line and fields, passed on as they are except for the
-    framing and connection fields the engine writes itself."""
-    m = _STATUS_LINE.fullmatch(head.status_line or "")
-    if m is None or "\r" in (head.status_line or ""):
-        raise CgiOutputError(f"invalid NPH status line {(head.status_line or '')[:60]!r}")
-    headers = Headers()
-    for name, value in head.fields:
-        lower = name.lower()
-        if lower in STRIPPED_FIELDS:
-            continue
-        if lower == "content-length" and not _DIGITS.fullmatch(value):
-            raise CgiOutputError(f"invalid Content-Length {value[:40]!r}")
-        headers.add(name, value)
-    return CgiResponseHead("document", int(m.group(1)), (m.group(2) or "").strip() or None, headers)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections import deque
 
+from framework.core.chunkqueue import ChunkQueue
 from framework.logs import ErrorLog
 
 READ_SIZE = 256 * 1024
@@ -35,23 +35,22 @@ class PipeReader:
     ) -> None:
         self._loop = loop
         self._fd: int | None = fd
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._eof = False
-        self._exc: OSError | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._high = high_water
-        self._low = low_water
+        self._queue = ChunkQueue(
+            high_water=high_water,
+            low_water=low_water,
+            pause=self._unregister,
+            resume=self._register,
+        )
         self._registered = False
         self._register()
 
     @property
     def eof(self) -> bool:
-        """True when the writer closed its end and everything read has been taken."""
-        return self._eof and not self._chunks
+        """True when the writer closed its end (or we did) and everything read has been taken."""
+        return self._queue.exhausted
 
     def _register(self) -> None:
-        if not self._registered and self._fd is not None and not self._eof:
+        if not self._registered and self._fd is not None and not self._queue.eof:
             self._loop.add_reader(self._fd, self._on_readable)
             self._registered = True
 
@@ -60,67 +59,41 @@ class PipeReader:
             self._loop.remove_reader(self._fd)
         self._registered = False
 
-    def _on_readable(self) -> None:
+    def _read_fd(self) -> bytes | None:
+        """One read: data, or None when the pipe has nothing now; at end of file (or on an
+        error, kept for ``read``) stops reading and ends the queue."""
         assert self._fd is not None
-        try:
-            data = os.read(self._fd, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            self._exc = exc
-            data = b""
-        if data:
-            self._chunks.append(data)
-            self._buffered += len(data)
-            if self._buffered >= self._high:
-                self._unregister()
-        else:
-            self._eof = True
-            self._unregister()
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def read(self) -> bytes:
-        """The next chunk of output; ``b""`` at end of file."""
-        while not self._chunks:
-            if self._eof or self._fd is None:
-                if self._exc is not None:
-                    raise self._exc
-                return b""
-            self._waiter = self._loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        data = self._chunks.popleft()
-        self._buffered -= len(data)
-        if self._buffered <= self._low:
-            self._register()
-        return data
-
-    def read_nowait(self) -> bytes | None:
-        """Output available right now: a chunk, ``b""`` at end of file, or None when the
-        script has not written more yet (never waits)."""
-        if self._chunks:
-            data = self._chunks.popleft()
-            self._buffered -= len(data)
-            if self._buffered <= self._low:
-                self._register()
-            return data
-        if self._eof or self._fd is None:
-            return b""
         try:
             data = os.read(self._fd, READ_SIZE)
         except BlockingIOError:
             return None
         except OSError as exc:
-            self._exc = exc
+            self._queue.fail(exc)
             data = b""
         if not data:
-            self._eof = True
             self._unregister()
+            self._queue.put_eof()
         return data
+
+    def _on_readable(self) -> None:
+        data = self._read_fd()
+        if data:
+            self._queue.put(data)  # pauses (unregisters) at the high-water mark
+
+    async def read(self) -> bytes:
+        """The next chunk of output; ``b""`` at end of file."""
+        data = await self._queue.get()
+        return b"" if data is None else data
+
+    def read_nowait(self) -> bytes | None:
+        """Output available right now: a chunk, ``b""`` at end of file, or None when the
+        script has not written more yet (never waits)."""
+        data = self._queue.get_nowait()
+        if data is not None:
+            return data
+        if self._queue.eof or self._fd is None:
+            return b""
+        return self._read_fd()
 
     def close(self) -> None:
         """Stop reading and close the fd (the writer gets EPIPE/SIGPIPE on its next write)."""
@@ -128,11 +101,8 @@ class PipeReader:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-        self._chunks.clear()
-        self._buffered = 0
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._queue.clear()
+        self._queue.put_eof()
 
 
 class StderrLog:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from framework.config.models import LocationConfig
-from framework.handler import CallNext, Handler
+from framework.handler import CallNext, Handler, HandlerSettings
+from framework.http.errorpage import error_page_bytes
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
@@ -26,13 +27,6 @@ from framework.routing.urls import (
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _UNSAFE = re.compile(r"[^\x21-\x7e]")  # controls, space, DEL and non-ASCII
-_REASONS = {
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-}
 
 
 def _variables(request: Request) -> dict[str, str]:
@@ -80,17 +74,14 @@ def location_url(request: Request, url: str) -> str:
     return url
 
 
-def _redirect_body(status: int, reason: str) -> bytes:
-    return (
-        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n"
-    ).encode()
-
-
 class RedirectHandler(Handler):
     """Answers every request of the location per its ``return`` directive."""
 
     name = "redirect"
+
+    def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
+        super().__init__(settings, location)
+        self.methods = location.allow_methods  # `return` answers every allowed method
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> RedirectHandler | None:
@@ -107,12 +98,11 @@ class RedirectHandler(Handler):
             return await call_next(request)
         status = spec.status
         if status in REDIRECT_CODES:
-            reason = _REASONS[status]
             headers = {"Content-Type": "text/html"}
             target = spec.url if spec.url is not None else spec.text
             if target:
                 headers["Location"] = location_url(request, expand(target, request))
-            return Response(status, _redirect_body(status, reason), headers)
+            return Response(status, error_page_bytes(status), headers)  # nginx's page
         text = spec.text if spec.text is not None else spec.url
         body = expand(text, request) if text else ""
         return Response(status, body.encode(), {"Content-Type": "text/plain; charset=utf-8"})

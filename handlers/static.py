@@ -33,6 +33,7 @@ class StaticHandler(Handler):
     """Serves files from the location's root or alias."""
 
     name = "static"
+    methods = frozenset({"GET", "HEAD", "DELETE"})
 
     def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
         super().__init__(settings, location)

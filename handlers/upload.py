@@ -44,6 +44,7 @@ from handlers.multipart import (
     MultipartError,
     MultipartParser,
     PartData,
+    PartEnd,
     PartStart,
     boundary_from_content_type,
     is_multipart_form,
@@ -79,6 +80,7 @@ class UploadHandler(Handler):
     """Stores request bodies in the location's ``upload_store`` (see the module doc)."""
 
     name = "upload"
+    methods = frozenset({"POST", "PUT", "DELETE"})
 
     def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
         super().__init__(settings, location)
@@ -233,30 +235,17 @@ class UploadHandler(Handler):
             parser = MultipartParser(boundary_from_content_type(content_type))
         except MultipartError as exc:
             raise HTTPError(400, str(exc), close=True) from exc
-        pending: list[tuple[TempUpload, PartStart]] = []
-        fields: list[str] = []
-        current: TempUpload | None = None
+        parts = _FormParts(target.directory)
         try:
             try:
                 async for chunk in request.body:
                     for event in parser.feed(chunk):
-                        if isinstance(event, PartData):
-                            if current is not None:
-                                current.write(event.data)
-                        elif isinstance(event, PartStart):
-                            if event.filename is None:
-                                fields.append(event.name)
-                                continue
-                            current = TempUpload(target.directory)
-                            pending.append((current, event))
-                        elif current is not None:  # PartEnd
-                            current.close()
-                            current = None
+                        parts.on_event(event)
                 parser.close()
             except MultipartError as exc:
                 raise HTTPError(400, f"malformed multipart body: {exc}", close=True) from exc
             stored: list[_Stored] = []
-            for temp, part in pending:
+            for temp, part in parts.files:
                 if part.filename == "" and temp.size == 0:
                     continue  # a file input left empty in a browser form
                 name = sanitize_filename(part.filename) or generated_name(
@@ -265,9 +254,38 @@ class UploadHandler(Handler):
                 name = temp.link_new(target.directory, name)
                 stored.append(_Stored(name, target.url_dir + quote(name), temp.size, part.name))
         finally:
-            for temp, _ in pending:
-                temp.discard()
-        return _created(request, stored, fields)
+            parts.discard()
+        return _created(request, stored, parts.fields)
+
+
+class _FormParts:
+    """Where a form's parts go as the parser reports them: each file part into a temp file
+    in ``directory`` (published only once the whole form is good), field names to ``fields``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.files: list[tuple[TempUpload, PartStart]] = []
+        self.fields: list[str] = []
+        self._current: TempUpload | None = None  # the file part being received
+
+    def on_event(self, event: PartStart | PartData | PartEnd) -> None:
+        if isinstance(event, PartData):
+            if self._current is not None:
+                self._current.write(event.data)
+        elif isinstance(event, PartStart):
+            if event.filename is None:
+                self.fields.append(event.name)
+            else:
+                self._current = TempUpload(self.directory)
+                self.files.append((self._current, event))
+        elif self._current is not None:  # PartEnd
+            self._current.close()
+            self._current = None
+
+    def discard(self) -> None:
+        """Remove every temp file that was not published."""
+        for temp, _ in self.files:
+            temp.discard()
 
 
 def _store_uri(view: LocationConfig, parts: list[str]) -> str:

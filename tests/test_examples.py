@@ -29,9 +29,9 @@ def example_configs() -> list:
 
 
 @pytest.mark.parametrize("path", example_configs())
-def test_every_example_config_validates_cleanly(path):
+def test_every_example_config_validates_without_errors_or_warnings(path):
     proc = subprocess.run(
-        [sys.executable, "-m", "framework", "validate-config", str(path)],
+        [sys.executable, "-m", "framework", "validate-config", "--strict", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

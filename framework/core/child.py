@@ -155,6 +155,7 @@ class ChildProcess:
     # -- observing -----------------------------------------------------------------------
     @property
     def exited(self) -> bool:
+        """True once the child has been reaped."""
         return self.returncode is not None
 
     def poll(self) -> int | None:
@@ -195,26 +196,21 @@ class ChildProcess:
         _doomed.discard(self.pid)
         self.signal_group(signal.SIGKILL)
 
-    def kill_group(self) -> None:
-        """SIGKILL the process group now."""
-        self._terminating = True
-        if self._kill_timer is not None:
-            self._kill_timer.cancel()
-            self._kill_timer = None
-        self._kill()
-
     # -- fds -----------------------------------------------------------------------------
     def take_stdin(self) -> int:
+        """The write end of the child's stdin pipe; the caller owns (and closes) it from now on."""
         fd, self.stdin = self.stdin, None
         assert fd is not None
         return fd
 
     def take_stdout(self) -> int:
+        """The read end of the child's stdout pipe; the caller owns (and closes) it from now on."""
         fd, self.stdout = self.stdout, None
         assert fd is not None
         return fd
 
     def take_stderr(self) -> int:
+        """The read end of the child's stderr pipe; the caller owns (and closes) it from now on."""
         fd, self.stderr = self.stderr, None
         assert fd is not None
         return fd

@@ -92,6 +92,7 @@ class WriteQueue:
     # -- state ---------------------------------------------------------------------------
     @property
     def fd(self) -> int:
+        """The file descriptor written to."""
         return self._fd
 
     @property

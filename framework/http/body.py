@@ -8,10 +8,9 @@ send, and memory stays bounded whatever the body size.
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Callable
 
+from framework.core.chunkqueue import ChunkQueue
 from framework.http.errors import HTTPError
 
 HIGH_WATER = 256 * 1024
@@ -24,23 +23,7 @@ class RequestBody:
     Engine side: ``feed(data)``, ``feed_eof()``, ``fail(exc)``.
     """
 
-    __slots__ = (
-        "length",
-        "limit",
-        "received",
-        "_chunks",
-        "_buffered",
-        "_eof",
-        "_exc",
-        "_waiter",
-        "_paused",
-        "_pause",
-        "_resume",
-        "_on_first_read",
-        "_started",
-        "_high",
-        "_low",
-    )
+    __slots__ = ("length", "limit", "received", "_queue", "_on_first_read", "_started")
 
     def __init__(
         self,
@@ -56,51 +39,46 @@ class RequestBody:
         self.length = length  # Content-Length, or None for a chunked body
         self.limit = limit  # client_max_body_size (0 = unlimited); enforced by the engine
         self.received = 0
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._eof = length == 0
-        self._exc: BaseException | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._paused = False
-        self._pause = pause
-        self._resume = resume
+        self._queue = ChunkQueue(
+            high_water=high_water,
+            low_water=low_water,
+            pause=pause,
+            resume=resume,
+            eof=length == 0,
+        )
         self._on_first_read = on_first_read
         self._started = False
-        self._high = high_water
-        self._low = low_water
 
     @classmethod
     def empty(cls) -> RequestBody:
+        """A body of zero bytes (requests without one)."""
         return cls(0)
 
     # -- engine side -------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        if self._eof or self._exc is not None:
+        """Hand the consumer bytes read from the client (ignored once ended or failed)."""
+        queue = self._queue
+        if queue.eof or queue.error is not None:
             return
         self.received += len(data)
-        self._chunks.append(data)
-        self._buffered += len(data)
-        if self._buffered >= self._high and not self._paused and self._pause is not None:
-            self._paused = True
-            self._pause()
-        self._wake()
+        queue.put(data)
 
     def feed_eof(self) -> None:
-        self._eof = True
-        self._wake()
+        """The whole body has arrived."""
+        self._queue.put_eof()
 
     def fail(self, exc: BaseException) -> None:
         """End the stream with an error (client gone, timeout, 413 mid-stream...)."""
-        if self._exc is None and not (self._eof and not self._chunks):
-            self._exc = exc
-        self._chunks.clear()
-        self._buffered = 0
-        self._wake()
+        queue = self._queue
+        if not queue.exhausted:  # a body already read to its end stays a success
+            queue.fail(exc)
+        queue.clear()
+        queue.wake()
 
     @property
     def complete(self) -> bool:
         """True once the whole body has arrived (it may not all be consumed yet)."""
-        return self._eof
+        return self._queue.eof
 
     @property
     def started(self) -> bool:
@@ -110,12 +88,7 @@ class RequestBody:
     @property
     def exhausted(self) -> bool:
         """True when the consumer has seen the end of the body."""
-        return self._eof and not self._chunks
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        return self._queue.exhausted
 
     # -- consumer side -----------------------------------------------------------------
     def __aiter__(self) -> RequestBody:
@@ -132,24 +105,7 @@ class RequestBody:
             self._started = True
             if self._on_first_read is not None:
                 self._on_first_read()
-        while True:
-            if self._chunks:
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk)
-                if self._paused and self._buffered <= self._low:
-                    self._paused = False
-                    if self._resume is not None:
-                        self._resume()
-                return chunk
-            if self._exc is not None:
-                raise self._exc
-            if self._eof:
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+        return await self._queue.get()
 
     async def read(self, limit: int | None = None) -> bytes:
         """Read the whole body. Raises ``HTTPError(413)`` past ``limit`` (default: the

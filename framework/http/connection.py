@@ -46,12 +46,27 @@ _PAUSE_BODY = 1
 _PAUSE_PIPELINE = 2
 _PAUSE_STOP = 4
 
+_NEVER = float("inf")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _EPOLL_RDHUP: int | None = getattr(select, "EPOLLRDHUP", None)  # Linux only
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "expect"})
 _NO_BODY = RequestBody.empty()  # stateless once at EOF: shared by body-less requests
 _READ_BUFFER = bytearray(READ_SIZE)  # one loop, one reader at a time: shared
 _READ_VIEW = memoryview(_READ_BUFFER)
+
+
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")}
+_NAMES: dict[bytes, tuple[str, str]] = {}  # raw header name -> (lower-cased, as sent)
+
+
+def _name_entry(raw: bytes) -> tuple[str, str]:
+    """Decode a header name once; clients repeat the same few names."""
+    name = raw.decode("latin-1")
+    entry = (name.lower(), name)
+    if len(_NAMES) >= 1024:
+        _NAMES.clear()
+    _NAMES[raw] = entry
+    return entry
 
 
 class Owner(Protocol):
@@ -100,6 +115,7 @@ class Connection:
         "_discard",
         "_reject_status",
         "_timer",
+        "_timer_at",
         "_deadline",
         "_timer_kind",
         "_upgrade",
@@ -149,6 +165,7 @@ class Connection:
         self._reject_status = 0
         self._upgrade = False
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = _NEVER  # when self._timer fires
         self._deadline = 0.0
         self._timer_kind = ""
         self._hreq: Request | None = None  # a handler (or its stream) is on the clock
@@ -319,17 +336,21 @@ class Connection:
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
             return 400 if version.startswith("0.") else 505
-        items = [
-            # llhttp strips leading OWS only; trailing OWS is not part of the value either
-            ((n := name.decode("latin-1")).lower(), n, value.decode("latin-1").rstrip(" \t"))
-            for name, value in self._headers
-        ]
-        headers = Headers.from_items(items)
+        items: list[tuple[str, str, str]] = []
+        append = items.append
+        names = _NAMES
         host_value: str | None = None
         lengths: list[str] = []
         codings: list[str] = []
         expect = False
-        for lower, _, value in items:
+        for raw_name, raw_value in self._headers:
+            known = names.get(raw_name)
+            if known is None:
+                known = _name_entry(raw_name)
+            lower = known[0]
+            # llhttp strips leading OWS only; trailing OWS is not part of the value either
+            value = raw_value.decode("latin-1").rstrip(" \t")
+            append((lower, known[1], value))
             if lower not in _FRAMING_HEADERS:
                 continue
             if lower == "host":
@@ -342,12 +363,16 @@ class Connection:
                 codings.append(value)
             else:
                 expect = value.strip().lower() == "100-continue"
+        headers = Headers.from_list(items)
         if host_value is None:
             if version == "1.1":
                 return 400
             host_value = ""
-        elif wire.host_name(host_value) is None:
-            return 400
+            host = ""
+        else:
+            host = wire.host_name(host_value)  # type: ignore[assignment]
+            if host is None:
+                return 400
         length: int | None = 0
         chunked = False
         if codings:
@@ -364,18 +389,21 @@ class Connection:
             length = wire.parse_content_length(lengths[0])
             if length is None:
                 return 400
-        target = b"".join(self._url).decode("latin-1")
+        url = self._url
+        target = (url[0] if len(url) == 1 else b"".join(url)).decode("latin-1")
         try:
             path, query = normalize_target(target)
         except HTTPError as exc:
             return exc.status
-        method = parser.get_method().decode("ascii")
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         keep_alive = parser.should_keep_alive()
         if target[:1] != "/" and target != "*":
             # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2, nginx)
             host_value = wire.authority_of(target)
             if host_value is None:
                 return 400
+            host = wire.host_name(host_value) or ""
         request = Request(
             method,
             target,
@@ -385,7 +413,7 @@ class Connection:
             client=self.peer,
             server=self.local,
             http_version=version,
-            host=wire.host_name(host_value) or "",
+            host=host,
             body=_NO_BODY,
         )
         request.keep_alive = keep_alive
@@ -511,21 +539,19 @@ class Connection:
         when = self.loop.time() + delay
         self._deadline = when
         self._timer_kind = kind
-        timer = self._timer
-        if timer is None or timer.when() > when:
-            if timer is not None:
-                timer.cancel()
-            self._timer = self.loop.call_at(when, self._on_timer)
+        if self._timer_at > when:  # else the armed timer fires first and re-arms itself
+            self._rearm(when)
 
     def _clear_deadline(self) -> None:
         self._timer_kind = ""
 
     def _rearm(self, when: float) -> None:
-        timer = self._timer
-        if timer is None or timer.when() > when:
+        if self._timer_at > when:
+            timer = self._timer
             if timer is not None:
                 timer.cancel()
             self._timer = self.loop.call_at(when, self._on_timer)
+            self._timer_at = when
 
     def _start_handler_clock(self, request: Request) -> None:
         """Bound the time a handler (or its streamed body) may go without progress."""
@@ -583,6 +609,7 @@ class Connection:
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._timer_at = _NEVER
         if self._closed:
             return
         now = self.loop.time()
@@ -666,7 +693,10 @@ class Connection:
                             if self._hexpired:  # the handler swallowed the cancellation
                                 self._hexpired = False
                                 self.task.uncancel()
-                    sent = await self._send(request, response)
+                    if response.body.__class__ is bytes and not response.raw:
+                        sent = self._send_bytes(request, response)
+                    else:
+                        sent = await self._send(request, response)
                 finally:
                     stats.writing -= 1
                 stats.requests += 1
@@ -727,6 +757,8 @@ class Connection:
         """Write ``response``; returns the body bytes sent."""
         if response.raw:
             return await self._send_raw(request, response)
+        if isinstance(response.body, bytes):
+            return self._send_bytes(request, response)
         status = response.status
         if status == 444:  # nginx: close the connection without a response
             request.keep_alive = False
@@ -750,24 +782,44 @@ class Connection:
             queue.write(wire.encode_head("".join(parts)))
             request.keep_alive = keep
             return 0
-        if isinstance(body, bytes):
-            size = len(body)
-            if head_only and not size:  # a HEAD answer may state the GET length itself
-                given = headers.get("content-length")
-                size = (wire.parse_content_length(given) or 0) if given is not None else 0
-            parts.append(f"Content-Length: {size}\r\n")
-            parts.append(_connection_header(request, keep))
-            head = wire.encode_head("".join(parts))
-            request.keep_alive = keep
-            if head_only or not body:
-                queue.write(head)
-                return 0
-            queue.write(head + body)
-            return len(body)
         if isinstance(body, FileBody):
             request.keep_alive = keep
             return await self._send_file(request, body, parts, keep, head_only)
         return await self._send_stream(request, headers, body, parts, keep, head_only)
+
+    def _send_bytes(self, request: Request, response: Response) -> int:
+        """``_send`` for a ``bytes`` body (not raw): head and body in one write, no await."""
+        status = response.status
+        if status == 444:  # nginx: close the connection without a response
+            request.keep_alive = False
+            return 0
+        queue = self.queue
+        loc = request.location
+        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
+        state = request.state
+        if state and state.pop("expect_continue", False) and not request.body.complete:
+            request.keep_alive = False  # no 100 was sent: the client may never send the body
+        headers = response.headers
+        body: bytes = response.body  # type: ignore[assignment]
+        keep = self._keep_alive_hint(request, headers)
+        request.keep_alive = keep
+        start = wire.head_start(status, response.reason) + wire.header_block(headers)
+        if status < 200 or status == 204 or status == 304:  # never a body
+            queue.write(wire.encode_head(start + _connection_header(request, keep)))
+            return 0
+        size = len(body)
+        head_only = request.method == "HEAD"
+        if head_only and not size:  # a HEAD answer may state the GET length itself
+            given = headers.get("content-length")
+            size = (wire.parse_content_length(given) or 0) if given is not None else 0
+        head = wire.encode_head(
+            f"{start}Content-Length: {size}\r\n{_connection_header(request, keep)}"
+        )
+        if head_only or not body:
+            queue.write(head)
+            return 0
+        queue.write(head + body)
+        return size
 
     def _keep_alive_hint(self, request: Request, headers: Headers) -> bool:
         if not request.keep_alive or (self._closing and not self.pending) or self.owner.stopping:
@@ -1033,6 +1085,7 @@ class Connection:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+            self._timer_at = _NEVER
         self._timer_kind = ""
         body = self._body
         if body is not None:

@@ -23,7 +23,9 @@ class Headers:
         if items is None:
             return
         if type(items) is dict:  # the common case, without the slower ABC check below
-            self._items = [(name.lower(), name, value) for name, value in items.items()]
+            out = self._items
+            for name, value in items.items():  # a plain loop beats a comprehension here
+                out.append((name.lower(), name, value))
             return
         if isinstance(items, Headers):
             self._items = list(items._items)
@@ -39,6 +41,15 @@ class Headers:
         headers = cls.__new__(cls)
         headers._items = items.copy()
         headers._block = block
+        return headers
+
+    @classmethod
+    def from_list(cls, items: list[tuple[str, str, str]]) -> Headers:
+        """Headers that take over ``items`` (``(lower-cased name, name, value)`` triples,
+        not copied: the caller must not keep using the list)."""
+        headers = cls.__new__(cls)
+        headers._items = items
+        headers._block = None
         return headers
 
     def get(self, name: str, default: str | None = None) -> str | None:

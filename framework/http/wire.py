@@ -164,12 +164,31 @@ def header_lines(headers: Headers, skip: frozenset[str] = ENGINE_HEADERS) -> lis
     return out
 
 
+_blocks: dict[tuple[tuple[str, str, str], ...], str] = {}
+_BLOCKS_MAX = 512
+_BLOCK_ITEMS_MAX = 6
+
+
 def header_block(headers: Headers) -> str:
-    """``header_lines`` joined into one string (precomputed when the headers carry it)."""
+    """``header_lines`` joined into one string: precomputed when the headers carry it, and
+    cached by value for small header sets (handlers tend to send the same few)."""
     block = headers._block
     if block is not None:
         return block
-    return "".join(header_lines(headers))
+    items = headers._items
+    if len(items) > _BLOCK_ITEMS_MAX:
+        return "".join(header_lines(headers))
+    key = tuple(items)
+    try:
+        block = _blocks.get(key)
+    except TypeError:  # a value that is not a string (unhashable): serialise it as it is
+        return "".join(header_lines(headers))
+    if block is None:
+        block = "".join(header_lines(headers))
+        if len(_blocks) >= _BLOCKS_MAX:
+            _blocks.clear()
+        _blocks[key] = block
+    return block
 
 
 def encode_head(text: str) -> bytes:

@@ -35,6 +35,11 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _FORBIDDEN_DECODED = frozenset(range(0x20)) | {0x7F, 0x2F, 0x5C}  # controls, '/', '\'
 
 
+_targets: dict[str, tuple[str, str]] = {}  # raw target -> result, for the ones that repeat
+_TARGETS_MAX = 4096
+_TARGET_LEN_MAX = 256
+
+
 def normalize_target(raw_target: str | bytes) -> tuple[str, str]:
     """Split and normalise a request-target into ``(path, query)``.
 
@@ -44,6 +49,18 @@ def normalize_target(raw_target: str | bytes) -> tuple[str, str]:
     """
     if isinstance(raw_target, bytes):
         raw_target = raw_target.decode("latin-1")
+    found = _targets.get(raw_target)
+    if found is not None:
+        return found
+    result = _normalize(raw_target)  # raises for a bad target: those are never cached
+    if len(raw_target) <= _TARGET_LEN_MAX:
+        if len(_targets) >= _TARGETS_MAX:
+            _targets.clear()
+        _targets[raw_target] = result
+    return result
+
+
+def _normalize(raw_target: str) -> tuple[str, str]:
     if raw_target[:1] != "/":
         if raw_target == "*":
             return "*", ""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from http_fixtures import exchange, start_server
 
-from framework.testing import read_response
+from framework.testing import read_response, wait_until
 
 
 @pytest.fixture(scope="module", params=["uvloop", "asyncio"])
@@ -231,9 +231,9 @@ def test_client_disconnect_cancels_the_running_handler(srv):
     started_before = started.read_text() if started.exists() else ""
     sock = srv.connect()
     sock.sendall(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n")
-    assert _wait_until(lambda: started.exists() and started.read_text() != started_before)
+    assert wait_until(lambda: started.exists() and started.read_text() != started_before)
     sock.close()
-    assert _wait_until(lambda: marker.exists() and len(marker.read_text()) > len(before))
+    assert wait_until(lambda: marker.exists() and len(marker.read_text()) > len(before))
     assert len(marker.read_text()) == len(before) + 1
 
 
@@ -244,21 +244,12 @@ def test_client_disconnect_is_noticed_while_an_unread_body_holds_reading_back(sr
     started_before = started.read_text() if started.exists() else ""
     sock = srv.connect()
     sock.sendall(b"POST /hang HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n")
-    assert _wait_until(lambda: started.exists() and started.read_text() != started_before)
+    assert wait_until(lambda: started.exists() and started.read_text() != started_before)
     # more than the body buffer's high-water mark (256 KiB): the handler never reads, so
     # the server stops reading with input still pending, and the EOF sits behind it
     sock.sendall(b"x" * (300 * 1024))
     sock.close()
-    assert _wait_until(lambda: marker.exists() and len(marker.read_text()) > len(before))
-
-
-def _wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+    assert wait_until(lambda: marker.exists() and len(marker.read_text()) > len(before))
 
 
 def test_streamed_body_waits_for_a_slow_reader_instead_of_buffering(srv):
@@ -267,7 +258,7 @@ def test_streamed_body_waits_for_a_slow_reader_instead_of_buffering(srv):
     with srv.connect(timeout=30) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         sock.sendall(b"GET /flood HTTP/1.1\r\nHost: a\r\n\r\n")
-        assert _wait_until(lambda: progress.exists() and progress.read_text() != "")
+        assert wait_until(lambda: progress.exists() and progress.read_text() != "")
         stalled_at = _stable_value(lambda: progress.read_text())
         assert int(stalled_at) < 20  # the generator is paused by backpressure, not run dry
         r = read_response(sock)

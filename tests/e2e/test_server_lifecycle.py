@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from http_fixtures import CONFIG, start_server
 
-from framework.testing import ServerProcess, free_port, read_response
+from framework.testing import ServerProcess, free_port, process_gone, read_response, wait_until
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 20) -> subprocess.CompletedProcess:
@@ -299,26 +299,9 @@ def _cgi_server(tmp_path: Path) -> tuple[ServerProcess, Path]:
     return ServerProcess(CGI_CONFIG, cwd=tmp_path).start(), cgi
 
 
-def _wait_for(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
 def _pid(path: Path) -> int:
-    assert _wait_for(lambda: path.exists() and path.read_text().strip() != "")
+    assert wait_until(lambda: path.exists() and path.read_text().strip() != "")
     return int(path.read_text())
-
-
-def _gone(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):  # gone, or going while being read
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_sigterm_lets_an_in_flight_cgi_response_finish(tmp_path):
@@ -344,4 +327,4 @@ def test_no_cgi_process_survives_the_server_stopping(tmp_path, sig):
         assert srv.stop(sig, timeout=10) == 0
     finally:
         sock.close()
-    assert _wait_for(lambda: _gone(script) and _gone(child), timeout=5)
+    assert wait_until(lambda: process_gone(script) and process_gone(child), timeout=5)

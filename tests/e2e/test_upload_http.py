@@ -8,13 +8,12 @@ import random
 import select
 import shutil
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from framework.testing import HTTPResult, ServerProcess, read_response
+from framework.testing import HTTPResult, ServerProcess, read_response, wait_until
 
 CONFIG = """
 event_loop {loop};
@@ -81,15 +80,6 @@ def store(site: Path, name: str = "upload") -> Path:
 
 def entries(directory: Path) -> list[str]:
     return sorted(os.listdir(directory))
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def temp_files(directory: Path) -> list[str]:

@@ -11,10 +11,12 @@ import pytest
 from framework import Handler, HTTPError, InternalRedirect, Request, Response
 from framework.config.models import (
     AccessLog,
+    CgiRule,
     Config,
     ErrorPage,
     HandlerSpec,
     LocationConfig,
+    Return,
     ServerConfig,
 )
 from framework.pipeline import Application
@@ -176,3 +178,96 @@ def test_other_os_errors_from_a_handler_stay_500(tmp_path, monkeypatch):
     assert _respond(app, "GET", "/file.txt").status == 404  # a file we cannot open: 404
     monkeypatch.setattr(_Marker, "handle", lambda self, request, call_next: broken())
     assert _respond(_app(tmp_path), "GET", "/x").status == 500
+
+
+class _PutOnly(Handler):
+    """Answers PUT on /put-here and says so through the public ``methods`` attribute."""
+
+    name = "pipeline_test_put_only"
+    methods = frozenset({"PUT"})
+
+    async def handle(self, request, call_next):
+        if request.method == "PUT" and request.path == "/put-here":
+            return Response(201, "stored")
+        return await call_next(request)
+
+
+class _Wrapper(Handler):
+    """A wrapping handler that answers nothing itself."""
+
+    name = "pipeline_test_wrapper"
+    methods = frozenset()
+
+
+registry.register(_PutOnly)
+registry.register(_Wrapper)
+
+
+def _plugin_app(tmp_path, name: str) -> Application:
+    spec = HandlerSpec(name=name, settings=Handler.Settings())
+    location = LocationConfig(
+        pattern="/",
+        root=tmp_path,
+        handlers=[spec],
+        allow_methods=frozenset({"GET", "HEAD", "POST", "PUT"}),
+        access_log=AccessLog(target="off"),
+    )
+    server = ServerConfig(context=LocationConfig(root=tmp_path), locations=[location])
+    return Application(Config(servers=[server]))
+
+
+def test_methods_a_plugin_declares_are_listed_in_allow_when_nothing_answers(tmp_path):
+    app = _plugin_app(tmp_path, "pipeline_test_put_only")
+    assert _respond(app, "PUT", "/put-here").status == 201
+    assert _respond(app, "PUT", "/elsewhere").status == 404  # a served method: not 405
+    response = _respond(app, "POST", "/elsewhere")
+    assert response.status == 405
+    assert response.headers["Allow"] == "GET, HEAD, PUT"
+
+
+def test_a_wrapping_plugin_that_answers_no_method_adds_none_to_allow(tmp_path):
+    response = _respond(_plugin_app(tmp_path, "pipeline_test_wrapper"), "PUT", "/x")
+    assert response.status == 405
+    assert response.headers["Allow"] == "GET, HEAD"
+
+
+def test_built_in_handlers_are_registered_handlers_declaring_their_methods(tmp_path):
+    allowed = frozenset({"GET", "POST", "PATCH"})
+    location = LocationConfig(
+        pattern="/",
+        root=tmp_path,
+        allow_methods=allowed,
+        autoindex=True,
+        upload_store=tmp_path,
+        cgi=[CgiRule(extension=".sh")],
+        return_=Return(status=204),
+    )
+    expected = {
+        "redirect": allowed,
+        "cgi": allowed,
+        "upload": {"POST", "PUT", "DELETE"},
+        "autoindex": {"GET", "HEAD"},
+    }
+    for name, methods in expected.items():
+        cls = registry.get(name)
+        assert cls is not None and issubclass(cls, Handler)
+        handler = cls.from_location(location)
+        assert handler.methods == methods, name
+    static = registry.get("static")
+    assert static is not None and issubclass(static, Handler)
+    assert {"GET", "HEAD"} <= static.from_location(location).methods
+
+
+def test_405_from_a_static_location_lists_delete_when_the_location_allows_it(tmp_path):
+    (tmp_path / "file.txt").write_text("content")
+    location = LocationConfig(
+        pattern="/",
+        root=tmp_path,
+        allow_methods=frozenset({"GET", "POST", "DELETE"}),
+        access_log=AccessLog(target="off"),
+    )
+    server = ServerConfig(context=LocationConfig(root=tmp_path), locations=[location])
+    app = Application(Config(servers=[server]))
+    response = _respond(app, "POST", "/file.txt")
+    assert response.status == 405
+    assert response.headers["Allow"] == "DELETE, GET"

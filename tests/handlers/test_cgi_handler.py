@@ -148,15 +148,17 @@ def test_stdout_before_stdin_does_not_deadlock(tmp_path):
     assert body == b"x" * (1 << 20) + b"|1048576"
 
 
+# prints CONTENT_LENGTH and the number of bytes it read from stdin
+LENGTH_SCRIPT = (
+    "import os, sys\n"
+    "n = len(sys.stdin.buffer.read())\n"
+    "print('Content-Type: text/plain\\n')\n"
+    "print(os.environ.get('CONTENT_LENGTH'), n)\n"
+)
+
+
 def test_chunked_body_is_spooled_with_an_exact_content_length(tmp_path):
-    script(
-        tmp_path,
-        "len.py",
-        "import os, sys\n"
-        "n = len(sys.stdin.buffer.read())\n"
-        "print('Content-Type: text/plain\\n')\n"
-        "print(os.environ.get('CONTENT_LENGTH'), n)\n",
-    )
+    script(tmp_path, "len.py", LENGTH_SCRIPT)
     data = b"z" * 300_000
     response, body = run(
         call(make_location(tmp_path), "/len.py", method="POST", body=data, chunked=True)
@@ -165,14 +167,7 @@ def test_chunked_body_is_spooled_with_an_exact_content_length(tmp_path):
 
 
 def test_chunked_body_is_streamed_without_content_length_when_buffering_is_off(tmp_path):
-    script(
-        tmp_path,
-        "len.py",
-        "import os, sys\n"
-        "n = len(sys.stdin.buffer.read())\n"
-        "print('Content-Type: text/plain\\n')\n"
-        "print(os.environ.get('CONTENT_LENGTH'), n)\n",
-    )
+    script(tmp_path, "len.py", LENGTH_SCRIPT)
     location = make_location(tmp_path, cgi_buffer_request_body=False)
     response, body = run(call(location, "/len.py", method="POST", body=b"q" * 5000, chunked=True))
     assert body.split() == [b"None", b"5000"]
@@ -242,8 +237,11 @@ def test_zero_cgi_timeout_means_no_limit(tmp_path):
 
 def test_nph_script_output_is_passed_through_raw(tmp_path):
     message = b"HTTP/1.1 299 Odd\r\nX-A: 1\r\nDate: never\r\n\r\nraw"
-    script(tmp_path, "nph-x.sh", "#!/bin/sh\nprintf 'HTTP/1.1 299 Odd\\r\\nX-A: 1\\r\\n"
-           "Date: never\\r\\n\\r\\nraw'\n")
+    script(
+        tmp_path,
+        "nph-x.sh",
+        "#!/bin/sh\nprintf 'HTTP/1.1 299 Odd\\r\\nX-A: 1\\r\\nDate: never\\r\\n\\r\\nraw'\n",
+    )
     response, body = run(call(make_location(tmp_path), "/nph-x.sh"))
     assert response.raw and response.status == 299
     assert body == message
