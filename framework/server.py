@@ -21,6 +21,7 @@ from pathlib import Path
 
 from framework.config.models import Config
 from framework.core.child import kill_all
+from framework.core.hangup import watcher_for
 from framework.core.loop import new_event_loop
 from framework.http.connection import Connection
 from framework.logs import configure_error_log, error_log
@@ -198,6 +199,7 @@ class Server:
     async def run(self) -> int:
         """Serve until a stop signal; returns the exit code."""
         self._stop = self.loop.create_future()
+        watcher_for(self.loop)  # its epoll fd is opened once, before any client
         await self.app.startup()
         for sig, handler in (
             (signal.SIGTERM, self.graceful_stop),
@@ -318,6 +320,8 @@ class Server:
             for address in opened:
                 print(f"webserv: listening on {url_of(address)}", flush=True)
         error_log.info("reloaded configuration")
+        for conn in list(self.connections):  # like nginx: idle keep-alive ones close now
+            conn.close_if_waiting()
         self.loop.create_task(_retire(old_app))
 
 

