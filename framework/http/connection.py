@@ -112,6 +112,7 @@ class Connection:
         "_framing",
         "_head_size",
         "_head_raw",
+        "_fed_body",
         "_in_head",
         "_body",
         "_body_req",
@@ -162,7 +163,8 @@ class Connection:
         self._headers: list[tuple[str, str, str]] = []  # (lower-cased name, name, value)
         self._framing: list[tuple[str, str, str]] = []  # those of _FRAMING_HEADERS
         self._head_size = 0
-        self._head_raw = 0
+        self._head_raw = 0  # bytes of a head in progress (-1: it began in this read)
+        self._fed_body = 0  # body bytes in the data being parsed
         self._in_head = False
         self._body: RequestBody | None = None  # the body being received
         self._body_req: Request | None = None
@@ -265,7 +267,7 @@ class Connection:
         self._feed(_READ_VIEW[:n])
 
     def _feed(self, data: bytes | memoryview) -> None:
-        continuing_head = self._in_head
+        self._fed_body = 0
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -290,10 +292,12 @@ class Connection:
         if self._in_head and not self._headers and self._url and _versionless(self, data):
             self._reject_from_parser(400)  # HTTP/0.9 style: no head will follow, do not wait
             return
-        if self._in_head and continuing_head:
+        if self._in_head:
             # a head arriving in pieces: httptools buffers partial lines, so bound them
-            # (< 0: it began in this data, behind requests that filled the rest of it)
-            self._head_raw = self._head_raw + len(data) if self._head_raw >= 0 else 0
+            if self._head_raw >= 0:
+                self._head_raw += len(data)
+            else:  # it began in this data: count from there
+                self._head_raw = max(0, len(data) - _last_head_end(data) - self._fed_body)
             if self._head_raw > self._header_max + MAX_REQUEST_LINE:
                 status = 414 if self._url_len > MAX_REQUEST_LINE or not self._headers else 431
                 self._reject_from_parser(status)
@@ -423,19 +427,19 @@ class Connection:
             if host_value is None:
                 return 400
             host = wire.host_name(host_value) or ""
-        request = Request(
+        request = Request.parsed(
             method,
             target,
             path,
             query,
             headers,
-            client=self.peer,
-            server=self.local,
-            http_version=version,
-            host=host,
-            body=_NO_BODY,
+            self.peer,
+            self.local,
+            version,
+            host,
+            _NO_BODY,
+            keep_alive,
         )
-        request.keep_alive = keep_alive
         early = 0
         try:
             self.owner.app.route(request)
@@ -479,6 +483,7 @@ class Connection:
         return 0
 
     def on_body(self, data: bytes) -> None:
+        self._fed_body += len(data)
         body = self._body
         if body is None:
             return
@@ -1153,6 +1158,15 @@ def _handler_timeout(request: Request) -> float:
             return 0.0
         return max(loc.send_timeout, loc.cgi_timeout)
     return loc.send_timeout
+
+
+def _last_head_end(data: bytes | memoryview) -> int:
+    """Where a head that began in ``data`` and is not complete can start at the earliest:
+    just after the last blank line (the end of an earlier head or chunked body), else 0."""
+    raw = bytes(data)
+    crlf = raw.rfind(b"\r\n\r\n")
+    lf = raw.rfind(b"\n\n")
+    return max(crlf + 4 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
 
 
 def _versionless(conn: Connection, data: bytes | memoryview) -> bool:

@@ -78,6 +78,44 @@ class Request:
         self.original_method = method  # error pages turn a POST into a GET: logs keep this
         self.state: dict[str, Any] = {}
 
+    @classmethod
+    def parsed(
+        cls,
+        method: str,
+        target: str,
+        path: str,
+        query: str,
+        headers: Headers,
+        client: tuple[str, int],
+        server: tuple[str, int],
+        http_version: str,
+        host: str,
+        body: RequestBody,
+        keep_alive: bool,
+    ) -> Request:
+        """The engine's constructor for a parsed head: the same object as ``Request(...)``
+        (plus ``keep_alive``), built without keyword-argument handling (hot path)."""
+        self = object.__new__(cls)
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.client = client
+        self.server = server
+        self.http_version = http_version
+        self.body = body
+        self.scheme = "http"
+        self.host = host
+        self.location = None
+        self.server_config = None
+        self.keep_alive = keep_alive
+        self.redirects = 0
+        self.original_uri = target
+        self.original_method = method
+        self.state = {}
+        return self
+
     async def read(self) -> bytes:
         """The whole body, up to ``client_max_body_size`` (413 beyond it)."""
         return await self.body.read()

@@ -167,6 +167,7 @@ def header_lines(headers: Headers, skip: frozenset[str] = ENGINE_HEADERS) -> lis
 _blocks: dict[tuple[tuple[str, str, str], ...], str] = {}
 _BLOCKS_MAX = 512
 _BLOCK_ITEMS_MAX = 6
+_BLOCK_CHARS_MAX = 512
 
 
 def header_block(headers: Headers) -> str:
@@ -185,9 +186,10 @@ def header_block(headers: Headers) -> str:
         return "".join(header_lines(headers))
     if block is None:
         block = "".join(header_lines(headers))
-        if len(_blocks) >= _BLOCKS_MAX:
-            _blocks.clear()
-        _blocks[key] = block
+        if len(block) <= _BLOCK_CHARS_MAX:  # bounds the memory a stream of unique values holds
+            if len(_blocks) >= _BLOCKS_MAX:
+                _blocks.clear()
+            _blocks[key] = block
     return block
 
 

@@ -5,7 +5,9 @@
 Serves one 1 KiB file with keep-alive, 1 worker, access log off everywhere, and prints
 requests/s with ratios to nginx and to the fastest Python peer. Loopback only. The servers
 run side by side and are measured in alternation over ``--rounds`` rounds (each one's best
-round kept), so load from elsewhere on the machine hits them alike.
+round kept), so load from elsewhere on the machine hits them alike. Each server's CPU time
+per request is printed too. ``--baseline DIR`` also runs webserv from DIR (a copy of an
+older tree, put first on PYTHONPATH) for a same-run before/after comparison.
 """
 
 from __future__ import annotations
@@ -50,12 +52,19 @@ reactor.run()
 """
 
 
+def port_of(conf: Path) -> int:
+    """The port of the first ``listen 127.0.0.1:PORT;`` in a config file."""
+    return int(conf.read_text().split("listen 127.0.0.1:", 1)[1].split(";", 1)[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="alternate runs; best one kept")
     ap.add_argument("--only", nargs="*", help="servers to run (default: all available)")
+    ap.add_argument("--baseline", type=Path,
+                    help="also run 'webserv (baseline)' from this copy of an older tree")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="webserv-bench-"))
@@ -63,11 +72,11 @@ def main() -> None:
     www.mkdir()
     (www / "small.html").write_bytes(b"x" * 1024)
     results: dict[str, dict[str, float]] = {}
-    servers: list[tuple[str, list[str], int]] = []
+    servers: list[tuple[str, list[str], int, dict[str, str] | None]] = []
 
-    def run(name: str, cmd: list[str], port: int) -> None:
+    def run(name: str, cmd: list[str], port: int, env: dict[str, str] | None = None) -> None:
         if not args.only or name in args.only:
-            servers.append((name, cmd, port))
+            servers.append((name, cmd, port, env))
 
     port = free_port()
     conf = tmp / "webserv.conf"
@@ -81,6 +90,12 @@ def main() -> None:
         }}
     """))
     run("webserv", webserv_cmd(conf), port)
+    if args.baseline is not None:
+        port = free_port()
+        bconf = tmp / "baseline.conf"
+        bconf.write_text(conf.read_text().replace(f":{port_of(conf)};", f":{port};"))
+        run("webserv (baseline)", webserv_cmd(bconf), port,
+            {"PYTHONPATH": str(args.baseline.resolve())})
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if Path(nginx).exists():
@@ -113,9 +128,9 @@ def main() -> None:
 
     with contextlib.ExitStack() as stack:
         up: list[tuple[str, int, int]] = []
-        for name, cmd, port in servers:  # all up at once, idle unless measured
+        for name, cmd, port, env in servers:  # all up at once, idle unless measured
             try:
-                proc = stack.enter_context(process(cmd, port, cwd=tmp))
+                proc = stack.enter_context(process(cmd, port, cwd=tmp, env=env))
             except RuntimeError as exc:
                 print(f"{name}: skipped ({exc})")
                 continue
