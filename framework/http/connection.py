@@ -5,33 +5,41 @@ pipelining, request bodies streamed with backpressure, response writing through 
 Parsing happens in the reader callback; each complete request head becomes a ``Request``
 that is routed at once (so ``client_max_body_size`` is known before the body is read) and
 queued. One task per connection answers the queued requests strictly in order.
+
+The head checks live in ``head``; response writing, the timers and closing are the mixins
+``ResponseWriter`` (``responder``), ``DeadlineTimers`` (``deadlines``) and
+``ConnectionCloser`` (``closing``), which share ``Connection``'s slots.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import socket
-import struct
-import termios
 from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import httptools
 
 from framework.core.hangup import HangupWatcher, watcher_for
 from framework.core.writequeue import WriteQueue
-from framework.http import wire
 from framework.http.body import RequestBody
-from framework.http.errorpage import builtin_error_response
+from framework.http.closing import LINGER_TIME as LINGER_TIME  # re-exported
+from framework.http.closing import ConnectionCloser, _unread
+from framework.http.deadlines import (
+    _NEVER,
+    _PAUSE_BODY,
+    _PAUSE_PIPELINE,
+    _PAUSE_STOP,
+    DeadlineTimers,
+)
 from framework.http.errors import HTTPError
+from framework.http.head import FRAMING_HEADERS, check_head
 from framework.http.headers import Headers
 from framework.http.request import Request
-from framework.http.response import BodyAborted, FileBody, Response
+from framework.http.responder import SMALL_FILE as SMALL_FILE  # re-exported
+from framework.http.responder import ResponseWriter
+from framework.http.response import Response
 from framework.logs import error_log
-from framework.routing.paths import normalize_target
 from framework.stats import stats
 
 if TYPE_CHECKING:
@@ -42,16 +50,7 @@ READ_SIZE = 256 * 1024
 MAX_REQUEST_LINE = 8192
 PIPELINE_DEPTH = 8  # requests parsed ahead of the one being answered
 DRAIN_LIMIT = 1024 * 1024  # unread body bytes we discard to keep a connection alive
-LINGER_TIME = 2.0  # seconds we read and discard after answering an error, before closing
-SMALL_FILE = 64 * 1024  # files up to this size go out with the head in one send
 
-_PAUSE_BODY = 1
-_PAUSE_PIPELINE = 2
-_PAUSE_STOP = 4
-
-_NEVER = float("inf")
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "expect"})
 _NO_BODY = RequestBody.empty()  # stateless once at EOF: shared by body-less requests
 _READ_BUFFER = bytearray(READ_SIZE)  # one loop, one reader at a time: shared
 _READ_VIEW = memoryview(_READ_BUFFER)
@@ -84,7 +83,7 @@ class _Reject(Exception):  # noqa: N818 - control flow inside parser callbacks
     pass
 
 
-class Connection:
+class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
     """Serves one accepted client socket until it closes."""
 
     __slots__ = (
@@ -161,7 +160,7 @@ class Connection:
         self._url: list[bytes] = []
         self._url_len = 0
         self._headers: list[tuple[str, str, str]] = []  # (lower-cased name, name, value)
-        self._framing: list[tuple[str, str, str]] = []  # those of _FRAMING_HEADERS
+        self._framing: list[tuple[str, str, str]] = []  # those of FRAMING_HEADERS
         self._head_size = 0
         self._head_raw = 0  # bytes of a head in progress (-1: it began in this read)
         self._fed_body = 0  # body bytes in the data being parsed
@@ -355,7 +354,7 @@ class Connection:
         # llhttp strips leading OWS only; trailing OWS is not part of the value either
         item = (lower, known[1], value.decode("latin-1").rstrip(" \t"))
         self._headers.append(item)
-        if lower in _FRAMING_HEADERS:
+        if lower in FRAMING_HEADERS:
             self._framing.append(item)
 
     def on_headers_complete(self) -> None:
@@ -369,64 +368,14 @@ class Connection:
     def _check_head(self) -> int:
         parser = self.parser
         version = parser.get_http_version()
-        if version not in ("1.1", "1.0"):
-            return 400 if version.startswith("0.") else 505
-        host_value: str | None = None
-        lengths: list[str] = []
-        codings: list[str] = []
-        expect = False
-        for lower, _, value in self._framing:
-            if lower == "host":
-                if host_value is not None:
-                    return 400
-                host_value = value
-            elif lower == "content-length":
-                lengths.append(value)
-            elif lower == "transfer-encoding":
-                codings.append(value)
-            else:
-                expect = value.strip().lower() == "100-continue"
+        checked = check_head(version, self._framing, self._url)
+        if isinstance(checked, int):
+            return checked
+        target, path, query, host, length, chunked, expect = checked
         headers = Headers.from_list(self._headers)  # a new list is made for the next head
-        if host_value is None:
-            if version == "1.1":
-                return 400
-            host_value = ""
-            host = ""
-        else:
-            host = wire.host_name(host_value)  # type: ignore[assignment]
-            if host is None:
-                return 400
-        length: int | None = 0
-        chunked = False
-        if codings:
-            if lengths:
-                return 400
-            status = wire.check_transfer_encoding(codings, version)
-            if status:
-                return status
-            chunked = True
-            length = None
-        elif lengths:
-            if len(lengths) > 1:
-                return 400
-            length = wire.parse_content_length(lengths[0])
-            if length is None:
-                return 400
-        url = self._url
-        target = (url[0] if len(url) == 1 else b"".join(url)).decode("latin-1")
-        try:
-            path, query = normalize_target(target)
-        except HTTPError as exc:
-            return exc.status
         raw_method = parser.get_method()
         method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         keep_alive = parser.should_keep_alive()
-        if target[:1] != "/" and target != "*":
-            # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2, nginx)
-            host_value = wire.authority_of(target)
-            if host_value is None:
-                return 400
-            host = wire.host_name(host_value) or ""
         request = Request.parsed(
             method,
             target,
@@ -555,117 +504,6 @@ class Connection:
         self._closing = True
         self.pause(_PAUSE_STOP)
 
-    # -- timers ------------------------------------------------------------------------------
-    def _set_deadline(self, kind: str, delay: float) -> None:
-        if delay <= 0:
-            self._clear_deadline()
-            return
-        when = self.loop.time() + delay
-        self._deadline = when
-        self._timer_kind = kind
-        if self._timer_at > when:  # else the armed timer fires first and re-arms itself
-            self._rearm(when)
-
-    def _clear_deadline(self) -> None:
-        self._timer_kind = ""
-
-    def _rearm(self, when: float) -> None:
-        if self._timer_at > when:
-            timer = self._timer
-            if timer is not None:
-                timer.cancel()
-            self._timer = self.loop.call_at(when, self._on_timer)
-            self._timer_at = when
-
-    def _start_handler_clock(self, request: Request) -> None:
-        """Bound the time a handler (or its streamed body) may go without progress."""
-        now = self.loop.time()
-        self._hreq = request
-        self._hlast = now
-        limit = _handler_timeout(request)
-        if limit > 0:
-            self._rearm(now + limit)
-
-    def _check_handler_clock(self, now: float) -> bool:
-        """True when the running handler ran out of time (and was dealt with)."""
-        request = self._hreq
-        if request is None:
-            return False
-        limit = _handler_timeout(request)  # the location may have changed (redirects)
-        if limit <= 0:
-            return False
-        if self._body_req is request and not self._paused & _PAUSE_BODY:
-            self._hlast = now  # waiting for the client's body: client_body_timeout rules
-        due = self._hlast + limit
-        if now < due:
-            self._rearm(due)
-            return False
-        self._hreq = None
-        if self._busy:
-            error_log.error(
-                "handler for %s %s did not answer in %gs, answering 504",
-                request.method,
-                request.original_uri,
-                limit,
-            )
-            self._hexpired = True
-            self.task.cancel()
-        else:
-            error_log.error(
-                "response body of %s %s stalled for %gs, closing the connection",
-                request.method,
-                request.original_uri,
-                limit,
-            )
-            self._lost()
-        return True
-
-    def _touch_body_deadline(self) -> None:
-        if self._timer_kind == "body" and self._body_req is not None:
-            self._deadline = now = self.loop.time() + self._body_timeout(self._body_req)
-            if self._hreq is not None:
-                self._hlast = now  # a handler reading its body is making progress
-
-    @staticmethod
-    def _body_timeout(request: Request) -> float:
-        loc = request.location
-        return loc.client_body_timeout if loc is not None else 60.0
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = _NEVER
-        if self._closed:
-            return
-        now = self.loop.time()
-        if self._check_handler_clock(now):
-            return
-        kind = self._timer_kind
-        if not kind:
-            return
-        if now < self._deadline or (kind == "body" and self._paused & _PAUSE_BODY):
-            if kind == "body" and self._paused & _PAUSE_BODY:
-                self._deadline = now + self._body_timeout(self._body_req)  # type: ignore[arg-type]
-            self._rearm(self._deadline)
-            return
-        self._timer_kind = ""
-        if kind == "idle":
-            self._abort()
-        elif kind == "head":
-            self._stop_for_good()
-            if not self._busy and not self.pending:
-                request = Request("-", "", "/")
-                request.client, request.server, request.keep_alive = self.peer, self.local, False
-                self.pending.append((request, 408))
-                self._wake()
-        elif kind == "body":
-            body = self._body
-            self._stop_for_good()
-            if body is not None:
-                body.fail(HTTPError(408, "client body timeout", close=True))
-                self._body = None
-            if not self._busy:
-                self._wake()
-
     # -- the serving task --------------------------------------------------------------------
     def _wake(self) -> None:
         waiter = self._waiter
@@ -770,395 +608,6 @@ class Connection:
         self.resume(_PAUSE_BODY)
         return True
 
-    def _send_continue(self, request: Request) -> None:
-        if request.state.pop("expect_continue", False) and not self.queue.closed:
-            self.queue.write(_CONTINUE)
-        if self._body_req is request:
-            self._set_deadline("body", self._body_timeout(request))
-
-    # -- writing -------------------------------------------------------------------------------
-    async def _send(self, request: Request, response: Response) -> int:
-        """Write ``response``; returns the body bytes sent."""
-        if response.raw:
-            return await self._send_raw(request, response)
-        if isinstance(response.body, bytes):
-            return self._send_bytes(request, response)
-        status = response.status
-        if status == 444:  # nginx: close the connection without a response
-            request.keep_alive = False
-            return 0
-        queue = self.queue
-        loc = request.location
-        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
-        if request.state.pop("expect_continue", False) and not request.body.complete:
-            request.keep_alive = False  # no 100 was sent: the client may never send the body
-        headers = response.headers
-        body = response.body
-        keep = self._keep_alive_hint(request, headers)
-        head_only = request.method == "HEAD"
-        parts = [wire.head_start(status, response.reason), wire.header_block(headers)]
-        if status < 200 or status == 204 or status == 304:  # never a body
-            if isinstance(body, FileBody):
-                _close_file(body)
-            elif hasattr(body, "aclose"):
-                await body.aclose()  # type: ignore[union-attr]
-            parts.append(_connection_header(request, keep))
-            queue.write(wire.encode_head("".join(parts)))
-            request.keep_alive = keep
-            return 0
-        if isinstance(body, FileBody):
-            request.keep_alive = keep
-            return await self._send_file(request, body, parts, keep, head_only)
-        return await self._send_stream(request, headers, body, parts, keep, head_only)
-
-    def _send_bytes(self, request: Request, response: Response) -> int:
-        """``_send`` for a ``bytes`` body (not raw): head and body in one write, no await."""
-        status = response.status
-        if status == 444:  # nginx: close the connection without a response
-            request.keep_alive = False
-            return 0
-        queue = self.queue
-        loc = request.location
-        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
-        state = request.state
-        if state and state.pop("expect_continue", False) and not request.body.complete:
-            request.keep_alive = False  # no 100 was sent: the client may never send the body
-        headers = response.headers
-        body: bytes = response.body  # type: ignore[assignment]
-        keep = self._keep_alive_hint(request, headers)
-        request.keep_alive = keep
-        start = wire.head_start(status, response.reason) + wire.header_block(headers)
-        if status < 200 or status == 204 or status == 304:  # never a body
-            queue.write(wire.encode_head(start + _connection_header(request, keep)))
-            return 0
-        size = len(body)
-        head_only = request.method == "HEAD"
-        if head_only and not size:  # a HEAD answer may state the GET length itself
-            given = headers.get("content-length")
-            size = (wire.parse_content_length(given) or 0) if given is not None else 0
-        head = wire.encode_head(
-            f"{start}Content-Length: {size}\r\n{_connection_header(request, keep)}"
-        )
-        if head_only or not body:
-            queue.write(head)
-            return 0
-        queue.write(head + body)
-        return size
-
-    def _keep_alive_hint(self, request: Request, headers: Headers) -> bool:
-        if not request.keep_alive or (self._closing and not self.pending) or self.owner.stopping:
-            return False
-        conn = headers.get("connection")
-        if conn is not None and "close" in conn.lower():
-            return False
-        server = request.server_config or self.defaults
-        return server.keepalive_timeout > 0
-
-    async def _send_file(
-        self, request: Request, body: FileBody, parts: list[str], keep: bool, head_only: bool
-    ) -> int:
-        queue = self.queue
-        opened = isinstance(body.file, Path)
-        try:
-            fd = os.open(body.file, os.O_RDONLY) if opened else body.file.fileno()  # type: ignore[union-attr, arg-type]
-        except OSError:
-            error_log.error('open() "%s" failed', body.file)
-            return await self._send(request, builtin_error_response(500))
-        try:
-            if body.length is not None and not opened:
-                size = body.length  # the handler opened and stat-ed it (static): trusted
-            else:
-                total = os.fstat(fd).st_size
-                end = total if body.length is None else min(total, body.offset + body.length)
-                size = max(0, end - body.offset)
-            parts.append(f"Content-Length: {size}\r\n")
-            parts.append(_connection_header(request, keep))
-            head = wire.encode_head("".join(parts))
-            if head_only or size == 0:
-                queue.write(head)
-                return 0
-            if size <= SMALL_FILE:
-                data = os.pread(fd, size, body.offset)
-                queue.write(head + data)
-                if len(data) < size:
-                    request.keep_alive = False  # the file shrank: the framing is broken
-                return len(data)
-            queue.write(head)
-            try:
-                sent = await queue.sendfile(fd, body.offset, size)
-            except ConnectionError:
-                return 0
-            if sent < size:
-                request.keep_alive = False
-            return sent
-        finally:
-            if opened:
-                os.close(fd)
-            else:
-                _close_file(body)
-
-    async def _send_stream(
-        self,
-        request: Request,
-        headers: Headers,
-        body: object,
-        parts: list[str],
-        keep: bool,
-        head_only: bool,
-    ) -> int:
-        queue = self.queue
-        given = headers.get("content-length")
-        length = wire.parse_content_length(given) if given is not None else None
-        chunked = False
-        if length is not None:
-            parts.append(f"Content-Length: {length}\r\n")
-        elif head_only:
-            pass
-        elif request.http_version == "1.1":
-            parts.append("Transfer-Encoding: chunked\r\n")
-            chunked = True
-        else:
-            keep = False  # HTTP/1.0 with unknown length: the close ends the body
-        parts.append(_connection_header(request, keep))
-        request.keep_alive = keep
-        queue.write(wire.encode_head("".join(parts)))
-        sent = 0
-        aclose = getattr(body, "aclose", None)
-        try:
-            if head_only:
-                return 0
-            self._start_handler_clock(request)  # a stream that stops yielding is cut off
-            async for chunk in body:  # type: ignore[attr-defined]
-                if not chunk:
-                    continue
-                if queue.closed:
-                    break
-                if length is not None:
-                    room = length - sent
-                    if len(chunk) > room:
-                        chunk = chunk[:room]
-                        request.keep_alive = False
-                    if chunk:
-                        queue.write(chunk)
-                elif chunked:
-                    queue.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
-                else:
-                    queue.write(chunk)
-                sent += len(chunk)
-                if queue.full:
-                    await queue.drain()
-                self._hlast = self.loop.time()
-                if length is not None and sent >= length:
-                    break
-            else:
-                if chunked:
-                    queue.write(b"0\r\n\r\n")
-            if length is not None and sent < length:
-                request.keep_alive = False  # short body: only a close can tell the client
-        except ConnectionError:
-            request.keep_alive = False
-        except asyncio.CancelledError:
-            raise
-        except BodyAborted as exc:  # expected (e.g. a CGI timeout): one line, no traceback
-            error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
-            request.keep_alive = False
-            queue.abort()
-        except Exception:  # noqa: BLE001 - a failing stream aborts this response only
-            error_log.exception("response body of %s failed", request.target)
-            request.keep_alive = False
-            queue.abort()
-        finally:
-            self._hreq = None
-            if aclose is not None:
-                try:
-                    await aclose()
-                except Exception:  # noqa: BLE001
-                    error_log.exception("closing the response body of %s", request.target)
-        return sent
-
-    async def _send_raw(self, request: Request, response: Response) -> int:
-        """A body that is the whole message (NPH): written as is, then the connection ends."""
-        queue = self.queue
-        loc = request.location
-        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
-        request.keep_alive = False
-        body = response.body
-        if isinstance(body, bytes):
-            queue.write(body)
-            return len(body)
-        if isinstance(body, FileBody):
-            _close_file(body)
-            raise TypeError("a raw response body must be bytes or an async iterator")
-        sent = 0
-        aclose = getattr(body, "aclose", None)
-        self._start_handler_clock(request)
-        try:
-            async for chunk in body:  # type: ignore[union-attr]
-                if queue.closed:
-                    break
-                queue.write(chunk)
-                sent += len(chunk)
-                if queue.full:
-                    await queue.drain()
-                self._hlast = self.loop.time()
-        except ConnectionError:
-            pass
-        except BodyAborted as exc:
-            error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
-            queue.abort()
-        except Exception:  # noqa: BLE001 - a failing stream aborts this response only
-            error_log.exception("response body of %s failed", request.target)
-            queue.abort()
-        finally:
-            self._hreq = None
-            if aclose is not None:
-                try:
-                    await aclose()
-                except Exception:  # noqa: BLE001
-                    error_log.exception("closing the response body of %s", request.target)
-        return sent
-
-    # -- closing ---------------------------------------------------------------------------------
-    def _on_task_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():  # cancelled before it ever ran: nothing else will close us
-            self._abort()
-
-    def _on_write_lost(self, exc: BaseException) -> None:
-        self._lost()
-
-    def _lost(self) -> None:
-        """The client went away (or stalled past send_timeout): stop everything."""
-        if self._closed:
-            return
-        body = self._body
-        if body is not None:
-            body.fail(ConnectionError("client gone"))
-        task = self.task
-        if task is not None and not task.done() and task is not asyncio.current_task():
-            task.cancel()  # cancels the handler; aclose()s a streaming body
-        else:
-            self._abort()
-
-    def _abort(self) -> None:
-        if self._closed:
-            return
-        self._stop_reading()
-        self.queue.abort()
-        self._done()
-
-    def _finish(self, linger: bool) -> None:
-        """Close after the queued bytes are sent; after an error answer, read and discard
-        for a while first so the client sees the answer rather than a reset."""
-        if self._closed:
-            return
-        self._stop_reading()
-        if self.queue.closed or not (linger or self.queue.buffered):
-            self.queue.close()
-            self._done()
-            return
-        # keep counting this connection (graceful stop waits for it) until its bytes are out
-        self.loop.create_task(self._linger() if linger else self._close_after_flush())
-
-    async def _close_after_flush(self) -> None:
-        try:
-            await self.queue.flush()  # bounded by send_timeout (the queue's timeout)
-        except ConnectionError:
-            pass
-        self.queue.close()
-        self._done()
-
-    async def _linger(self) -> None:
-        try:
-            await asyncio.wait_for(self.queue.flush(), 10.0)
-            self.sock.shutdown(socket.SHUT_WR)
-        except (TimeoutError, OSError, ConnectionError):
-            self._abort()
-            return
-        done = self.loop.create_future()
-
-        def discard() -> None:
-            try:
-                data = self.sock.recv(READ_SIZE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                data = b""
-            if not data and not done.done():
-                done.set_result(None)
-
-        self.loop.add_reader(self.fd, discard)
-        self._reading = True
-        try:
-            await asyncio.wait_for(done, LINGER_TIME)
-        except TimeoutError:
-            pass
-        finally:
-            self._abort()
-
-    def _done(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._hup_on:
-            self._unwatch_hangup()
-        self._closing = True
-        self._wake()  # a serving task waiting for the next request ends now
-        if self._in_head:
-            self._in_head = False
-            stats.reading -= 1
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-            self._timer_at = _NEVER
-        self._timer_kind = ""
-        body = self._body
-        if body is not None:
-            body.fail(ConnectionError("connection closed"))
-            self._body = None
-        stats.active -= 1
-        stats.handled += 1
-        self.owner.connection_closed(self)
-
-    def close_if_idle(self) -> bool:
-        """Graceful stop: close now when no request is in progress (True if closed)."""
-        self._closing = True
-        if self._busy or self.pending or self._in_head:
-            return False
-        self._wake()
-        return True
-
-    def close_if_waiting(self) -> bool:
-        """Reload: close now if idle between keep-alive requests, nothing of the next one
-        arrived (True if closed). A connection with a request under way keeps going, and
-        one that has not sent its first request yet keeps its client_header_timeout (its
-        request may be on the way)."""
-        if self._waiter is None or self.pending or self._in_head or self._body is not None:
-            return False  # the serving task is not waiting for a next request
-        if not self._url:  # no request seen yet
-            return False
-        if self._closing or self._closed or _unread(self.fd):
-            return False
-        self._closing = True
-        self._wake()
-        return True
-
-    def abort(self) -> None:
-        """Immediate stop: cancel whatever runs and close the socket."""
-        self._lost()
-
-
-def _handler_timeout(request: Request) -> float:
-    """How long a handler may go without progress: the location's send_timeout, or its
-    cgi_timeout when longer (a CGI run is bounded by that itself); 0 = unbounded."""
-    loc = request.location
-    if loc is None:
-        return 60.0
-    if loc.cgi:
-        if loc.cgi_timeout <= 0:
-            return 0.0
-        return max(loc.send_timeout, loc.cgi_timeout)
-    return loc.send_timeout
-
 
 def _last_head_end(data: bytes | memoryview) -> int:
     """Where a head that began in ``data`` and is not complete can start at the earliest:
@@ -1179,27 +628,3 @@ def _versionless(conn: Connection, data: bytes | memoryview) -> bool:
     tail = bytes(data[-(len(url) + 64) :])
     end = tail.rfind(url) + len(url)
     return end >= len(url) and tail[end : end + 1] in (b"\r", b"\n")
-
-
-def _unread(fd: int) -> int:
-    """Bytes the kernel holds unread for socket ``fd`` (0 when it cannot tell)."""
-    try:
-        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
-    except OSError:
-        return 0
-
-
-def _connection_header(request: Request, keep: bool) -> str:
-    if not keep:
-        return "Connection: close\r\n\r\n"
-    if request.http_version == "1.0":
-        return "Connection: keep-alive\r\n\r\n"
-    return "\r\n"
-
-
-def _close_file(body: object) -> None:
-    if isinstance(body, FileBody) and not isinstance(body.file, Path):
-        try:
-            body.file.close()
-        except OSError:
-            pass

@@ -1,0 +1,174 @@
+"""Per-connection deadlines: one loop timer that enforces client_header_timeout,
+client_body_timeout, keepalive_timeout and the handler's no-progress limit.
+
+``DeadlineTimers`` is a mixin of ``Connection``: it keeps no state of its own (the slots are
+on ``Connection``), so the hot path reads the same attributes as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+from framework.http.errors import HTTPError
+from framework.http.request import Request
+from framework.logs import error_log
+
+if TYPE_CHECKING:
+    from framework.config.models import ServerConfig
+    from framework.http.body import RequestBody
+
+_PAUSE_BODY = 1  # reading paused: the handler is not reading its body
+_PAUSE_PIPELINE = 2  # reading paused: enough requests are queued ahead
+_PAUSE_STOP = 4  # reading stopped for good
+
+_NEVER = float("inf")
+
+
+class DeadlineTimers:
+    """The timer half of ``Connection`` (see there for the attributes it uses)."""
+
+    __slots__ = ()
+
+    loop: asyncio.AbstractEventLoop
+    task: asyncio.Task[None]
+    defaults: ServerConfig
+    pending: deque[tuple[Request, int]]
+    peer: tuple[str, int]
+    local: tuple[str, int]
+    _timer: asyncio.TimerHandle | None
+    _timer_at: float
+    _deadline: float
+    _timer_kind: str
+    _paused: int
+    _closed: bool
+    _busy: bool
+    _body: RequestBody | None
+    _body_req: Request | None
+    _hreq: Request | None
+    _hlast: float
+    _hexpired: bool
+
+    def _set_deadline(self, kind: str, delay: float) -> None:
+        if delay <= 0:
+            self._clear_deadline()
+            return
+        when = self.loop.time() + delay
+        self._deadline = when
+        self._timer_kind = kind
+        if self._timer_at > when:  # else the armed timer fires first and re-arms itself
+            self._rearm(when)
+
+    def _clear_deadline(self) -> None:
+        self._timer_kind = ""
+
+    def _rearm(self, when: float) -> None:
+        if self._timer_at > when:
+            timer = self._timer
+            if timer is not None:
+                timer.cancel()
+            self._timer = self.loop.call_at(when, self._on_timer)
+            self._timer_at = when
+
+    def _start_handler_clock(self, request: Request) -> None:
+        """Bound the time a handler (or its streamed body) may go without progress."""
+        now = self.loop.time()
+        self._hreq = request
+        self._hlast = now
+        limit = _handler_timeout(request)
+        if limit > 0:
+            self._rearm(now + limit)
+
+    def _check_handler_clock(self, now: float) -> bool:
+        """True when the running handler ran out of time (and was dealt with)."""
+        request = self._hreq
+        if request is None:
+            return False
+        limit = _handler_timeout(request)  # the location may have changed (redirects)
+        if limit <= 0:
+            return False
+        if self._body_req is request and not self._paused & _PAUSE_BODY:
+            self._hlast = now  # waiting for the client's body: client_body_timeout rules
+        due = self._hlast + limit
+        if now < due:
+            self._rearm(due)
+            return False
+        self._hreq = None
+        if self._busy:
+            error_log.error(
+                "handler for %s %s did not answer in %gs, answering 504",
+                request.method,
+                request.original_uri,
+                limit,
+            )
+            self._hexpired = True
+            self.task.cancel()
+        else:
+            error_log.error(
+                "response body of %s %s stalled for %gs, closing the connection",
+                request.method,
+                request.original_uri,
+                limit,
+            )
+            self._lost()
+        return True
+
+    def _touch_body_deadline(self) -> None:
+        if self._timer_kind == "body" and self._body_req is not None:
+            self._deadline = now = self.loop.time() + self._body_timeout(self._body_req)
+            if self._hreq is not None:
+                self._hlast = now  # a handler reading its body is making progress
+
+    @staticmethod
+    def _body_timeout(request: Request) -> float:
+        loc = request.location
+        return loc.client_body_timeout if loc is not None else 60.0
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = _NEVER
+        if self._closed:
+            return
+        now = self.loop.time()
+        if self._check_handler_clock(now):
+            return
+        kind = self._timer_kind
+        if not kind:
+            return
+        if now < self._deadline or (kind == "body" and self._paused & _PAUSE_BODY):
+            if kind == "body" and self._paused & _PAUSE_BODY:
+                self._deadline = now + self._body_timeout(self._body_req)  # type: ignore[arg-type]
+            self._rearm(self._deadline)
+            return
+        self._timer_kind = ""
+        if kind == "idle":
+            self._abort()
+        elif kind == "head":
+            self._stop_for_good()
+            if not self._busy and not self.pending:
+                request = Request("-", "", "/")
+                request.client, request.server, request.keep_alive = self.peer, self.local, False
+                self.pending.append((request, 408))
+                self._wake()
+        elif kind == "body":
+            body = self._body
+            self._stop_for_good()
+            if body is not None:
+                body.fail(HTTPError(408, "client body timeout", close=True))
+                self._body = None
+            if not self._busy:
+                self._wake()
+
+
+def _handler_timeout(request: Request) -> float:
+    """How long a handler may go without progress: the location's send_timeout, or its
+    cgi_timeout when longer (a CGI run is bounded by that itself); 0 = unbounded."""
+    loc = request.location
+    if loc is None:
+        return 60.0
+    if loc.cgi:
+        if loc.cgi_timeout <= 0:
+            return 0.0
+        return max(loc.send_timeout, loc.cgi_timeout)
+    return loc.send_timeout

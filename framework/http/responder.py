@@ -1,0 +1,309 @@
+"""Response writing for ``Connection``: heads, ``bytes``/file/streamed/raw bodies through the
+``WriteQueue``, ``100 Continue``, and the ``Connection`` header keep-alive decides.
+
+``ResponseWriter`` is a mixin of ``Connection``: it keeps no state of its own (the slots are on
+``Connection``), so writing a response costs no extra indirection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from framework.http import wire
+from framework.http.errorpage import builtin_error_response
+from framework.http.headers import Headers
+from framework.http.request import Request
+from framework.http.response import BodyAborted, FileBody, Response
+from framework.logs import error_log
+
+if TYPE_CHECKING:
+    from framework.config.models import ServerConfig
+    from framework.core.writequeue import WriteQueue
+    from framework.http.connection import Owner
+
+SMALL_FILE = 64 * 1024  # files up to this size go out with the head in one send
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class ResponseWriter:
+    """The writing half of ``Connection`` (see there for the attributes it uses)."""
+
+    __slots__ = ()
+
+    owner: Owner
+    loop: asyncio.AbstractEventLoop
+    queue: WriteQueue
+    defaults: ServerConfig
+    pending: deque[tuple[Request, int]]
+    _closing: bool
+    _body_req: Request | None
+    _hreq: Request | None
+    _hlast: float
+
+    def _send_continue(self, request: Request) -> None:
+        if request.state.pop("expect_continue", False) and not self.queue.closed:
+            self.queue.write(_CONTINUE)
+        if self._body_req is request:
+            self._set_deadline("body", self._body_timeout(request))
+
+    async def _send(self, request: Request, response: Response) -> int:
+        """Write ``response``; returns the body bytes sent."""
+        if response.raw:
+            return await self._send_raw(request, response)
+        if isinstance(response.body, bytes):
+            return self._send_bytes(request, response)
+        status = response.status
+        if status == 444:  # nginx: close the connection without a response
+            request.keep_alive = False
+            return 0
+        queue = self.queue
+        loc = request.location
+        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
+        if request.state.pop("expect_continue", False) and not request.body.complete:
+            request.keep_alive = False  # no 100 was sent: the client may never send the body
+        headers = response.headers
+        body = response.body
+        keep = self._keep_alive_hint(request, headers)
+        head_only = request.method == "HEAD"
+        parts = [wire.head_start(status, response.reason), wire.header_block(headers)]
+        if status < 200 or status == 204 or status == 304:  # never a body
+            if isinstance(body, FileBody):
+                _close_file(body)
+            elif hasattr(body, "aclose"):
+                await body.aclose()  # type: ignore[union-attr]
+            parts.append(_connection_header(request, keep))
+            queue.write(wire.encode_head("".join(parts)))
+            request.keep_alive = keep
+            return 0
+        if isinstance(body, FileBody):
+            request.keep_alive = keep
+            return await self._send_file(request, body, parts, keep, head_only)
+        return await self._send_stream(request, headers, body, parts, keep, head_only)
+
+    def _send_bytes(self, request: Request, response: Response) -> int:
+        """``_send`` for a ``bytes`` body (not raw): head and body in one write, no await."""
+        status = response.status
+        if status == 444:  # nginx: close the connection without a response
+            request.keep_alive = False
+            return 0
+        queue = self.queue
+        loc = request.location
+        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
+        state = request.state
+        if state and state.pop("expect_continue", False) and not request.body.complete:
+            request.keep_alive = False  # no 100 was sent: the client may never send the body
+        headers = response.headers
+        body: bytes = response.body  # type: ignore[assignment]
+        keep = self._keep_alive_hint(request, headers)
+        request.keep_alive = keep
+        start = wire.head_start(status, response.reason) + wire.header_block(headers)
+        if status < 200 or status == 204 or status == 304:  # never a body
+            queue.write(wire.encode_head(start + _connection_header(request, keep)))
+            return 0
+        size = len(body)
+        head_only = request.method == "HEAD"
+        if head_only and not size:  # a HEAD answer may state the GET length itself
+            given = headers.get("content-length")
+            size = (wire.parse_content_length(given) or 0) if given is not None else 0
+        head = wire.encode_head(
+            f"{start}Content-Length: {size}\r\n{_connection_header(request, keep)}"
+        )
+        if head_only or not body:
+            queue.write(head)
+            return 0
+        queue.write(head + body)
+        return size
+
+    def _keep_alive_hint(self, request: Request, headers: Headers) -> bool:
+        if not request.keep_alive or (self._closing and not self.pending) or self.owner.stopping:
+            return False
+        conn = headers.get("connection")
+        if conn is not None and "close" in conn.lower():
+            return False
+        server = request.server_config or self.defaults
+        return server.keepalive_timeout > 0
+
+    async def _send_file(
+        self, request: Request, body: FileBody, parts: list[str], keep: bool, head_only: bool
+    ) -> int:
+        queue = self.queue
+        opened = isinstance(body.file, Path)
+        try:
+            fd = os.open(body.file, os.O_RDONLY) if opened else body.file.fileno()  # type: ignore[union-attr, arg-type]
+        except OSError:
+            error_log.error('open() "%s" failed', body.file)
+            return await self._send(request, builtin_error_response(500))
+        try:
+            if body.length is not None and not opened:
+                size = body.length  # the handler opened and stat-ed it (static): trusted
+            else:
+                total = os.fstat(fd).st_size
+                end = total if body.length is None else min(total, body.offset + body.length)
+                size = max(0, end - body.offset)
+            parts.append(f"Content-Length: {size}\r\n")
+            parts.append(_connection_header(request, keep))
+            head = wire.encode_head("".join(parts))
+            if head_only or size == 0:
+                queue.write(head)
+                return 0
+            if size <= SMALL_FILE:
+                data = os.pread(fd, size, body.offset)
+                queue.write(head + data)
+                if len(data) < size:
+                    request.keep_alive = False  # the file shrank: the framing is broken
+                return len(data)
+            queue.write(head)
+            try:
+                sent = await queue.sendfile(fd, body.offset, size)
+            except ConnectionError:
+                return 0
+            if sent < size:
+                request.keep_alive = False
+            return sent
+        finally:
+            if opened:
+                os.close(fd)
+            else:
+                _close_file(body)
+
+    async def _send_stream(
+        self,
+        request: Request,
+        headers: Headers,
+        body: object,
+        parts: list[str],
+        keep: bool,
+        head_only: bool,
+    ) -> int:
+        queue = self.queue
+        given = headers.get("content-length")
+        length = wire.parse_content_length(given) if given is not None else None
+        chunked = False
+        if length is not None:
+            parts.append(f"Content-Length: {length}\r\n")
+        elif head_only:
+            pass
+        elif request.http_version == "1.1":
+            parts.append("Transfer-Encoding: chunked\r\n")
+            chunked = True
+        else:
+            keep = False  # HTTP/1.0 with unknown length: the close ends the body
+        parts.append(_connection_header(request, keep))
+        request.keep_alive = keep
+        queue.write(wire.encode_head("".join(parts)))
+        sent = 0
+        aclose = getattr(body, "aclose", None)
+        try:
+            if head_only:
+                return 0
+            self._start_handler_clock(request)  # a stream that stops yielding is cut off
+            async for chunk in body:  # type: ignore[attr-defined]
+                if not chunk:
+                    continue
+                if queue.closed:
+                    break
+                if length is not None:
+                    room = length - sent
+                    if len(chunk) > room:
+                        chunk = chunk[:room]
+                        request.keep_alive = False
+                    if chunk:
+                        queue.write(chunk)
+                elif chunked:
+                    queue.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+                else:
+                    queue.write(chunk)
+                sent += len(chunk)
+                if queue.full:
+                    await queue.drain()
+                self._hlast = self.loop.time()
+                if length is not None and sent >= length:
+                    break
+            else:
+                if chunked:
+                    queue.write(b"0\r\n\r\n")
+            if length is not None and sent < length:
+                request.keep_alive = False  # short body: only a close can tell the client
+        except ConnectionError:
+            request.keep_alive = False
+        except asyncio.CancelledError:
+            raise
+        except BodyAborted as exc:  # expected (e.g. a CGI timeout): one line, no traceback
+            error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
+            request.keep_alive = False
+            queue.abort()
+        except Exception:  # noqa: BLE001 - a failing stream aborts this response only
+            error_log.exception("response body of %s failed", request.target)
+            request.keep_alive = False
+            queue.abort()
+        finally:
+            self._hreq = None
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:  # noqa: BLE001
+                    error_log.exception("closing the response body of %s", request.target)
+        return sent
+
+    async def _send_raw(self, request: Request, response: Response) -> int:
+        """A body that is the whole message (NPH): written as is, then the connection ends."""
+        queue = self.queue
+        loc = request.location
+        queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
+        request.keep_alive = False
+        body = response.body
+        if isinstance(body, bytes):
+            queue.write(body)
+            return len(body)
+        if isinstance(body, FileBody):
+            _close_file(body)
+            raise TypeError("a raw response body must be bytes or an async iterator")
+        sent = 0
+        aclose = getattr(body, "aclose", None)
+        self._start_handler_clock(request)
+        try:
+            async for chunk in body:  # type: ignore[union-attr]
+                if queue.closed:
+                    break
+                queue.write(chunk)
+                sent += len(chunk)
+                if queue.full:
+                    await queue.drain()
+                self._hlast = self.loop.time()
+        except ConnectionError:
+            pass
+        except BodyAborted as exc:
+            error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
+            queue.abort()
+        except Exception:  # noqa: BLE001 - a failing stream aborts this response only
+            error_log.exception("response body of %s failed", request.target)
+            queue.abort()
+        finally:
+            self._hreq = None
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:  # noqa: BLE001
+                    error_log.exception("closing the response body of %s", request.target)
+        return sent
+
+
+def _connection_header(request: Request, keep: bool) -> str:
+    if not keep:
+        return "Connection: close\r\n\r\n"
+    if request.http_version == "1.0":
+        return "Connection: keep-alive\r\n\r\n"
+    return "\r\n"
+
+
+def _close_file(body: object) -> None:
+    if isinstance(body, FileBody) and not isinstance(body.file, Path):
+        try:
+            body.file.close()
+        except OSError:
+            pass
