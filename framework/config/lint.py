@@ -113,10 +113,31 @@ def served_dir(loc: LocationConfig) -> Path:
 # -- rules -------------------------------------------------------------------------------
 
 
+def _probe(check, path: Path) -> bool:
+    """A filesystem check that treats an unprobeable path (name too long, loop, no
+    permission...) as absent instead of raising."""
+    try:
+        return check(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    return _probe(Path.is_dir, path)
+
+
+def _is_file(path: Path) -> bool:
+    return _probe(Path.is_file, path)
+
+
+def _exists(path: Path) -> bool:
+    return _probe(Path.exists, path)
+
+
 def check_missing_root(ctx: LintContext) -> Iterator[Diagnostic]:
     for d in ctx.top_level("root"):
         path = ctx.resolve(d.args[0].value)
-        if not path.is_dir():
+        if not _is_dir(path):
             yield _warn("missing-root", f'root directory "{path}" does not exist', d,
                         d.args[0].span, "create it, or fix the path")  # fmt: skip
     for server, loc in ctx.scopes():
@@ -125,7 +146,7 @@ def check_missing_root(ctx: LintContext) -> Iterator[Diagnostic]:
             if d.name == "alias" and loc.alias is None:
                 continue  # rejected by the builder (alias outside a location)
             path = loc.alias if d.name == "alias" and loc.alias is not None else loc.root
-            if d.name == "root" and not path.is_dir():
+            if d.name == "root" and not _is_dir(path):
                 yield _warn(
                     "missing-root",
                     f'root directory "{path}" does not exist',
@@ -134,7 +155,7 @@ def check_missing_root(ctx: LintContext) -> Iterator[Diagnostic]:
                     "create it, or fix the path (relative paths start "
                     "at the config file's directory)",
                 )
-            elif d.name == "alias" and not path.exists():
+            elif d.name == "alias" and not _exists(path):
                 yield _warn(
                     "missing-root",
                     f'alias path "{path}" does not exist',
@@ -149,9 +170,9 @@ def check_missing_index(ctx: LintContext) -> Iterator[Diagnostic]:
         span = ctx.block_span(server, loc)
         for d in ctx.own(span, "index"):
             directory = served_dir(loc)
-            if loc.autoindex or not directory.is_dir() or loc.modifier in ("~", "~*", "="):
+            if loc.autoindex or not _is_dir(directory) or loc.modifier in ("~", "~*", "="):
                 continue  # not checkable, or a listing is served anyway
-            if not any((directory / name).is_file() for name in loc.index if "/" not in name):
+            if not any(_is_file(directory / name) for name in loc.index if "/" not in name):
                 names = ", ".join(loc.index)
                 yield _warn(
                     "missing-index",
@@ -180,13 +201,13 @@ def check_missing_error_page(ctx: LintContext) -> Iterator[Diagnostic]:
             target = matcher.match(uri.split("?", 1)[0])
             if target.handlers or target.cgi or target.return_ is not None:
                 continue  # something other than a file answers it
-            if target.alias is None and not target.root.is_dir():
+            if target.alias is None and not _is_dir(target.root):
                 continue  # reported by missing-root
             try:
                 path = map_path(target, uri.split("?", 1)[0])
             except HTTPError:
                 continue
-            if not path.is_file():
+            if not _is_file(path):
                 yield _warn(
                     "missing-error-page",
                     f'error page "{uri}" not found at "{path}"',
