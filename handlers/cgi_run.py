@@ -164,10 +164,7 @@ class CgiRun:
         exit (it is signalled by ``close()`` otherwise)."""
         await self.finish_feeding()
         if self.child.poll() is None:
-            grace = min(EXIT_GRACE, self.remaining())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace):
-                    await self.child.wait()
+            await self.child.wait_at_most(min(EXIT_GRACE, self.remaining()))
         code = self.child.returncode
         if code:
             self._log.warning("%s: exited with status %d", self.label, code)

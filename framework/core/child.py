@@ -87,7 +87,8 @@ class ChildProcess:
                 child, parent = (r, w) if name == "stdin" else (w, r)
                 child_ends.append(child)
                 parent_ends.append(parent)
-                os.set_blocking(parent, False)
+                # a fresh pipe end has no status flags: one F_SETFL, no F_GETFL first
+                fcntl.fcntl(parent, fcntl.F_SETFL, os.O_NONBLOCK)
                 if pipe_size and name != "stderr":
                     with contextlib.suppress(OSError):
                         fcntl.fcntl(parent, fcntl.F_SETPIPE_SZ, pipe_size)
@@ -119,11 +120,12 @@ class ChildProcess:
             except OSError:
                 self._pidfd = None
         if self._pidfd is not None:
+            # a pidfd opened on an exited (unreaped) child is readable at once: no poll now
             self._loop.add_reader(self._pidfd, self._poll_exit)
         else:
             _install_sigchld(self._loop)
-        # the child may be gone already (a pidfd stays readable; a SIGCHLD may be missed)
-        self._poll_exit()
+            # the child may be gone already and its SIGCHLD missed
+            self._poll_exit()
 
     def _poll_exit(self) -> None:
         """Reap the child if it has exited (called when the pidfd is readable / on SIGCHLD)."""
@@ -166,6 +168,28 @@ class ChildProcess:
     async def wait(self) -> int:
         """The exit code, once the child has exited and been reaped."""
         return await asyncio.shield(self._exited)
+
+    async def wait_at_most(self, timeout: float) -> int | None:
+        """The exit code once reaped, or None if that takes longer than ``timeout`` seconds.
+
+        Lighter than ``asyncio.timeout`` around ``wait()`` (one private future and one
+        timer), as every CGI request waits here; cancelling it leaves the child alone."""
+        if self.returncode is not None:
+            return self.returncode
+        waiter = self._loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        self._exited.add_done_callback(wake)
+        timer = self._loop.call_later(timeout, wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._exited.remove_done_callback(wake)
+        return self.returncode
 
     # -- signalling ----------------------------------------------------------------------
     def signal_group(self, sig: int) -> bool:

@@ -188,3 +188,31 @@ def test_child_without_stdin_pipe_reads_dev_null(tmp_path):
         return rc, out
 
     assert asyncio.run(main()) == (0, b"")
+
+
+def test_wait_at_most_gives_the_exit_code_or_none_and_leaves_the_child_alone(tmp_path):
+    async def main():
+        env = {"PATH": "/usr/bin:/bin"}
+        quick = ChildProcess.spawn(
+            [sys.executable, "-c", "raise SystemExit(3)"], env=env, cwd=tmp_path, stdin=False
+        )
+        slow = ChildProcess.spawn(
+            [sys.executable, "-c", "import time; time.sleep(60)"],
+            env=env,
+            cwd=tmp_path,
+            stdin=False,
+        )
+        try:
+            quick_code = await quick.wait_at_most(60)
+            slow_code = await slow.wait_at_most(0.01)
+            still_running = slow.poll() is None
+            slow.terminate_group(grace=0.1)
+            return quick_code, slow_code, still_running, await slow.wait()
+        finally:
+            quick.close_pipes()
+            slow.close_pipes()
+
+    quick_code, slow_code, still_running, killed = asyncio.run(main())
+    assert quick_code == 3
+    assert slow_code is None and still_running
+    assert killed == -signal.SIGTERM
