@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -196,58 +197,35 @@ class ResponseWriter:
         parts.append(_connection_header(request, keep))
         request.keep_alive = keep
         queue.write(wire.encode_head("".join(parts)))
+        if head_only:
+            self._hreq = None
+            await _close_body(request, body)
+            return 0
         sent = 0
-        aclose = getattr(body, "aclose", None)
-        try:
-            if head_only:
-                return 0
-            self._start_handler_clock(request)  # a stream that stops yielding is cut off
-            async for chunk in body:  # type: ignore[attr-defined]
-                if not chunk:
-                    continue
-                if queue.closed:
-                    break
-                if length is not None:
-                    room = length - sent
-                    if len(chunk) > room:
-                        chunk = chunk[:room]
-                        request.keep_alive = False
-                    if chunk:
-                        queue.write(chunk)
-                elif chunked:
-                    queue.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
-                else:
+
+        def write(chunk: bytes) -> bool:
+            nonlocal sent
+            if length is not None:
+                room = length - sent
+                if len(chunk) > room:
+                    chunk = chunk[:room]
+                    request.keep_alive = False
+                if chunk:
                     queue.write(chunk)
-                sent += len(chunk)
-                if queue.full:
-                    await queue.drain()
-                self._hlast = self.loop.time()
-                if length is not None and sent >= length:
-                    break
+            elif chunked:
+                queue.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
             else:
-                if chunked:
-                    queue.write(b"0\r\n\r\n")
+                queue.write(chunk)
+            sent += len(chunk)
+            return length is None or sent < length
+
+        if await self._pump(request, body, write):
+            if chunked:
+                queue.write(b"0\r\n\r\n")
             if length is not None and sent < length:
                 request.keep_alive = False  # short body: only a close can tell the client
-        except ConnectionError:
+        else:
             request.keep_alive = False
-        except asyncio.CancelledError:
-            raise
-        except BodyAborted as exc:  # expected (e.g. a CGI timeout): one line, no traceback
-            error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
-            request.keep_alive = False
-            queue.abort()
-        except Exception:  # noqa: BLE001 - a failing stream aborts this response only
-            error_log.exception("response body of %s failed", request.target)
-            request.keep_alive = False
-            queue.abort()
-        finally:
-            self._hreq = None
-            if aclose is not None:
-                try:
-                    await aclose()
-                except Exception:  # noqa: BLE001
-                    error_log.exception("closing the response body of %s", request.target)
         return sent
 
     async def _send_raw(self, request: Request, response: Response) -> int:
@@ -264,33 +242,61 @@ class ResponseWriter:
             _close_file(body)
             raise TypeError("a raw response body must be bytes or an async iterator")
         sent = 0
-        aclose = getattr(body, "aclose", None)
-        self._start_handler_clock(request)
+
+        def write(chunk: bytes) -> bool:
+            nonlocal sent
+            queue.write(chunk)
+            sent += len(chunk)
+            return True
+
+        await self._pump(request, body, write)
+        return sent
+
+    async def _pump(self, request: Request, body: object, write: Callable[[bytes], bool]) -> bool:
+        """Feed ``body``'s chunks to ``write`` (which queues them and returns False once it
+        wants no more) with backpressure, the handler clock cut-off ticking between chunks.
+
+        True when the stream ended (or ``write`` stopped it); False when the peer went away
+        or the stream failed (the queue is then aborted, and the failure logged). The body
+        iterator is always closed."""
+        queue = self.queue
+        self._start_handler_clock(request)  # a stream that stops yielding is cut off
         try:
-            async for chunk in body:  # type: ignore[union-attr]
+            async for chunk in body:  # type: ignore[attr-defined]
+                if not chunk:
+                    continue
                 if queue.closed:
-                    break
-                queue.write(chunk)
-                sent += len(chunk)
+                    return False
+                more = write(chunk)
                 if queue.full:
                     await queue.drain()
                 self._hlast = self.loop.time()
+                if not more:
+                    break
+            return True
         except ConnectionError:
-            pass
-        except BodyAborted as exc:
+            return False
+        except BodyAborted as exc:  # expected (e.g. a CGI timeout): one line, no traceback
             error_log.error("response to %s %s aborted: %s", request.method, request.target, exc)
             queue.abort()
+            return False
         except Exception:  # noqa: BLE001 - a failing stream aborts this response only
             error_log.exception("response body of %s failed", request.target)
             queue.abort()
+            return False
         finally:
             self._hreq = None
-            if aclose is not None:
-                try:
-                    await aclose()
-                except Exception:  # noqa: BLE001
-                    error_log.exception("closing the response body of %s", request.target)
-        return sent
+            await _close_body(request, body)
+
+
+async def _close_body(request: Request, body: object) -> None:
+    """``aclose()`` a streamed body (how a CGI learns its client is done), logging failures."""
+    aclose = getattr(body, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:  # noqa: BLE001
+            error_log.exception("closing the response body of %s", request.target)
 
 
 def _connection_header(request: Request, keep: bool) -> str:
