@@ -19,7 +19,7 @@ response it gets back (a *wrapping* handler)::
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,11 +42,27 @@ class HandlerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
-class Handler:
+SettingsT = TypeVar("SettingsT", bound=HandlerSettings)
+
+
+class Handler(Generic[SettingsT]):
     """A link in a location's handler chain.
 
     Subclasses set ``name`` (the NAME in ``handler NAME { ... }``), may define a nested
     ``Settings`` model (subclass of ``Handler.Settings``), and implement ``handle``.
+    ``Handler`` is generic in its settings, so a type checker knows ``self.settings``::
+
+        class GreetingSettings(HandlerSettings):
+            text: str = "hello"
+
+        class Greeting(Handler[GreetingSettings]):   # Settings is taken from the parameter
+            name = "greeting"
+
+    ``call_next`` returns a ``Response`` for every outcome of the rest of the chain: a 404
+    from the static handler, an ``HTTPError`` raised further down or a failing handler (500)
+    arrive as responses a wrapper can decorate; ``error_page`` is applied after the chain
+    and keeps their headers. ``on_response`` sees every final response of the location,
+    including those decided before the chain runs (405 from ``allow_methods``, 413).
 
     One instance is built per location (and per worker) when the configuration is
     loaded, with the validated settings and the location's effective configuration;
@@ -63,13 +79,30 @@ class Handler:
     gets 405 with ``Allow`` instead of 404. A handler that answers every method its
     location allows sets it per instance (``self.methods = location.allow_methods``)."""
 
-    def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
-        self.settings = settings
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Settings" in cls.__dict__:
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            args = get_args(base)
+            if args and isinstance(args[0], type) and issubclass(args[0], HandlerSettings):
+                cls.Settings = args[0]
+                return
+
+    def __init__(self, settings: SettingsT, location: LocationConfig) -> None:
+        self.settings: SettingsT = settings
         self.location = location
 
     async def handle(self, request: Request, call_next: CallNext) -> Response:
         """Answer ``request`` or pass it on with ``await call_next(request)``."""
         return await call_next(request)
+
+    async def on_response(self, request: Request, response: Response) -> None:
+        """Optional: sees (and may change in place) every final response of the location,
+        before ``error_page`` applies: what the chain answered and what was decided before
+        it ran (405 from ``allow_methods``, 413 for a body too large). An add-a-header
+        handler (CORS, security headers) implements only this. Not called when not
+        overridden, so it costs nothing by default."""
 
     async def startup(self) -> None:
         """Runs once per worker before it serves."""

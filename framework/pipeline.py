@@ -2,9 +2,12 @@
 
 ``route(request)`` picks the virtual server (local address, then ``Host``) and the location.
 ``respond(request)`` runs the location's handler chain, compiled once per location in the
-order return -> ``handler`` entries -> upload -> cgi -> static -> autoindex, and turns
-``HTTPError`` into ``error_page`` internal redirects or built-in pages, follows
-``InternalRedirect`` (capped), and turns any other exception into a logged 500.
+order return -> ``handler`` entries -> upload -> cgi -> static -> autoindex. Every outcome of
+the chain is a ``Response``: ``call_next`` turns an ``HTTPError`` (or a failure, a logged
+500) into an ``ErrorResponse`` where it is raised, so wrapping handlers see errors too. The
+location's ``on_response`` hooks then see the final response (also one decided before the
+chain: 405, 413), and ``error_page`` replaces the body of an ``ErrorResponse``, keeping its
+other headers. ``InternalRedirect`` is followed (capped).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from framework.config.models import Config, LocationConfig, ServerConfig
 from framework.handler import Handler
-from framework.http.errorpage import builtin_error_response
+from framework.http.errorpage import ErrorResponse, builtin_error_response
 from framework.http.errors import HTTPError, InternalRedirect
+from framework.http.headers import Headers
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.logs import AccessLog, AccessLogs, error_log
@@ -28,40 +32,85 @@ from framework.routing.servers import ServerSelector
 MAX_REDIRECTS = 10
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
 BUILTIN_CHAIN = ("upload", "cgi", "static", "autoindex")
+# what an error_page replaces of the error response it answers for: the body and these
+# (every other header of the error is kept: WWW-Authenticate, Allow, Retry-After, ...)
+CONTENT_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "content-language",
+        "content-location",
+        "content-range",
+        "transfer-encoding",
+        "etag",
+        "last-modified",
+        "accept-ranges",
+    }
+)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Hook = Callable[[Request, Response], Awaitable[None]]
 
 
 class _Chain:
-    """One location's compiled handler chain."""
+    """One location's compiled handler chain.
 
-    __slots__ = ("handlers", "entry", "allow", "allow_header", "access_log")
+    ``allow`` is the one ``Allow`` value of the location: the methods it allows that some
+    handler of the chain answers (a handler with ``methods = None`` answers them all).
+    ``hooks`` are the ``on_response`` hooks of the handlers that define one."""
+
+    __slots__ = ("handlers", "entry", "allow", "hooks", "return_first", "access_log")
 
     def __init__(
         self, handlers: list[Handler], location: LocationConfig, access_log: AccessLog | None
     ) -> None:
         self.handlers = handlers
         self.access_log = access_log
-        allowed = location.allow_methods
-        self.allow_header = ", ".join(sorted(allowed))
+        allowed = frozenset(location.allow_methods)
         served: set[str] = set()
         for h in handlers:
-            served |= h.methods or frozenset()
-        self.allow = ", ".join(sorted(served & set(allowed)))
-        terminal = _terminal(frozenset(served & set(allowed)), self.allow)
-        entry: Endpoint = terminal
+            served |= h.methods if h.methods is not None else allowed
+        answered = frozenset(served & allowed)
+        self.allow = ", ".join(sorted(answered or allowed))
+        # nginx runs `return` in its rewrite phase, before any method restriction
+        self.return_first = bool(handlers) and handlers[0].name == "redirect"
+        self.hooks: tuple[Hook, ...] = tuple(
+            h.on_response for h in handlers if type(h).on_response is not Handler.on_response
+        )
+        entry: Endpoint = _terminal(answered, self.allow)
         for handler in reversed(handlers):
             entry = _link(handler, entry)
         self.entry = entry
 
 
-def _link(handler: Handler, call_next: Endpoint) -> Endpoint:
+def _link(handler: Handler, rest: Endpoint) -> Endpoint:
     handle = handler.handle
+    call_next = _settled(rest)
 
     def call(request: Request) -> Awaitable[Response]:
         return handle(request, call_next)
 
     return call
+
+
+def _settled(rest: Endpoint) -> Endpoint:
+    """``call_next`` as handlers get it: the rest of the chain, whose every outcome is a
+    ``Response`` (an ``HTTPError`` or a failure becomes one where it is raised), so that a
+    wrapping handler sees and can decorate errors too. Internal redirects pass through:
+    the request they start has an outcome of its own."""
+
+    async def call_next(request: Request) -> Response:
+        try:
+            return await rest(request)
+        except HTTPError as exc:
+            return _error_response(exc)
+        except (InternalRedirect, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing handler is a 500, logged
+            return _failure_response(request, exc)
+
+    return call_next
 
 
 def _terminal(served: frozenset[str], allow: str) -> Endpoint:
@@ -85,12 +134,39 @@ def _builtins(names: tuple[str, ...], location: LocationConfig) -> list[Handler]
     return made
 
 
-def _error_response(exc: HTTPError) -> Response:
-    """The built-in page for ``exc`` (no ``error_page`` applies), with its headers."""
-    response = builtin_error_response(exc.status, exc.headers)
-    if exc.close:
-        response.headers["Connection"] = "close"
-    return response
+def _error_response(exc: HTTPError) -> ErrorResponse:
+    """The built-in page for ``exc`` (``error_page`` may replace it later), with its
+    headers."""
+    return builtin_error_response(exc.status, exc.headers, close=exc.close)
+
+
+def _failure_response(request: Request, exc: Exception) -> ErrorResponse:
+    """The answer to an unexpected exception while answering ``request``: a logged 500, or
+    a one-line 503 when the process is out of file descriptors (retryable, not a bug)."""
+    if isinstance(exc, OSError) and exc.errno in _OUT_OF_FDS:
+        error_log.error("%s while answering %s %s", exc.strerror, request.method, request.target)
+        return builtin_error_response(503, Headers({"Retry-After": "1"}))
+    # called from the except clause that caught ``exc``: the traceback is logged
+    error_log.exception("unhandled error answering %s %s", request.method, request.target)
+    return builtin_error_response(500)
+
+
+def _error_page_result(failed: ErrorResponse, page: Response, status: int) -> Response:
+    """The ``error_page`` answer: the page's body and content headers with ``status`` and
+    every other header of the error it answers for (nginx keeps ``WWW-Authenticate`` on a
+    401 page; RFC 9110 requires ``Allow`` on 405). A page that fails itself (4xx/5xx)
+    leaves the built-in one; a redirect from it is sent as is."""
+    if page.status >= 300 and page.status != 304:
+        return page if page.status < 400 else failed
+    headers = page.headers
+    kept = [(n, v) for n, v in failed.headers.items() if n.lower() not in CONTENT_HEADERS]
+    for name in {n.lower() for n, _ in kept}:
+        headers.pop(name)
+    for name, value in kept:
+        headers.add(name, value)
+    page.status = status
+    page.reason = None
+    return page
 
 
 def _iter_locations(server: ServerConfig) -> Iterator[LocationConfig]:
@@ -170,22 +246,8 @@ class Application:
             return await self._respond(request)
         except asyncio.CancelledError:
             raise
-        except OSError as exc:
-            if exc.errno not in _OUT_OF_FDS:
-                error_log.exception(
-                    "unhandled error answering %s %s", request.method, request.target
-                )
-                return builtin_error_response(500)
-            # a resource shortage, not a missing file nor a bug: retryable, one line
-            error_log.error(
-                "%s while answering %s %s", exc.strerror, request.method, request.target
-            )
-            response = builtin_error_response(503)
-            response.headers["Retry-After"] = "1"
-            return response
-        except Exception:  # noqa: BLE001 - anything is a 500, the server keeps serving
-            error_log.exception("unhandled error answering %s %s", request.method, request.target)
-            return builtin_error_response(500)
+        except Exception as exc:  # noqa: BLE001 - anything is a 500, the server keeps serving
+            return _failure_response(request, exc)
         finally:
             self.inflight -= 1
             if not self.inflight and self.on_idle is not None:
@@ -195,52 +257,68 @@ class Application:
 
     async def respond_error(self, request: Request, status: int) -> Response:
         """The answer to an engine-level error on a routed request (e.g. 413 decided from
-        Content-Length): its ``error_page`` if configured, else the built-in page; always
-        with ``Connection: close``. Never raises (except ``CancelledError``)."""
-        response: Response | None = None
-        if request.location is not None and status in request.location.error_pages:
-            try:
-                response = await self._respond(request, HTTPError(status, close=True))
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001
-                error_log.exception("error page for %d failed", status)
-        if response is None:
-            response = builtin_error_response(status)
+        Content-Length): the location's ``on_response`` hooks see it, then its
+        ``error_page`` if configured, else the built-in page; always with
+        ``Connection: close``. Never raises (except ``CancelledError``)."""
+        try:
+            response = await self._respond(request, HTTPError(status, close=True))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            response = _failure_response(request, exc)
         response.headers["Connection"] = "close"
         return response
 
-    async def _respond(self, request: Request, initial: HTTPError | None = None) -> Response:
-        error_status = 0  # set while serving an error_page
+    async def _respond(self, request: Request, decided: HTTPError | None = None) -> Response:
+        """Run the chain (or take the answer ``decided`` before it), let the location's
+        ``on_response`` hooks see the result, then apply ``error_page`` to an error that
+        webserv decided, keeping the error's headers."""
+        failed: ErrorResponse | None = None  # the error an error_page is being served for
+        page_status = 0
         while True:
             try:
-                if initial is not None:
-                    exc, initial = initial, None
-                    raise exc
                 if request.location is None:
                     self.route(request)
                 location = request.location
                 assert location is not None
-                if request.method not in location.allow_methods:
-                    raise HTTPError(405, headers={"Allow": self._chain(location).allow_header})
-                response = await self._chain(location).entry(request)
-                if error_status:
-                    return self._error_page_result(response, request, error_status)
-                return response
+                chain = self._chain(location)
+                if decided is not None:
+                    response: Response = _error_response(decided)
+                    decided = None
+                elif request.method in location.allow_methods or chain.return_first:
+                    try:
+                        response = await chain.entry(request)
+                    except HTTPError as exc:
+                        response = _error_response(exc)
+                else:
+                    response = _error_response(HTTPError(405, headers={"Allow": chain.allow}))
+                for hook in chain.hooks:
+                    await hook(request, response)
             except InternalRedirect as redirect:
-                self._follow(request, redirect.uri, redirect.method)
-            except HTTPError as exc:
-                if error_status:  # the error page itself failed: built-in page
-                    return self._builtin(error_status, request)
-                uri, override = self._error_page_for(request, exc.status)
-                if uri is None or request.redirects >= MAX_REDIRECTS:
-                    return _error_response(exc)
-                if uri.startswith(("http://", "https://")):
-                    return Response(302, b"", {"Location": uri})
-                error_status = override or exc.status
-                request.state["error_status"] = exc.status
-                request.state["error_close"] = exc.close
-                self._follow(request, uri, "GET" if request.method != "HEAD" else "HEAD")
+                if not self._follow(request, redirect.uri, redirect.method):
+                    return failed or builtin_error_response(500)
+                continue
+            except HTTPError as exc:  # from routing or an on_response hook
+                response = _error_response(exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                response = _failure_response(request, exc)
+            if failed is not None:
+                return _error_page_result(failed, response, page_status)
+            if response.__class__ is not ErrorResponse:
+                return response
+            failed = response  # type: ignore[assignment]
+            assert failed is not None
+            uri, override = self._error_page_for(request, failed.status)
+            if uri is None or request.redirects >= MAX_REDIRECTS:
+                return failed
+            if uri.startswith(("http://", "https://")):
+                return Response(302, b"", {"Location": uri})
+            page_status = override or failed.status
+            request.state["error_status"] = failed.status
+            if not self._follow(request, uri, "GET" if request.method != "HEAD" else "HEAD"):
+                return failed
 
     def _chain(self, location: LocationConfig) -> _Chain:
         chain = self._chains.get(id(location))
@@ -248,11 +326,12 @@ class Application:
             chain = self._chains[id(location)] = self._compile(location)
         return chain
 
-    def _follow(self, request: Request, uri: str, method: str | None) -> None:
+    def _follow(self, request: Request, uri: str, method: str | None) -> bool:
+        """Point ``request`` at ``uri`` for another pass; False past ``MAX_REDIRECTS``."""
         request.redirects += 1
         if request.redirects > MAX_REDIRECTS:
             error_log.error("rewrite or internal redirection cycle while processing %s", uri)
-            raise HTTPError(500)
+            return False
         path, query = normalize_target(uri)
         request.path = path
         if "?" in uri:
@@ -260,6 +339,7 @@ class Application:
         if method:
             request.method = method
         request.location = None
+        return True
 
     @staticmethod
     def _error_page_for(request: Request, status: int) -> tuple[str | None, int | None]:
@@ -271,29 +351,10 @@ class Application:
             return None, None
         return page.uri, page.status_override
 
-    def _error_page_result(self, response: Response, request: Request, status: int) -> Response:
-        if response.status >= 300 and response.status != 304:
-            if 300 <= response.status < 400:
-                return response
-            return self._builtin(status, request)
-        response.status = status
-        response.reason = None
-        if request.state.get("error_close"):
-            response.headers["Connection"] = "close"
-        return response
-
-    def _builtin(self, status: int, request: Request) -> Response:
-        response = builtin_error_response(status)
-        if request.state.get("error_close"):
-            response.headers["Connection"] = "close"
-        return response
-
     def error_response(self, request: Request | None, status: int) -> Response:
         """The answer to an engine-level error (400/408/413/414/431/501/505): the built-in
         page, with ``Connection: close``."""
-        response = builtin_error_response(status)
-        response.headers["Connection"] = "close"
-        return response
+        return builtin_error_response(status, close=True)
 
     # -- logging ---------------------------------------------------------------------------------
     def log_access(self, request: Request, status: int, sent: int) -> None:

@@ -22,10 +22,29 @@ def error_page_bytes(status: int) -> bytes:
     return page
 
 
-def builtin_error_response(status: int, headers: Headers | None = None) -> Response:
-    """A fresh ``Response`` with the built-in page (204/304/1xx get no body)."""
+class ErrorResponse(Response):
+    """A response for an error status that webserv decided (an ``HTTPError``, a method not
+    allowed, a body too large, a failing handler): the built-in page, which ``error_page``
+    may replace. A response a handler builds itself keeps its own body, as in nginx.
+
+    ``close``: the connection is closed after it (the request framing cannot be trusted)."""
+
+    __slots__ = ("close",)
+
+    def __init__(self, status: int, body: bytes, headers: Headers, close: bool = False) -> None:
+        super().__init__(status, body, headers)
+        self.close = close
+
+
+def builtin_error_response(
+    status: int, headers: Headers | None = None, *, close: bool = False
+) -> ErrorResponse:
+    """A fresh ``ErrorResponse`` with the built-in page (204/304/1xx get no body); with
+    ``close``, it carries ``Connection: close``."""
     out = Headers(headers) if headers is not None else Headers()
+    if close:
+        out["Connection"] = "close"
     if status < 200 or status in (204, 304):
-        return Response(status, b"", out)
+        return ErrorResponse(status, b"", out, close)
     out["Content-Type"] = "text/html"
-    return Response(status, error_page_bytes(status), out)
+    return ErrorResponse(status, error_page_bytes(status), out, close)
