@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 SMALL_FILE = 64 * 1024  # files up to this size go out with the head in one send
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+_NOT_ON_304 = ("content-type", "content-length", "accept-ranges")
 
 
 class ResponseWriter:
@@ -70,17 +73,16 @@ class ResponseWriter:
         headers = response.headers
         body = response.body
         keep = self._keep_alive_hint(request, headers)
-        head_only = request.method == "HEAD"
-        parts = [wire.head_start(status, response.reason), wire.header_block(headers)]
+        head_only = request.original_method == "HEAD"
         if status < 200 or status == 204 or status == 304:  # never a body
             if isinstance(body, FileBody):
                 _close_file(body)
             elif hasattr(body, "aclose"):
                 await body.aclose()  # type: ignore[union-attr]
-            parts.append(_connection_header(request, keep))
-            queue.write(wire.encode_head("".join(parts)))
+            queue.write(_bodiless_head(request, response, keep))
             request.keep_alive = keep
             return 0
+        parts = [wire.head_start(status, response.reason), wire.header_block(headers)]
         if isinstance(body, FileBody):
             request.keep_alive = keep
             return await self._send_file(request, body, parts, keep, head_only)
@@ -102,12 +104,12 @@ class ResponseWriter:
         body: bytes = response.body  # type: ignore[assignment]
         keep = self._keep_alive_hint(request, headers)
         request.keep_alive = keep
-        start = wire.head_start(status, response.reason) + wire.header_block(headers)
         if status < 200 or status == 204 or status == 304:  # never a body
-            queue.write(wire.encode_head(start + _connection_header(request, keep)))
+            queue.write(_bodiless_head(request, response, keep))
             return 0
+        start = wire.head_start(status, response.reason) + wire.header_block(headers)
         size = len(body)
-        head_only = request.method == "HEAD"
+        head_only = request.original_method == "HEAD"
         if head_only and not size:  # a HEAD answer may state the GET length itself
             given = headers.get("content-length")
             size = (wire.parse_content_length(given) or 0) if given is not None else 0
@@ -135,9 +137,20 @@ class ResponseWriter:
         queue = self.queue
         opened = isinstance(body.file, Path)
         try:
-            fd = os.open(body.file, os.O_RDONLY) if opened else body.file.fileno()  # type: ignore[union-attr, arg-type]
-        except OSError:
-            error_log.error('open() "%s" failed', body.file)
+            # O_NONBLOCK: opening a FIFO must not block the worker (it is refused below)
+            fd = os.open(body.file, _OPEN_FLAGS) if opened else body.file.fileno()  # type: ignore[union-attr, arg-type]
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError as exc:
+            error_log.error('open() "%s" failed (%s)', body.file, exc.strerror)
+            if not opened:
+                _close_file(body)
+            return await self._send(request, builtin_error_response(500))
+        if not regular:
+            error_log.error('"%s" is not a regular file', body.file)
+            if opened:
+                os.close(fd)
+            else:
+                _close_file(body)
             return await self._send(request, builtin_error_response(500))
         try:
             if body.length is not None and not opened:
@@ -235,19 +248,24 @@ class ResponseWriter:
         queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
         request.keep_alive = False
         body = response.body
-        if isinstance(body, bytes):
-            queue.write(body)
-            return len(body)
         if isinstance(body, FileBody):
             _close_file(body)
             raise TypeError("a raw response body must be bytes or an async iterator")
+        head = _RawHead() if request.original_method == "HEAD" else None
+        if isinstance(body, bytes):
+            data = head.take(body) if head is not None else body
+            queue.write(data)
+            return len(data)
         sent = 0
 
         def write(chunk: bytes) -> bool:
             nonlocal sent
-            queue.write(chunk)
-            sent += len(chunk)
-            return True
+            if head is not None:
+                chunk = head.take(chunk)
+            if chunk:
+                queue.write(chunk)
+                sent += len(chunk)
+            return head is None or not head.done
 
         await self._pump(request, body, write)
         return sent
@@ -297,6 +315,41 @@ async def _close_body(request: Request, body: object) -> None:
             await aclose()
         except Exception:  # noqa: BLE001
             error_log.exception("closing the response body of %s", request.target)
+
+
+class _RawHead:
+    """Cuts a raw (NPH) message after its head, for HEAD: "HEAD has no body" holds
+    whatever a script writes."""
+
+    __slots__ = ("_tail", "done")
+
+    def __init__(self) -> None:
+        self._tail = b""  # the last bytes seen, for an end of head split across chunks
+        self.done = False
+
+    def take(self, chunk: bytes) -> bytes:
+        """The part of ``chunk`` that belongs to the head."""
+        if self.done:
+            return b""
+        seen = self._tail + chunk
+        end = seen.find(b"\r\n\r\n")
+        if end < 0:
+            self._tail = seen[-3:]
+            return chunk
+        self.done = True
+        return chunk[: end + 4 - len(self._tail)]
+
+
+def _bodiless_head(request: Request, response: Response, keep: bool) -> bytes:
+    """The head of a 1xx/204/304 answer, which never has a body. A 304 also drops the
+    content headers of the representation (as nginx does): it has no content."""
+    headers = response.headers
+    if response.status == 304 and any(name in headers for name in _NOT_ON_304):
+        headers = headers.copy()
+        for name in _NOT_ON_304:
+            headers.pop(name)
+    start = wire.head_start(response.status, response.reason) + wire.header_block(headers)
+    return wire.encode_head(start + _connection_header(request, keep))
 
 
 def _connection_header(request: Request, keep: bool) -> str:

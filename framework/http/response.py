@@ -89,13 +89,27 @@ class Response:
         return f"<Response {self.status}>"
 
 
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8. A request path that was not UTF-8 is kept with surrogate escapes
+    (``request.path`` of ``/%c0%ae``): echoing it gives back the bytes the client sent; any
+    other unpaired surrogate becomes ``?`` rather than a 500."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
+
+
 def _coerce_body(body: Any, headers: Headers) -> Body:
     if isinstance(body, bytes):
         return body
     if isinstance(body, str):
         if "content-type" not in headers:
             headers["Content-Type"] = "text/plain; charset=utf-8"
-        return body.encode()
+        return _utf8(body)
     if isinstance(body, bytearray | memoryview):
         return bytes(body)
     if isinstance(body, FileBody):
