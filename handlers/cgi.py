@@ -24,6 +24,7 @@ from framework.http.response import Response
 from framework.logs import error_log as log
 from framework.registry import registry
 from framework.routing.paths import resolve_stat
+from handlers.cgi_dechunk import dechunked
 from handlers.cgi_env import build_environ, is_nph, split_script_path
 from handlers.cgi_output import CgiOutputError, interpret_head
 from handlers.cgi_run import CgiRun, CgiTimeout, SpoolReader, spool
@@ -126,6 +127,9 @@ class CgiHandler(Handler):
             assert meaning.location is not None
             run.close()
             raise InternalRedirect(meaning.location, method="GET")
+        if meaning.chunked:  # decoded as it streams; the engine frames it again
+            body = dechunked(run.body(head.rest), label)
+            return Response(meaning.status, body, meaning.headers, reason=meaning.reason)
         return await self._document(run, meaning.status, meaning.reason, meaning.headers, head.rest)
 
     async def _document(

@@ -119,6 +119,7 @@ class CgiResponseHead:
     reason: str | None
     headers: Headers = field(default_factory=Headers)
     location: str | None = None
+    chunked: bool = False  # the script chunked its body itself (it must be decoded)
 
 
 def interpret_head(fields: list[tuple[str, str]]) -> CgiResponseHead:
@@ -136,8 +137,12 @@ def interpret_head(fields: list[tuple[str, str]]) -> CgiResponseHead:
     reason: str | None = None
     headers = Headers()
     location: str | None = None
+    chunked = False
     for name, value in fields:
         lower = name.lower()
+        if lower == "transfer-encoding":
+            chunked = value.rsplit(",", 1)[-1].strip(" \t").lower() == "chunked"
+            continue
         if lower == "status":
             if status is not None:
                 raise CgiOutputError("more than one Status field")
@@ -161,4 +166,6 @@ def interpret_head(fields: list[tuple[str, str]]) -> CgiResponseHead:
             return CgiResponseHead("local-redirect", 200, None, headers, location)
         if _SCHEME.match(location) and status is None:
             return CgiResponseHead("client-redirect", 302, None, headers, location)
-    return CgiResponseHead("document", status or 200, reason, headers, location)
+    if chunked:
+        headers.pop("content-length")  # Transfer-Encoding overrides it (RFC 9112 6.3)
+    return CgiResponseHead("document", status or 200, reason, headers, location, chunked)
