@@ -1,0 +1,106 @@
+"""Differential checks against a real nginx (skipped when it is not installed) for the
+response rules of the hardening work: ``return`` answers before the method check,
+a 304 carries no content headers, and HEAD of an error page has the page's length and no
+body."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from test_adversarial_nginx_parity import NGINX, _wait_port
+
+from framework.testing import HTTPResult, ServerProcess, free_port, read_response
+
+pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+
+PAGE = b"<p>custom not found</p>\n"
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    base = tmp_path_factory.mktemp("hardening-parity")
+    (base / "www" / "errors").mkdir(parents=True)
+    (base / "www" / "file.txt").write_text("file body\n")
+    (base / "www" / "errors" / "404.html").write_bytes(PAGE)
+    (base / "tmp").mkdir()
+    ours = ServerProcess(
+        "server { listen 127.0.0.1:{port}; root www;\n"
+        "    error_page 404 /errors/404.html;\n"
+        "    location /old { return 301 /new/; }\n"
+        "}\n",
+        cwd=base,
+    )
+    port = free_port()
+    temp = " ".join(
+        f"{kind}_temp_path {base / 'tmp'};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = base / "nginx.conf"
+    conf.write_text(
+        f"daemon off; master_process off; worker_processes 1; pid {base / 'nginx.pid'};\n"
+        f"error_log {base / 'nginx-error.log'};\n"
+        "events { worker_connections 64; }\n"
+        f"http {{ access_log off; {temp}\n"
+        f"server {{ listen 127.0.0.1:{port}; root {base / 'www'};\n"
+        "    error_page 404 /errors/404.html;\n"
+        "    location /old { return 301 /new/; }\n"
+        "}}\n"
+    )
+    proc = subprocess.Popen(
+        [NGINX, "-c", str(conf), "-p", str(base), "-e", str(base / "nginx-error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port, proc)
+        with ours:
+            yield port, ours.port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _ask(port: int, method: str, target: str, extra: str = "") -> tuple[HTTPResult, bytes]:
+    raw = f"{method} {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw.encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall(data)
+        a.shutdown(socket.SHUT_WR)
+        return read_response(b, head_only=method == "HEAD"), data
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "POST", "PUT"])
+def test_return_answers_every_method_like_nginx(pair, method):
+    # webserv's default allow_methods (GET HEAD POST) must not turn DELETE into a 405:
+    # nginx runs `return` in its rewrite phase, before anything looks at the method
+    ngx, ours = pair
+    want, _ = _ask(ngx, method, "/old")
+    got, _ = _ask(ours, method, "/old")
+    assert got.status == want.status == 301
+    assert got.header("Location").endswith("/new/")
+    assert want.header("Location").endswith("/new/")
+
+
+def test_304_has_the_same_content_headers_as_nginx(pair):
+    for port in pair:
+        first, _ = _ask(port, "GET", "/file.txt")
+        result, _ = _ask(port, "GET", "/file.txt", f"If-None-Match: {first.header('ETag')}\r\n")
+        assert result.status == 304
+        assert result.header("Content-Type") is None
+        assert result.header("Content-Length") is None
+
+
+def test_head_of_an_error_page_matches_nginx(pair):
+    ngx, ours = pair
+    (want, want_raw), (got, got_raw) = (_ask(p, "HEAD", "/missing") for p in (ngx, ours))
+    assert got.status == want.status == 404
+    assert got.header("Content-Length") == want.header("Content-Length") == str(len(PAGE))
+    assert want_raw.endswith(b"\r\n\r\n") and got_raw.endswith(b"\r\n\r\n")
