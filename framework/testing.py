@@ -348,11 +348,13 @@ class ResponseReader:
     """Reads successive responses from one connection, keeping bytes that arrive early
     (pipelined responses) for the next call."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buf = bytearray()
+    def __init__(self, sock: socket.socket | None, data: bytes = b"") -> None:
+        self.sock = sock  # None: parse ``data`` only
+        self.buf = bytearray(data)
 
     def _fill(self) -> None:
+        if self.sock is None:
+            raise ConnectionError(f"incomplete response: {bytes(self.buf[:200])!r}")
         chunk = self.sock.recv(65536)
         if not chunk:
             raise ConnectionError(f"connection closed; unparsed: {bytes(self.buf[:200])!r}")
@@ -402,9 +404,19 @@ class ResponseReader:
                 del self.buf[: size + 2]
             result.body = bytes(out)
             return result
-        result.body = bytes(self.buf) + read_until_close(self.sock)
+        rest = read_until_close(self.sock) if self.sock is not None else b""
+        result.body = bytes(self.buf) + rest
         self.buf.clear()
         return result
+
+
+def parse_response(data: bytes, *, head_only: bool = False) -> tuple[HTTPResult, bytes]:
+    """Parse the response at the start of ``data`` (bytes already received, e.g. with
+    ``read_until_close``); returns it and the bytes after it: the next pipelined response,
+    or what should not be there (a body after the answer to a HEAD)."""
+    reader = ResponseReader(None, data)
+    result = reader.read(head_only=head_only)
+    return result, bytes(reader.buf)
 
 
 _readers: weakref.WeakKeyDictionary[socket.socket, ResponseReader] = weakref.WeakKeyDictionary()

@@ -10,18 +10,17 @@ or overflowing ranges are ignored per RFC 9110 where nginx answers 416.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
+from nginx_reference import NGINX as NGINX  # re-exported for other tests
+from nginx_reference import nginx_reference, requires_nginx
+from nginx_reference import wait_port as _wait_port  # noqa: F401 - kept for importers
 
 from framework.testing import HTTPResult, ServerProcess, read_response
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+pytestmark = requires_nginx
 
 LOCATIONS = r"""
     location = / { return 200 "exact-root"; }
@@ -117,19 +116,6 @@ def _distinct_free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _wait_port(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)  # test-side polling for the reference server's startup
-    raise RuntimeError("nginx did not start")
-
-
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     base = tmp_path_factory.mktemp("parity")
@@ -148,33 +134,13 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
         cwd=base,
         port=ours_locations,
     )
-    (base / "tmp").mkdir()
-    temp = " ".join(
-        f"{kind}_temp_path {base / 'tmp'};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
     locations = LOCATIONS.replace("root site;", f"root {base / 'site'};")
-    conf = base / "nginx.conf"
-    conf.write_text(
-        f"daemon off; master_process off; worker_processes 1; pid {base / 'nginx.pid'};\n"
-        f"error_log {base / 'nginx-error.log'};\n"
-        "events { worker_connections 64; }\n"
-        f"http {{ access_log off; {temp}\n"
+    nginx = (
         f"server {{ listen 127.0.0.1:{ngx_locations}; root {base};\n{locations}}}\n"
-        f"{SERVERS.replace('PORT', str(ngx_servers))}}}\n"
+        f"{SERVERS.replace('PORT', str(ngx_servers))}"
     )
-    proc = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(base), "-e", str(base / "nginx-error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_port(ngx_locations, proc)
-        with ours:
-            yield ngx_locations, ngx_servers, ours, ours_servers
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with nginx_reference(base, nginx, port=ngx_locations), ours:
+        yield ngx_locations, ngx_servers, ours, ours_servers
 
 
 def _ask(port: int, target: str, host: str | None = "t", extra: str = "") -> HTTPResult:

@@ -5,11 +5,9 @@ connection, so a leaked body shows up as a broken second response."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-from framework.testing import read_response, write_files
+from framework.testing import HTTPResult, parse_response, read_until_close, write_files
 
 PLUGIN = """
 from pathlib import Path
@@ -72,25 +70,15 @@ def srv(serve, tmp_path):
     return serve(CONFIG)
 
 
-def _head_then_get(srv, path: str):
-    sock = srv.connect()
-    with sock:
+def _head_then_get(srv, path: str) -> tuple[HTTPResult, bytes]:
+    """The answer to ``HEAD path`` and every byte after it, up to the close that follows
+    a pipelined ``GET /marker.txt``."""
+    with srv.connect() as sock:
         sock.sendall(
             f"HEAD {path} HTTP/1.1\r\nHost: t\r\n\r\n"
             "GET /marker.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode()
         )
-        data = b""
-        sock.settimeout(5)
-        while chunk := sock.recv(65536):
-            data += chunk
-    end = data.index(b"\r\n\r\n") + 4
-    head_bytes, rest = data[:end], data[end:]
-    a, b = socket.socketpair()
-    with a, b:
-        a.sendall(head_bytes)
-        a.shutdown(socket.SHUT_WR)
-        head = read_response(b, head_only=True)
-    return head, rest
+        return parse_response(read_until_close(sock), head_only=True)
 
 
 @pytest.mark.parametrize(
@@ -119,13 +107,9 @@ def test_head_to_a_cgi_local_redirect_states_the_target_length(srv):
 
 
 def test_head_to_an_nph_script_gets_its_head_only(srv):
-    sock = srv.connect()
-    with sock:
+    with srv.connect() as sock:
         sock.sendall(b"HEAD /cgi/nph-raw.sh HTTP/1.1\r\nHost: t\r\n\r\n")
-        data = b""
-        sock.settimeout(5)
-        while chunk := sock.recv(65536):
-            data += chunk
+        data = read_until_close(sock)
     assert data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert data.endswith(b"Content-Length: 8\r\n\r\n")  # and not "nph body"
 
@@ -137,10 +121,7 @@ def test_get_after_the_same_local_redirect_still_gets_the_body(srv):
 
 
 def test_head_and_raw_socket_framing_on_http10(srv):
-    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-    with sock:
+    with srv.connect() as sock:
         sock.sendall(b"HEAD /cgi/local.sh HTTP/1.0\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+        data = read_until_close(sock)
     assert data.endswith(b"\r\n\r\n")

@@ -6,15 +6,14 @@ body."""
 from __future__ import annotations
 
 import socket
-import subprocess
 from collections.abc import Iterator
 
 import pytest
-from test_adversarial_nginx_parity import NGINX, _wait_port
+from nginx_reference import nginx_reference, requires_nginx
 
-from framework.testing import HTTPResult, ServerProcess, free_port, read_response
+from framework.testing import HTTPResult, ServerProcess, parse_response, read_until_close
 
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+pytestmark = requires_nginx
 
 PAGE = b"<p>custom not found</p>\n"
 
@@ -25,7 +24,6 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
     (base / "www" / "errors").mkdir(parents=True)
     (base / "www" / "file.txt").write_text("file body\n")
     (base / "www" / "errors" / "404.html").write_bytes(PAGE)
-    (base / "tmp").mkdir()
     ours = ServerProcess(
         "server { listen 127.0.0.1:{port}; root www;\n"
         "    error_page 404 /errors/404.html;\n"
@@ -33,48 +31,22 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
         "}\n",
         cwd=base,
     )
-    port = free_port()
-    temp = " ".join(
-        f"{kind}_temp_path {base / 'tmp'};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = base / "nginx.conf"
-    conf.write_text(
-        f"daemon off; master_process off; worker_processes 1; pid {base / 'nginx.pid'};\n"
-        f"error_log {base / 'nginx-error.log'};\n"
-        "events { worker_connections 64; }\n"
-        f"http {{ access_log off; {temp}\n"
-        f"server {{ listen 127.0.0.1:{port}; root {base / 'www'};\n"
+    nginx = (
+        "server { listen 127.0.0.1:PORT; root " + str(base / "www") + ";\n"
         "    error_page 404 /errors/404.html;\n"
         "    location /old { return 301 /new/; }\n"
-        "}}\n"
+        "}\n"
     )
-    proc = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(base), "-e", str(base / "nginx-error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_port(port, proc)
-        with ours:
-            yield port, ours.port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with nginx_reference(base, nginx) as port, ours:
+        yield port, ours.port
 
 
 def _ask(port: int, method: str, target: str, extra: str = "") -> tuple[HTTPResult, bytes]:
     raw = f"{method} {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(raw.encode("latin-1"))
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    a, b = socket.socketpair()
-    with a, b:
-        a.sendall(data)
-        a.shutdown(socket.SHUT_WR)
-        return read_response(b, head_only=method == "HEAD"), data
+        data = read_until_close(sock)
+    return parse_response(data, head_only=method == "HEAD")[0], data
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE", "POST", "PUT"])
