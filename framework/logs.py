@@ -9,6 +9,9 @@ Error log (for everyone)::
 Lines look like nginx's: ``2026/01/02 03:04:05 [error] 1234#0: message``. The target and
 level come from ``error_log PATH|stderr [debug|info|warn|error];`` (``configure_error_log``).
 
+``reopen_logs()`` (SIGUSR1, as nginx does for logrotate) reopens the error log file and every
+open access log by path, so a renamed log is replaced by a new file at the configured path.
+
 Access logs (``access_log PATH|stdout|off [combined|json];``) are buffered and written once
 per loop iteration (``AccessLog.log`` schedules the flush), so a burst of requests costs one
 write, and the loop never blocks on logging for long.
@@ -22,6 +25,7 @@ import os
 import sys
 import time
 import traceback
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,16 +46,37 @@ class ErrorLog:
         self._path: Path | None = None
 
     def configure(self, target: str | Path = "stderr", level: str = "warn") -> None:
-        """Send lines to ``target`` ('stderr' or a file path, appended) from ``level`` up."""
-        self.level = LEVELS.get(level, LEVELS["warn"])
-        if self._path is not None and self._fd > 2:
-            os.close(self._fd)
+        """Send lines to ``target`` ('stderr' or a file path, appended) from ``level`` up.
+
+        Raises ``OSError`` if the file cannot be opened; the current target is then kept."""
         if target == "stderr" or target is None:
-            self._fd, self._path = 2, None
+            fd, path = 2, None
         else:
             path = Path(target)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            self._path = path
+            fd = _open_log(path)
+        self._swap(fd, path)
+        self.level = LEVELS.get(level, LEVELS["warn"])
+
+    def reopen(self) -> None:
+        """Reopen the log file by its path (after logrotate renamed it); stderr stays."""
+        if self._path is None:
+            return
+        try:
+            fd = _open_log(self._path)
+        except OSError as exc:
+            self.error("cannot reopen error log %s: %s", self._path, exc.strerror or exc)
+            return
+        self._swap(fd, self._path)
+
+    def _swap(self, fd: int, path: Path | None) -> None:
+        old = self._fd if self._path is not None else None
+        self._fd, self._path = fd, path
+        if old is not None and old != fd:
+            os.close(old)
+
+    def logs_to_file(self) -> bool:
+        """Whether lines go to a file (not stderr)."""
+        return self._path is not None
 
     def enabled(self, level: str) -> bool:
         return LEVELS[level] >= self.level
@@ -93,9 +118,21 @@ class ErrorLog:
 error_log = ErrorLog()
 
 
+def _open_log(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+
 def configure_error_log(config: ErrorLogConfig) -> None:
     """Apply the ``error_log`` directive."""
     error_log.configure(config.target, config.level)
+
+
+def reopen_logs() -> None:
+    """SIGUSR1: reopen the error log and every open access log file at its configured path."""
+    error_log.reopen()
+    for log in list(_open_access_logs):
+        log.reopen()
+    error_log.info("reopened the log files")
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -131,8 +168,10 @@ class AccessLog:
             self._fd = sys.stdout.fileno()
             self._owned = False
         else:
-            self._fd = os.open(Path(target), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = _open_log(Path(target))
             self._owned = True
+            _open_access_logs.add(self)
+        self._path = Path(target)
         self._lines: list[str] = []
         self._scheduled = False
 
@@ -186,10 +225,30 @@ class AccessLog:
                 return
             view = view[n:]
 
+    def reopen(self) -> None:
+        """Write what is buffered, then reopen the file by its path (stdout stays)."""
+        if not self._owned:
+            return
+        self.flush()
+        try:
+            fd = _open_log(self._path)
+        except OSError as exc:
+            error_log.error("cannot reopen access log %s: %s", self._path, exc.strerror or exc)
+            return
+        old, self._fd = self._fd, fd
+        os.close(old)
+
     def close(self) -> None:
         self.flush()
         if self._owned:
-            os.close(self._fd)
+            _open_access_logs.discard(self)
+            self._owned = False
+            fd, self._fd = self._fd, -1  # a late line is dropped, never written to a reused fd
+            os.close(fd)
+
+
+# every AccessLog holding a file open, for reopen_logs()
+_open_access_logs: weakref.WeakSet[AccessLog] = weakref.WeakSet()
 
 
 class AccessLogs:
