@@ -2,10 +2,14 @@
 
 Interfaces settled here:
 - ``run_command(args) -> int`` (``args.config``, ``args.workers``, ``args.check``) is what
-  ``framework.cli`` calls; exit codes 0 clean stop, 1 invalid config, 3 cannot listen.
+  ``framework.cli`` calls; exit codes 0 clean stop, 1 invalid config (also: ``pid`` or
+  ``error_log`` cannot be written, a plugin's ``startup()`` fails, or workers keep failing
+  at startup), 3 cannot listen.
 - One line per listener on stdout once it accepts: ``webserv: listening on http://H:P``.
 - Signals: SIGTERM/SIGINT graceful stop (up to ``shutdown_timeout``), SIGQUIT immediate,
-  SIGHUP reload (invalid config: logged, old one kept).
+  SIGHUP reload (invalid config: logged, old one kept), SIGUSR1 reopen the log files.
+- With ``workers N`` (N > 1) a master process (``framework.supervisor``) binds the listeners
+  and supervises N forked ``Server`` workers accepting on them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import asyncio
 import errno
 import os
+import select
 import signal
 import socket
 import sys
@@ -24,7 +29,7 @@ from framework.core.child import kill_all
 from framework.core.hangup import watcher_for
 from framework.core.loop import new_event_loop
 from framework.http.connection import Connection
-from framework.logs import configure_error_log, error_log
+from framework.logs import configure_error_log, error_log, reopen_logs
 from framework.pipeline import Application
 from framework.stats import stats
 
@@ -70,15 +75,16 @@ def listen_addresses(config: Config) -> list[Address]:
     ]
 
 
-def open_listener(address: Address, *, reuse_port: bool = False) -> socket.socket:
-    """A non-blocking listening socket on ``address`` (raises ``ListenError``)."""
+def open_listener(address: Address) -> socket.socket:
+    """A non-blocking listening socket on ``address`` (raises ``ListenError``).
+
+    Never ``SO_REUSEPORT``: that would let an unrelated second instance bind the same port
+    and silently take a share of the connections. Workers share the master's socket."""
     host, port = address
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((host, port))
@@ -107,18 +113,20 @@ class Server:
         listeners: dict[Address, socket.socket],
         config_path: str | None,
         *,
-        reuse_port: bool = False,
         ready_fd: int | None = None,
+        master_fd: int | None = None,
     ) -> None:
         self.ready_fd = ready_fd  # a worker reports readiness here instead of printing
+        # a worker of a master: EOF here means the master is gone; reloads are the master's
+        self.master_fd = master_fd
         self.loop = loop
         self.config = config
         self.app = app
         self.listeners = listeners
         self.config_path = config_path
-        self.reuse_port = reuse_port
         self.stopping = False
-        self.connections: set[Connection] = set()
+        # in accept order (a dict as an ordered set): the oldest idle one is reclaimed first
+        self.connections: dict[Connection, None] = {}
         self._accepting = False
         self._accept_paused = False
         self._emfile_timer: asyncio.TimerHandle | None = None
@@ -126,6 +134,8 @@ class Server:
         self._idle: asyncio.Future[None] | None = None
         self._reloading = False
         self._immediate = False
+        self._retiring = False
+        self.fixed_workers = False  # --workers N given: the config's value does not apply
 
     # -- accepting -------------------------------------------------------------------------------
     def _start_accepting(self) -> None:
@@ -144,8 +154,12 @@ class Server:
 
     def _on_acceptable(self, lsock: socket.socket) -> None:
         limit = self.config.max_connections
-        for _ in range(ACCEPT_BURST):
+        for accepted in range(ACCEPT_BURST):
             if limit and len(self.connections) >= limit:
+                # like nginx, make room by closing an idle keep-alive connection, but only
+                # for a client that is actually waiting (another worker may have taken it)
+                if not accepted or _pending(lsock):
+                    self._reclaim_idle()
                 self._pause_accepting()
                 return
             try:
@@ -170,7 +184,16 @@ class Server:
                 continue
             stats.accepted += 1
             conn = Connection(self, self.loop, sock, peer[:2], local)
-            self.connections.add(conn)
+            self.connections[conn] = None
+
+    def _reclaim_idle(self) -> bool:
+        """Close the oldest connection idle between keep-alive requests (True if one was);
+        one with a request under way, or that has not sent its first one, is never chosen.
+        Its close resumes accepting (``connection_closed``)."""
+        for conn in self.connections:
+            if conn.close_if_waiting():
+                return True
+        return False
 
     def _pause_accepting(self, retry: bool = False) -> None:
         self._stop_accepting()
@@ -189,7 +212,7 @@ class Server:
 
     def connection_closed(self, conn: Connection) -> None:
         """Forget ``conn``; resume accepting if the connection limit had paused it."""
-        self.connections.discard(conn)
+        self.connections.pop(conn, None)
         if self._accept_paused:
             self._resume_accepting()
         if self._idle is not None and not self.connections and not self._idle.done():
@@ -200,14 +223,33 @@ class Server:
         """Serve until a stop signal; returns the exit code."""
         self._stop = self.loop.create_future()
         watcher_for(self.loop)  # its epoll fd is opened once, before any client
-        await self.app.startup()
-        for sig, handler in (
+        handlers = [
             (signal.SIGTERM, self.graceful_stop),
             (signal.SIGINT, self.graceful_stop),
             (signal.SIGQUIT, self.immediate_stop),
-            (signal.SIGHUP, self.request_reload),
-        ):
+            (signal.SIGUSR1, reopen_logs),
+        ]
+        if self.master_fd is None:
+            handlers.append((signal.SIGHUP, self.request_reload))
+        else:
+            from framework.supervisor import SIGRETIRE
+
+            handlers += [(signal.SIGHUP, _reload_is_the_masters), (SIGRETIRE, self.retire)]
+            self.loop.add_reader(self.master_fd, self._master_gone)
+        for sig, handler in handlers:
             self.loop.add_signal_handler(sig, handler)
+        try:
+            await self.app.startup()
+        except Exception as exc:  # noqa: BLE001 - a plugin's startup() failing
+            message = f"cannot start: a handler's startup() failed: {type(exc).__name__}: {exc}"
+            error_log.error("%s", message)
+            if error_log.logs_to_file():
+                print(f"webserv: {message}", file=sys.stderr, flush=True)
+            await self.app.shutdown()
+            return EXIT_CONFIG
+        if self._stop.done():  # stopped (or the master died) while starting
+            await self.app.shutdown()
+            return self._stop.result()
         self._start_accepting()
         if self.ready_fd is None:
             for address in self.listeners:
@@ -231,6 +273,20 @@ class Server:
             error_log.info("graceful stop requested")
             self._stop.set_result(EXIT_OK)
 
+    def retire(self) -> None:
+        """SIGRETIRE from the master after a reload: stop accepting (the new workers do) and
+        finish what is under way; idle keep-alive connections close now, a connection
+        whose first request may be on the way is still served."""
+        if self._stop is not None and not self._stop.done():
+            self._retiring = True
+            self._stop.set_result(EXIT_OK)
+
+    def _master_gone(self) -> None:
+        assert self.master_fd is not None
+        self.loop.remove_reader(self.master_fd)
+        error_log.warning("the master process is gone; stopping")
+        self.graceful_stop()
+
     def immediate_stop(self) -> None:
         """SIGQUIT: close everything now."""
         self._immediate = True
@@ -250,6 +306,8 @@ class Server:
         for conn in list(self.connections):
             if self._immediate:
                 conn.abort()
+            elif self._retiring:
+                conn.close_if_waiting()
             else:
                 conn.close_if_idle()
         if self.connections:
@@ -279,16 +337,9 @@ class Server:
             self._reloading = False
 
     async def _do_reload(self) -> None:
-        result = _load(self.config_path)
-        if result.config is None:
-            from config_grammar.diagnostics import render_text
-
-            error_log.error(
-                "reload: invalid configuration, keeping the current one:\n%s",
-                render_text(result.diagnostics, result.sources).rstrip(),
-            )
+        config = load_for_reload(self.config_path)
+        if config is None:
             return
-        config = result.config
         app = Application(config)
         await app.startup()
         wanted = listen_addresses(config)
@@ -296,13 +347,27 @@ class Server:
         try:
             for address in wanted:
                 if address not in self.listeners:
-                    opened[address] = open_listener(address, reuse_port=self.reuse_port)
-        except ListenError as exc:
+                    opened[address] = open_listener(address)
+            configure_error_log(config.error_log)
+        except (ListenError, OSError) as exc:
             for sock in opened.values():
                 sock.close()
             await app.shutdown()
-            error_log.error("reload: %s; keeping the current configuration", exc)
+            if isinstance(exc, ListenError):
+                error_log.error("reload: %s; keeping the current configuration", exc)
+            else:
+                error_log.error(
+                    "reload: cannot open error log %s: %s; keeping the current configuration",
+                    exc.filename,
+                    exc.strerror,
+                )
             return
+        if config.workers != self.config.workers and not self.fixed_workers:
+            # one process cannot become a master: forking workers needs a restart
+            error_log.warning(
+                "reload: workers %d needs a restart (running as a single process)",
+                config.workers,
+            )
         old_app = self.app
         was_accepting = self._accepting
         self._stop_accepting()
@@ -312,17 +377,39 @@ class Server:
         self.listeners.update(opened)
         self.config = config
         self.app = app
-        configure_error_log(config.error_log)
         if was_accepting or self._accept_paused:
             self._accept_paused = False
             self._start_accepting()
-        if self.ready_fd is None:
-            for address in opened:
-                print(f"webserv: listening on {url_of(address)}", flush=True)
+        for address in opened:
+            print(f"webserv: listening on {url_of(address)}", flush=True)
         error_log.info("reloaded configuration")
         for conn in list(self.connections):  # like nginx: idle keep-alive ones close now
             conn.close_if_waiting()
         self.loop.create_task(_retire(old_app))
+
+
+def _reload_is_the_masters() -> None:
+    error_log.warning("SIGHUP to a worker is ignored: send it to the master to reload")
+
+
+def _pending(lsock: socket.socket) -> bool:
+    """Whether a client waits in ``lsock``'s accept queue (a zero-timeout poll)."""
+    poller = select.poll()
+    poller.register(lsock.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def load_for_reload(config_path: str | None) -> Config | None:
+    """The new configuration for a reload, or None (the diagnostics logged, once)."""
+    result = _load(config_path)
+    if result.config is None:
+        from config_grammar.diagnostics import render_text
+
+        error_log.error(
+            "reload: invalid configuration, keeping the current one:\n%s",
+            render_text(result.diagnostics, result.sources).rstrip(),
+        )
+    return result.config
 
 
 async def _retire(app: Application) -> None:
@@ -353,8 +440,9 @@ def _serve(
     config_path: str | None,
     listeners: dict[Address, socket.socket],
     *,
-    reuse_port: bool = False,
     ready_fd: int | None = None,
+    master_fd: int | None = None,
+    fixed_workers: bool = False,
 ) -> int:
     """Run one worker's event loop until it stops."""
     try:
@@ -369,8 +457,9 @@ def _serve(
         print(f"webserv: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     server = Server(
-        loop, config, app, listeners, config_path, reuse_port=reuse_port, ready_fd=ready_fd
+        loop, config, app, listeners, config_path, ready_fd=ready_fd, master_fd=master_fd
     )
+    server.fixed_workers = fixed_workers
     try:
         return loop.run_until_complete(server.run())
     finally:
@@ -386,6 +475,19 @@ def _serve(
             loop.close()
 
 
+def _prepare_files(config: Config) -> str | None:
+    """Open the error log and write the pid file; a one-line reason when either fails."""
+    try:
+        configure_error_log(config.error_log)
+    except OSError as exc:
+        return f"cannot open error log {config.error_log.target}: {exc.strerror or exc}"
+    try:
+        _write_pid(config.pid)
+    except OSError as exc:
+        return f"cannot write pid file {config.pid}: {exc.strerror or exc}"
+    return None
+
+
 def run_command(args: argparse.Namespace) -> int:
     """``webserv run [CONFIG] [--workers N] [--check]``; returns the exit code."""
     config_path = getattr(args, "config", None)
@@ -397,115 +499,69 @@ def run_command(args: argparse.Namespace) -> int:
     if getattr(args, "check", False):
         print("webserv: configuration is valid", file=sys.stderr)
         return EXIT_OK
-    configure_error_log(config.error_log)
-    workers = getattr(args, "workers", None) or config.workers
-    addresses = listen_addresses(config)
-    if workers > 1:
-        return run_workers(config, config_path, addresses, workers)
+    fixed_workers: int | None = getattr(args, "workers", None)
+    workers = fixed_workers or config.workers
     listeners: dict[Address, socket.socket] = {}
     try:
-        for address in addresses:
+        for address in listen_addresses(config):
             listeners[address] = open_listener(address)
     except ListenError as exc:
         for sock in listeners.values():
             sock.close()
         print(f"webserv: {exc}", file=sys.stderr)
         return EXIT_LISTEN
-    _write_pid(config.pid)
+    problem = _prepare_files(config)
+    if problem is not None:
+        for sock in listeners.values():
+            sock.close()
+        print(f"webserv: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
-        return _serve(config, config_path, listeners)
+        if workers > 1:
+            return run_workers(config, config_path, listeners, workers, fixed_workers)
+        return _serve(config, config_path, listeners, fixed_workers=fixed_workers is not None)
     finally:
         _remove_pid(config.pid)
 
 
 # -- workers ---------------------------------------------------------------------------------------
-_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
-
-
 def run_workers(
-    config: Config, config_path: str | None, addresses: list[Address], count: int
+    config: Config,
+    config_path: str | None,
+    listeners: dict[Address, socket.socket],
+    count: int,
+    fixed_count: int | None = None,
 ) -> int:
-    """Master process: fork ``count`` workers, each with its own SO_REUSEPORT listeners;
-    forward signals to them, respawn a worker that dies, exit when all have stopped."""
-    try:  # bind once here so a busy port fails fast, with exit code 3
-        probes = [open_listener(address, reuse_port=True) for address in addresses]
-    except ListenError as exc:
-        print(f"webserv: {exc}", file=sys.stderr)
-        return EXIT_LISTEN
-    _write_pid(config.pid)
-    children: dict[int, int] = {}
-    stopping = False
+    """Master process: supervise ``count`` forked workers accepting on ``listeners`` (see
+    ``framework.supervisor``); returns the exit code once every worker has stopped."""
+    from framework.supervisor import Master
 
-    def forward(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        if signum != signal.SIGHUP:
-            stopping = True
-        for pid in children:
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
+    def serve(
+        config: Config, listeners: dict[Address, socket.socket], ready_fd: int, master_fd: int
+    ) -> int:
+        return _serve(config, config_path, listeners, ready_fd=ready_fd, master_fd=master_fd)
 
-    def spawn() -> tuple[int, int]:
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker
-            code = EXIT_CONFIG
-            try:
-                os.close(read_fd)
-                for sig in _FORWARDED:
-                    signal.signal(sig, signal.SIG_DFL)
-                for probe in probes:
-                    probe.close()
-                listeners = {a: open_listener(a, reuse_port=True) for a in addresses}
-                code = _serve(config, config_path, listeners, reuse_port=True, ready_fd=write_fd)
-            except ListenError as exc:
-                print(f"webserv: {exc}", file=sys.stderr)
-                code = EXIT_LISTEN
-            except BaseException:  # noqa: BLE001 - a worker must never return into the master
-                error_log.exception("worker failed")
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        os.close(write_fd)
-        return pid, read_fd
+    def open_listeners(
+        config: Config, current: dict[Address, socket.socket]
+    ) -> dict[Address, socket.socket]:
+        wanted: dict[Address, socket.socket] = {}
+        try:
+            for address in listen_addresses(config):
+                wanted[address] = current.get(address) or open_listener(address)
+        except ListenError:
+            for address, sock in wanted.items():
+                if current.get(address) is not sock:
+                    sock.close()
+            raise
+        return wanted
 
-    for sig in _FORWARDED:
-        signal.signal(sig, forward)
-    pending_ready = []
-    for _ in range(count):
-        pid, ready = spawn()
-        children[pid] = 1
-        pending_ready.append(ready)
-    failed = False
-    for ready in pending_ready:  # wait until every worker accepts before leaving the group
-        if not os.read(ready, 1):
-            failed = True
-        os.close(ready)
-    for probe in probes:
-        probe.close()
-    if failed:
-        forward(signal.SIGQUIT, None)
-    else:
-        for address in addresses:
-            print(f"webserv: listening on {url_of(address)}", flush=True)
-    code = EXIT_OK
-    try:
-        while children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            children.pop(pid, None)
-            exit_code = os.waitstatus_to_exitcode(status)
-            if not stopping and not failed:
-                error_log.error("worker %d exited with %d; starting a new one", pid, exit_code)
-                new_pid, ready = spawn()
-                children[new_pid] = 1
-                os.close(ready)
-            elif exit_code not in (0, -signal.SIGTERM) and code == EXIT_OK:
-                code = exit_code if exit_code > 0 else EXIT_CONFIG
-    finally:
-        _remove_pid(config.pid)
-    return EXIT_LISTEN if failed else code
+    master = Master(
+        config,
+        listeners,
+        count,
+        serve=serve,
+        reload_config=lambda: load_for_reload(config_path),
+        open_listeners=open_listeners,
+        fixed_count=fixed_count,
+    )
+    return master.run()
