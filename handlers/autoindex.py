@@ -1,7 +1,8 @@
 """Directory listings, formatted like nginx's ``autoindex`` (HTML) or as JSON.
 
-Only for GET/HEAD of URIs ending in ``/`` whose directory resolves (through
-``resolve_path``) inside the root. Dotfiles are hidden; directories come first, then names
+Only for GET/HEAD of URIs ending in ``/`` whose directory opens beneath the root
+(``open_beneath``); the listing is read from that descriptor, and a symlink in it is shown
+only when it resolves beneath the root too. Dotfiles are hidden; directories come first, then names
 sorted bytewise; names are HTML-escaped and hrefs percent-encoded.
 """
 
@@ -11,6 +12,7 @@ import json
 import os
 import stat as stat_mod
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -20,7 +22,7 @@ from framework.http.errors import HTTPError
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
-from framework.routing.paths import real_base, resolve_stat
+from framework.routing.paths import open_beneath, resolve_stat
 from handlers.conditional import http_date
 
 NAME_WIDTH = 50
@@ -56,21 +58,33 @@ def _listing_date(mtime: float) -> str:
     return f"{t.tm_mday:02d}-{_MONTHS[t.tm_mon - 1]}-{t.tm_year} {t.tm_hour:02d}:{t.tm_min:02d}"
 
 
-def read_entries(directory: str, base: str | None = None) -> list[Entry]:
-    """The visible entries of ``directory``: no dotfiles, directories first, then bytewise.
-    Entries that cannot be stat'ed (dangling links) are left out, and so are symlinks whose
-    real path leaves ``base`` (a real path) when it is given: listing them would show the
-    size and date of a file outside the root."""
+def read_entries(
+    directory: str | int,
+    base: str | None = None,
+    *,
+    stat_link: Callable[[str], os.stat_result] | None = None,
+) -> list[Entry]:
+    """The visible entries of ``directory`` (a path or an open directory fd): no dotfiles,
+    directories first, then bytewise. Entries that cannot be stat'ed (dangling links) are
+    left out, and so are symlinks leaving the root: listing them would show the size and
+    date of a file outside it. ``stat_link(name)`` stats a symlink's target beneath the
+    root (raising ``OSError`` or ``HTTPError`` when it leaves); without it, a link counts
+    as leaving when its real path is outside ``base`` (a real path) if that is given."""
     entries: list[Entry] = []
     with os.scandir(directory) as it:
         for item in it:
             if item.name.startswith("."):
                 continue
-            if base is not None and item.is_symlink() and not _inside(item.path, base):
-                continue
             try:
-                st = item.stat()
-            except OSError:
+                if not item.is_symlink():
+                    st = item.stat(follow_symlinks=False)
+                elif stat_link is not None:
+                    st = stat_link(item.name)
+                elif base is None or _inside(item.path, base):
+                    st = item.stat()
+                else:
+                    continue
+            except (OSError, HTTPError):
                 continue
             is_dir = stat_mod.S_ISDIR(st.st_mode)
             entries.append(Entry(item.name, is_dir, st.st_mtime, 0 if is_dir else st.st_size))
@@ -137,20 +151,29 @@ class AutoindexHandler(Handler):
     async def handle(self, request: Request, call_next: CallNext) -> Response:
         if request.method not in ("GET", "HEAD") or not request.path.endswith("/"):
             return await call_next(request)
-        fs_path, st = resolve_stat(self.location, request.path)
-        if st is None or not stat_mod.S_ISDIR(st.st_mode):
-            return await call_next(request)
+        path = request.path
+        dir_fd, _ = open_beneath(self.location, path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            entries = read_entries(fs_path, real_base(self.location))
+            entries = read_entries(
+                dir_fd, stat_link=lambda name: _stat_beneath(self.location, path + name)
+            )
         except PermissionError:
             raise HTTPError(403) from None
         except (FileNotFoundError, NotADirectoryError):
             raise HTTPError(404) from None
+        finally:
+            os.close(dir_fd)
         if self.location.autoindex_format == "json":
             body, ctype = render_json(entries), "application/json"
         else:
             body, ctype = render_html(request.path, entries), "text/html; charset=utf-8"
         return Response(200, body, {"Content-Type": ctype})
+
+
+def _stat_beneath(location: LocationConfig, path: str) -> os.stat_result:
+    st = resolve_stat(location, path)[1]
+    assert st is not None
+    return st
 
 
 registry.register(AutoindexHandler)

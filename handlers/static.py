@@ -1,7 +1,10 @@
 """The static file handler: GET/HEAD of files under root/alias, and DELETE.
 
-Files are sent with sendfile by the engine (``Response.file``); validators (ETag,
-Last-Modified) answer conditional requests with 304, one satisfiable ``Range`` with 206.
+Every file is opened beneath the root (``framework.routing.paths.open_file``) and served
+from that descriptor: sent with sendfile by the engine, or from the small-file cache when the
+opened file is the one cached. Validators (ETag, Last-Modified) answer conditional requests
+with 304, one satisfiable ``Range`` with 206; neither applies to an ``error_page`` target,
+which keeps the error's status.
 Directories: without a trailing slash, 301 to ``uri/``; with one, the first existing
 ``index`` file by internal redirect (location matching runs again), else autoindex (next in
 the chain) when it is on, else 403.
@@ -22,11 +25,12 @@ from framework.http.response import FileBody, Response
 from framework.http.wire import header_block
 from framework.registry import registry
 from framework.routing.locations import matcher_for
-from framework.routing.paths import OpenFile, fs_mapper, open_file, resolve_stat
+from framework.routing.paths import OpenFile, fs_mapper, open_file, open_parent, resolve_stat
 from framework.routing.urls import absolute_url, quote_path, quote_query
 from handlers.conditional import evaluate, http_date, make_etag, range_allowed
 from handlers.ranges import parse_range
-from handlers.static_cache import MAX_FILE, CachedFile, FileCache
+from handlers.static_cache import MAX_FILE, CachedFile
+from handlers.static_fd_cache import OpenedFileCache
 
 
 class StaticHandler(Handler):
@@ -42,7 +46,7 @@ class StaticHandler(Handler):
         self._index = list(location.index)
         self._autoindex = location.autoindex
         self._mime_cache: dict[str, str] = {}  # extension as written -> MIME type
-        self._cache = FileCache()  # small files, validated by one lstat per request
+        self._cache = OpenedFileCache()  # small files, checked against the opened file
         self._map = fs_mapper(location)
 
     @classmethod
@@ -64,16 +68,11 @@ class StaticHandler(Handler):
     # -- GET / HEAD ---------------------------------------------------------------------------
     def _get(self, request: Request) -> Response | None:
         path = request.path
-        if path[-1:] != "/":
-            try:
-                entry = self._cache.lookup(self._map(path))
-            except HTTPError:
-                entry = None  # the slow path below answers it
-            if entry is not None:
-                return self._cached_response(request, entry)
         try:
             file, fs_path, st = open_file(self.location, path)
         except HTTPError as exc:
+            if len(self._cache):
+                self._forget(path)
             if exc.status == 404:
                 self._missing_slash(request)
             raise
@@ -81,6 +80,10 @@ class StaticHandler(Handler):
             if stat_mod.S_ISDIR(st.st_mode):
                 return self._directory(request, path)
             raise HTTPError(403)  # a device, FIFO or socket
+        entry = self._cache.lookup_opened(fs_path, st)
+        if entry is not None:
+            file.close()
+            return self._cached_response(request, entry)
         try:
             return self._file_response(request, file, fs_path, st)
         except BaseException:
@@ -126,6 +129,12 @@ class StaticHandler(Handler):
             data = data[offset : offset + length]
         return Response(status, data, headers)
 
+    def _forget(self, path: str) -> None:
+        try:
+            self._cache.discard(self._map(path))
+        except HTTPError:
+            pass  # an alias mapping that climbs: never cached
+
     def _content_type(self, path: str) -> str:
         name = path.rpartition("/")[2]
         dot = name.rfind(".")
@@ -165,18 +174,25 @@ class StaticHandler(Handler):
 
     # -- DELETE -------------------------------------------------------------------------------
     def _delete(self, request: Request) -> Response:
-        fs_path, st = resolve_stat(self.location, request.path)
+        _, st = resolve_stat(self.location, request.path)
         assert st is not None
         if stat_mod.S_ISDIR(st.st_mode):
             raise HTTPError(409)
+        # unlink by name in a directory opened beneath the root: a directory on the way
+        # swapped for a symlink meanwhile cannot redirect the removal outside
+        dir_fd, name = open_parent(self.location, request.path)
         try:
-            os.unlink(fs_path.rstrip("/"))
+            os.unlink(name, dir_fd=dir_fd)
         except FileNotFoundError:
             raise HTTPError(404) from None
+        except IsADirectoryError:
+            raise HTTPError(409) from None
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise HTTPError(403) from None
             raise
+        finally:
+            os.close(dir_fd)
         return Response(204)
 
 
@@ -185,7 +201,10 @@ def _decide(
 ) -> tuple[int, int, int]:
     """(status, offset, length) for a GET/HEAD of a file: 304 when a precondition says
     not modified, 206 for one satisfiable range (Content-Range added to ``headers``), else
-    200 for the whole file; raises 412/416."""
+    200 for the whole file; raises 412/416. An ``error_page`` target is always sent whole:
+    its status is the error's, never 206/304/412/416 (as nginx)."""
+    if "error_status" in request.state:
+        return 200, 0, size
     req_headers = request.headers
     conditional = ranged = False
     for lower, _, _ in req_headers._items:

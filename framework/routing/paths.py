@@ -4,9 +4,11 @@
 dot segments removed, ``//`` merged, and refused (400) when it holds a fragment, NUL or
 control bytes, an encoded ``/`` or any backslash, bad escapes, or climbs above ``/``.
 
-``resolve_path`` maps a normalised path through a location's ``root``/``alias`` and checks
-containment on the *real* path (symlinks leaving the root are refused with 404). Every
-handler that touches the filesystem goes through it.
+``open_beneath``/``open_file``/``open_parent`` map a normalised path through a location's
+``root``/``alias`` and open it beneath the root's directory fd, so containment holds at the
+moment of each open (symlinks leaving the root are refused with 404, also when one is
+swapped in between two requests). ``resolve_stat``/``resolve_path`` are the same check
+without keeping the fd. Every handler that touches the filesystem goes through them.
 
 Non-UTF-8 bytes in a decoded path are kept with ``surrogateescape``, exactly like Python's
 own file-system encoding, so ``os.fsencode(path)`` gives the bytes the client sent.
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framework.http.errors import HTTPError
+from framework.routing.beneath import RootDir
 
 if TYPE_CHECKING:
     from framework.config.models import LocationConfig
@@ -155,16 +158,20 @@ def remove_dot_segments(path: str) -> str:
 
 # -- URI -> filesystem ------------------------------------------------------------------------
 
-_DIR_CACHE_TTL = 1.0
-_DIR_CACHE_MAX = 4096
+_ROOT_TTL = 1.0  # how long a location's open root directory is reused before reopening it
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK  # NONBLOCK: a FIFO must not hang us
 
 
 class _Base:
     """A location's root/alias, precomputed once: the lexical base string, its real path,
-    how URIs map onto it, and the directories already checked to lie inside it."""
+    how URIs map onto it, and its open directory.
 
-    __slots__ = ("location", "lexical", "real", "strip", "dirs")
+    Only the open directory is cached (for ``_ROOT_TTL``, so a root replaced by a deploy is
+    picked up): it cannot go stale dangerously, because every path is resolved beneath it
+    at the moment of the open (``framework.routing.beneath``). No verdict about a path is
+    ever remembered."""
+
+    __slots__ = ("location", "lexical", "real", "strip", "_root", "_root_expiry")
 
     def __init__(self, location: LocationConfig) -> None:
         self.location = location
@@ -175,7 +182,8 @@ class _Base:
         self.strip: int | None = None
         if alias is not None and location.modifier in ("", "^~", "="):
             self.strip = len(location.pattern)
-        self.dirs: dict[str, float] = {}  # directory -> expiry of its "inside" verdict
+        self._root: RootDir | None = None
+        self._root_expiry = 0.0
 
     def map(self, path: str) -> str:
         if self.strip is None:
@@ -193,25 +201,31 @@ class _Base:
             rest = "/" + rest
         return self.lexical + rest if self.lexical != "/" else rest
 
-    def parent_inside(self, bare: str) -> bool:
-        """True when ``bare`` (no trailing slash) is the base or its directory really lies
-        inside the base (verdicts cached for a second)."""
-        if bare == self.lexical:
-            return True
-        parent = bare.rpartition("/")[0] or "/"
-        if parent == self.lexical:
-            return True
-        dirs = self.dirs
+    def relative(self, fs_path: str) -> str:
+        """``fs_path`` (a result of ``map``) relative to the base, without slashes around."""
+        rest = fs_path if self.lexical == "/" else fs_path[len(self.lexical) :]
+        return rest.strip("/")
+
+    def root(self) -> RootDir:
+        """The base directory, open (reopened after ``_ROOT_TTL``); raises ``OSError``."""
+        root = self._root
         now = time.monotonic()
-        expiry = dirs.get(parent)
-        if expiry is not None and expiry > now:
-            return True
-        if not _contained(os.path.realpath(parent), self.real):
-            return False
-        if len(dirs) >= _DIR_CACHE_MAX:
-            dirs.clear()
-        dirs[parent] = now + _DIR_CACHE_TTL
-        return True
+        if root is None or now >= self._root_expiry:
+            self._root = None
+            root = self._root = RootDir(self.lexical)
+            self._root_expiry = now + _ROOT_TTL
+        return root
+
+    def open(self, path: str, flags: int) -> tuple[int, str]:
+        """``(fd, fs_path)`` of the normalised URI ``path``, opened beneath the base (a
+        trailing slash requires a directory). Raises ``OSError`` (``EXDEV``: it leaves)."""
+        fs_path = self.map(path)
+        if fs_path[-1] == "/":
+            flags |= os.O_DIRECTORY
+        rel = self.relative(fs_path)
+        if not rel:  # the base itself, which may be a file (`location = /x { alias f; }`)
+            return os.open(self.lexical, flags | os.O_CLOEXEC), fs_path
+        return self.root().open(rel, flags), fs_path
 
 
 _bases: dict[int, _Base] = {}
@@ -244,19 +258,45 @@ def fs_mapper(location: LocationConfig) -> Callable[[str], str]:
     return _base(location).map
 
 
-def _contained(real: str, base: str) -> bool:
-    return real == base or os.path.commonpath((real, base)) == base
+def open_beneath(location: LocationConfig, path: str, flags: int) -> tuple[int, str]:
+    """Open what the normalised URI ``path`` maps to, beneath the location's root/alias,
+    with ``flags`` (``O_CLOEXEC`` added; ``O_DIRECTORY`` too for a trailing slash).
+
+    Containment holds at the moment of the open: symlinks are followed only while they stay
+    inside the root. Returns ``(fd, fs_path)``, the caller closes ``fd``. Raises
+    ``HTTPError`` 404 (missing, outside, not a directory) or 403 (not permitted).
+    """
+    try:
+        return _base(location).open(path, flags)
+    except OSError as exc:
+        raise _os_error(exc) from None
+
+
+def open_parent(location: LocationConfig, path: str) -> tuple[int, str]:
+    """``(dir_fd, name)``: the directory holding the target of ``path``, opened beneath
+    the root (an ``O_PATH`` fd for ``*at`` calls, the caller closes it), and the target's
+    name in it. ``HTTPError`` 404/403 as ``open_beneath``; 404 for the root itself."""
+    base = _base(location)
+    rel = base.relative(base.map(path))
+    parent, _, name = rel.rpartition("/")
+    if not name:
+        raise HTTPError(404)
+    try:
+        return base.root().open(parent, os.O_PATH | os.O_DIRECTORY), name
+    except OSError as exc:
+        raise _os_error(exc) from None
 
 
 def resolve_path(location: LocationConfig, path: str, *, must_exist: bool = True) -> Path:
     """Map ``path`` (normalised URI path) to a file under the location's root/alias and
-    enforce containment on the real path.
+    enforce containment (resolved beneath the root's directory, see ``open_beneath``).
 
-    Raises ``HTTPError(404)`` when the target (or, for ``must_exist=False``, its real parent
-    directory) lies outside the root -- e.g. through a symlink -- or, with ``must_exist``,
-    when it does not exist; ``HTTPError(403)`` when a directory on the way is not
-    searchable. With ``must_exist=False`` a missing target is fine as long as its parent
-    directory is inside (uploads). The returned path is the lexical one.
+    Raises ``HTTPError(404)`` when the target lies outside the root -- e.g. through a
+    symlink -- or, with ``must_exist``, when it does not exist; ``HTTPError(403)`` when a
+    directory on the way is not searchable. With ``must_exist=False`` a missing target (or
+    directory on the way) is fine as long as the lookup stayed inside (uploads). The
+    returned path is the lexical one: this is only a check, so a caller that then opens
+    the file must use ``open_beneath`` instead.
     """
     fs_path, _ = resolve_stat(location, path, must_exist=must_exist)
     return Path(fs_path)
@@ -265,39 +305,21 @@ def resolve_path(location: LocationConfig, path: str, *, must_exist: bool = True
 def resolve_stat(
     location: LocationConfig, path: str, *, must_exist: bool = True
 ) -> tuple[str, os.stat_result | None]:
-    """Like ``resolve_path`` but returns ``(path_str, stat)`` (stat following symlinks;
-    None when the target is missing and ``must_exist`` is False)."""
+    """Like ``resolve_path`` but returns ``(path_str, stat)`` (stat following symlinks
+    that stay inside; None when the target is missing and ``must_exist`` is False)."""
     base = _base(location)
-    fs_path = base.map(path)
-    # lstat of "name/" would follow a final symlink: look at the name itself
-    bare = fs_path.rstrip("/") or "/"
     try:
-        st = os.lstat(bare)
-    except FileNotFoundError:
-        st = None
+        fd, fs_path = base.open(path, os.O_PATH)
     except OSError as exc:
-        raise _os_error(exc) from None
-    if st is None:
-        if must_exist or not base.parent_inside(bare):
-            raise HTTPError(404)
-        return fs_path, None
-    if stat_mod.S_ISLNK(st.st_mode):
-        real = os.path.realpath(bare)
-        if not _contained(real, base.real):
-            raise HTTPError(404)
-        try:
-            st = os.stat(real)
-        except FileNotFoundError:  # dangling link
-            if must_exist:
-                raise HTTPError(404) from None
-            return fs_path, None
-        except OSError as exc:
+        # ENOENT: the lookup met a missing name while still beneath the root (leaving it
+        # is EXDEV), which is fine for a target about to be created
+        if must_exist or exc.errno != errno.ENOENT:
             raise _os_error(exc) from None
-    elif not base.parent_inside(bare):
-        raise HTTPError(404)
-    if fs_path[-1] == "/" and not stat_mod.S_ISDIR(st.st_mode):
-        raise HTTPError(404)  # "file/" is not a directory
-    return fs_path, st
+        return base.map(path), None
+    try:
+        return fs_path, os.fstat(fd)
+    finally:
+        os.close(fd)
 
 
 class OpenFile:
@@ -331,37 +353,31 @@ class OpenFile:
 
 
 def open_file(location: LocationConfig, path: str) -> tuple[OpenFile | None, str, os.stat_result]:
-    """Open the file ``path`` maps to for reading, with containment enforced.
+    """Open the file ``path`` maps to for reading, beneath the root (``open_beneath``).
 
     Returns ``(file, fs_path, stat)``; ``file`` is None when the target is a directory (or
-    not a regular file), which the caller handles from ``stat``. The final component is
-    opened without following symlinks; a symlink goes through the full real-path check.
-    Raises ``HTTPError`` 404 (missing, outside) or 403 (not readable).
+    not a regular file), which the caller handles from ``stat``. Serve from ``file``: the
+    path may lead elsewhere a moment later. Raises ``HTTPError`` 404 (missing, outside) or
+    403 (not readable).
     """
     base = _base(location)
     if path[-1:] == "/":
         fs_path, st = resolve_stat(location, path)
         assert st is not None
         return None, fs_path, st
-    fs_path = base.map(path)
     try:
-        fd = os.open(fs_path, _OPEN_FLAGS | os.O_NOFOLLOW)
+        fd, fs_path = base.open(path, _OPEN_FLAGS)
     except OSError as exc:
-        if exc.errno != errno.ELOOP:
+        if exc.errno != errno.EACCES:
             raise _os_error(exc) from None
-        fs_path, st = resolve_stat(location, path)  # a symlink: check where it leads
-        assert st is not None
-        if not stat_mod.S_ISREG(st.st_mode):
-            return None, fs_path, st
-        try:
-            fd = os.open(os.path.realpath(fs_path), _OPEN_FLAGS)
-        except OSError as err:
-            raise _os_error(err) from None
+        # a directory that may be searched but not read is still a directory (index, 301)
+        fs_path, st = resolve_stat(location, path)
+        if st is None or not stat_mod.S_ISDIR(st.st_mode):
+            raise HTTPError(403) from None
+        return None, fs_path, st
     file = OpenFile(fd)
     try:
         st = os.fstat(fd)
-        if not base.parent_inside(fs_path.rstrip("/") or "/"):
-            raise HTTPError(404)
     except BaseException:
         file.close()
         raise
@@ -376,4 +392,4 @@ def _os_error(exc: OSError) -> HTTPError | OSError:
         return exc  # out of fds is not "missing": the pipeline answers 503
     if exc.errno in (errno.EACCES, errno.EPERM):
         return HTTPError(403)
-    return HTTPError(404)
+    return HTTPError(404)  # ENOENT, ENOTDIR, EXDEV (outside the root), ELOOP, ...
