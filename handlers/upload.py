@@ -2,9 +2,10 @@
 
 - ``POST`` with ``multipart/form-data`` to a directory URL: every file part is streamed to a
   hidden temp file and, once the whole form has arrived intact, published under its
-  sanitised name; an existing name gets a numeric suffix (never overwritten). 201 with one
-  ``Location`` per file and an HTML or JSON listing (per ``Accept``). A form with no file
-  part answers 200 with an empty listing.
+  sanitised name; an existing name gets a numeric suffix (never overwritten). 201 with an
+  HTML or JSON listing (per ``Accept``) of every stored file and one ``Location``, the
+  first file's (browsers refuse a response with several). A form with no file part
+  answers 200 with an empty listing.
 - ``PUT /prefix/NAME``: the body replaces DIR/NAME atomically; 201 for a new file, 204 when
   one was replaced. A partial PUT (``Content-Range``) is refused with 400 (RFC 9110 14.5).
 - ``POST /prefix/NAME`` with any other content type: stored as DIR/NAME, but like a form
@@ -14,9 +15,11 @@
 
 NAME may contain subdirectories only if they already exist inside DIR (none are created;
 PUT into a missing one is 409 as in WebDAV). Every URL component must already be a safe
-name (no dotfiles, no control characters), else 400. Paths go through
-``framework.routing.paths`` for containment: nothing is written, replaced or removed
-outside DIR, and symlinks leaving it are refused.
+name (no dotfiles, no control characters), else 400. The target's directory is opened
+beneath DIR (``framework.routing.paths.open_beneath``) and held open while the body
+arrives; every create, rename and unlink is relative to that descriptor. So nothing is
+written, replaced or removed outside DIR, symlinks leaving it are refused, and swapping a
+directory for a symlink mid-request changes nothing.
 
 An upload that fails for any reason -- client gone (the task is cancelled), timeout, 413,
 malformed form, disk full (507) -- leaves neither a file nor a temp file behind.
@@ -29,7 +32,6 @@ import json
 import os
 import stat as stat_mod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -39,7 +41,7 @@ from framework.http.errors import HTTPError
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
-from framework.routing.paths import resolve_stat
+from framework.routing.paths import open_beneath, resolve_stat
 from handlers.multipart import (
     MultipartError,
     MultipartParser,
@@ -49,7 +51,7 @@ from handlers.multipart import (
     boundary_from_content_type,
     is_multipart_form,
 )
-from handlers.upload_files import TempUpload, storage_error
+from handlers.upload_files import StoreDirectory, TempUpload, storage_error
 from handlers.upload_names import generated_name, is_safe_name, sanitize_filename
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ _UPLOAD_METHODS = frozenset({"POST", "PUT", "DELETE"})
 class _Target:
     """Where a request points inside the store."""
 
-    directory: Path  # an existing directory inside the store
+    directory: StoreDirectory  # an existing directory inside the store, open
     url_dir: str  # its URL path, ending in '/'
     name: str | None  # a file name in it; None for a directory URL
     exists: bool = False  # ``name`` exists (a file or a link to one)
@@ -121,13 +123,16 @@ class UploadHandler(Handler):
     async def handle(self, request: Request, call_next: CallNext) -> Response:
         if request.method not in _UPLOAD_METHODS or self._store_view is None:
             return await call_next(request)
-        if request.method == "DELETE":
-            return self._delete(request)
         target = self._target(request)
-        content_type = request.headers.get("Content-Type")
-        if request.method == "POST" and is_multipart_form(content_type):
-            return await self._store_form(request, target, content_type)
-        return await self._store_raw(request, target)
+        try:
+            if request.method == "DELETE":
+                return self._delete(target)
+            content_type = request.headers.get("Content-Type")
+            if request.method == "POST" and is_multipart_form(content_type):
+                return await self._store_form(request, target, content_type)
+            return await self._store_raw(request, target)
+        finally:
+            target.directory.close()
 
     # -- mapping the URL -----------------------------------------------------------------
     def _relative(self, request: Request) -> str:
@@ -168,35 +173,45 @@ class UploadHandler(Handler):
         uri = _store_uri(self._store_view, parts)
         return resolve_stat(self._store_view, uri, must_exist=False)[1]
 
-    def _directory(self, parts: list[str], *, missing: int = 404) -> Path:
-        """An existing directory inside the store (``missing`` status if it is not one)."""
+    def _directory(self, parts: list[str], *, missing: int = 404) -> StoreDirectory:
+        """An existing directory inside the store, opened beneath it (``missing`` status if
+        it is not there, 409 if it is not a directory)."""
         assert self._store_view is not None
-        fs_path, st = resolve_stat(
-            self._store_view, _store_uri(self._store_view, parts), must_exist=False
-        )
-        if st is None:
+        uri = _store_uri(self._store_view, parts)
+        try:
+            fd, fs_path = open_beneath(self._store_view, uri, os.O_PATH)
+        except HTTPError as exc:
+            if exc.status != 404:
+                raise
             if not parts:
-                raise HTTPError(500, "upload store directory is missing")
-            raise HTTPError(missing)
-        if not stat_mod.S_ISDIR(st.st_mode):
+                raise HTTPError(500, "upload store directory is missing") from None
+            raise HTTPError(missing) from None
+        directory = StoreDirectory(fd, fs_path)
+        try:
+            is_dir = stat_mod.S_ISDIR(os.fstat(fd).st_mode)
+        except BaseException:
+            directory.close()
+            raise
+        if not is_dir:
+            directory.close()
             raise HTTPError(409)
-        return Path(fs_path)
+        return directory
 
     # -- DELETE --------------------------------------------------------------------------
-    def _delete(self, request: Request) -> Response:
-        target = self._target(request)
+    def _delete(self, target: _Target) -> Response:
         if target.name is None:
             raise HTTPError(409, "cannot delete a directory")
         if not target.exists:
             raise HTTPError(404)
+        directory = target.directory
         try:
-            os.unlink(target.directory / target.name)
+            os.unlink(target.name, dir_fd=directory.fd)
         except FileNotFoundError as exc:
             raise HTTPError(404) from exc
         except IsADirectoryError as exc:
             raise HTTPError(409) from exc
         except OSError as exc:
-            raise storage_error(exc) from exc
+            raise storage_error(exc, directory.where(target.name)) from exc
         return Response(204)
 
     # -- raw bodies ----------------------------------------------------------------------
@@ -213,13 +228,12 @@ class UploadHandler(Handler):
             async for chunk in request.body:
                 temp.write(chunk)
             if replace:
-                final = target.directory / name
-                existed = os.path.lexists(final)
-                temp.replace(final)
+                existed = target.directory.has(name)
+                temp.replace(name)
                 if existed:
                     return Response(204)
             else:
-                name = temp.link_new(target.directory, name)
+                name = temp.link_new(name)
             stored = [_Stored(name, target.url_dir + quote(name), temp.size)]
         finally:
             temp.discard()
@@ -251,7 +265,7 @@ class UploadHandler(Handler):
                 name = sanitize_filename(part.filename) or generated_name(
                     self._extension(part.content_type)
                 )
-                name = temp.link_new(target.directory, name)
+                name = temp.link_new(name)
                 stored.append(_Stored(name, target.url_dir + quote(name), temp.size, part.name))
         finally:
             parts.discard()
@@ -262,7 +276,7 @@ class _FormParts:
     """Where a form's parts go as the parser reports them: each file part into a temp file
     in ``directory`` (published only once the whole form is good), field names to ``fields``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: StoreDirectory) -> None:
         self.directory = directory
         self.files: list[tuple[TempUpload, PartStart]] = []
         self.fields: list[str] = []
@@ -321,7 +335,8 @@ def _prefers_json(request: Request) -> bool:
 
 
 def _created(request: Request, stored: list[_Stored], fields: list[str]) -> Response:
-    """201 with a Location per stored file and a listing (200 if nothing was stored)."""
+    """201 with a listing of every stored file and one ``Location``, the first file's
+    (several make browsers refuse the response); 200 if nothing was stored."""
     if _prefers_json(request):
         document = {
             "files": [
@@ -345,8 +360,8 @@ def _created(request: Request, stored: list[_Stored], fields: list[str]) -> Resp
         )
         content_type = "text/html; charset=utf-8"
     response = Response(201 if stored else 200, body, headers={"Content-Type": content_type})
-    for s in stored:
-        response.headers.add("Location", s.url)
+    if stored:
+        response.headers.add("Location", stored[0].url)
     return response
 
 
