@@ -104,7 +104,11 @@ class CgiHandler(Handler):
             raise
 
     def _script_path(self, script_name: str, *, virtual: bool) -> tuple[str, bool]:
-        """The script's file (contained in the root/alias) and whether it exists."""
+        """The script's file and whether it exists. It is looked up beneath the root/alias
+        (``resolve_stat`` opens it relative to the root's directory fd, so a symlink swapped
+        in cannot pass the check); the spawn then names it by path, which a swap between
+        this check and exec could still redirect: closing that needs an fd-based exec in
+        ``ChildProcess``."""
         script, st = resolve_stat(self.location, script_name, must_exist=not virtual)
         if st is None:
             return script, False  # virtual: the interpreter gets the path anyway
