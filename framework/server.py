@@ -223,29 +223,8 @@ class Server:
         """Serve until a stop signal; returns the exit code."""
         self._stop = self.loop.create_future()
         watcher_for(self.loop)  # its epoll fd is opened once, before any client
-        handlers = [
-            (signal.SIGTERM, self.graceful_stop),
-            (signal.SIGINT, self.graceful_stop),
-            (signal.SIGQUIT, self.immediate_stop),
-            (signal.SIGUSR1, reopen_logs),
-        ]
-        if self.master_fd is None:
-            handlers.append((signal.SIGHUP, self.request_reload))
-        else:
-            from framework.supervisor import SIGRETIRE
-
-            handlers += [(signal.SIGHUP, _reload_is_the_masters), (SIGRETIRE, self.retire)]
-            self.loop.add_reader(self.master_fd, self._master_gone)
-        for sig, handler in handlers:
-            self.loop.add_signal_handler(sig, handler)
-        try:
-            await self.app.startup()
-        except Exception as exc:  # noqa: BLE001 - a plugin's startup() failing
-            message = f"cannot start: a handler's startup() failed: {type(exc).__name__}: {exc}"
-            error_log.error("%s", message)
-            if error_log.logs_to_file():
-                print(f"webserv: {message}", file=sys.stderr, flush=True)
-            await self.app.shutdown()
+        self._install_signal_handlers()
+        if not await self._start_app():
             return EXIT_CONFIG
         if self._stop.done():  # stopped (or the master died) while starting
             await self.app.shutdown()
@@ -266,6 +245,37 @@ class Server:
         for sock in self.listeners.values():
             sock.close()
         return code
+
+    def _install_signal_handlers(self) -> None:
+        handlers = [
+            (signal.SIGTERM, self.graceful_stop),
+            (signal.SIGINT, self.graceful_stop),
+            (signal.SIGQUIT, self.immediate_stop),
+            (signal.SIGUSR1, reopen_logs),
+        ]
+        if self.master_fd is None:
+            handlers.append((signal.SIGHUP, self.request_reload))
+        else:
+            from framework.supervisor import SIGRETIRE
+
+            handlers += [(signal.SIGHUP, _reload_is_the_masters), (SIGRETIRE, self.retire)]
+            self.loop.add_reader(self.master_fd, self._master_gone)
+        for sig, handler in handlers:
+            self.loop.add_signal_handler(sig, handler)
+
+    async def _start_app(self) -> bool:
+        """Run the handlers' ``startup()`` hooks; False (logged in one line) if one fails."""
+        try:
+            await self.app.startup()
+        except Exception as exc:  # noqa: BLE001 - a plugin's startup() failing
+            message = f"cannot start: a handler's startup() failed: {type(exc).__name__}: {exc}"
+            error_log.error("%s", message)
+            if error_log.logs_to_file():
+                print(f"webserv: {message}", file=sys.stderr, flush=True)
+            # no shutdown() hooks: the handlers did not all start
+            self.app.access_logs.close()
+            return False
+        return True
 
     def graceful_stop(self) -> None:
         """SIGTERM/SIGINT: stop accepting, let in-flight requests finish (``shutdown_timeout``)."""
