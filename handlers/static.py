@@ -25,7 +25,13 @@ from framework.http.response import FileBody, Response
 from framework.http.wire import header_block
 from framework.registry import registry
 from framework.routing.locations import matcher_for
-from framework.routing.paths import OpenFile, fs_mapper, open_file, open_parent, resolve_stat
+from framework.routing.paths import (
+    OpenFile,
+    file_opener,
+    fs_mapper,
+    open_parent,
+    resolve_stat,
+)
 from framework.routing.urls import absolute_url, quote_path, quote_query
 from handlers.conditional import evaluate, http_date, make_etag, range_allowed
 from handlers.ranges import parse_range
@@ -48,6 +54,7 @@ class StaticHandler(Handler):
         self._mime_cache: dict[str, str] = {}  # extension as written -> MIME type
         self._cache = OpenedFileCache()  # small files, checked against the opened file
         self._map = fs_mapper(location)
+        self._open = file_opener(location)
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> StaticHandler:
@@ -69,7 +76,7 @@ class StaticHandler(Handler):
     def _get(self, request: Request) -> Response | None:
         path = request.path
         try:
-            file, fs_path, st = open_file(self.location, path)
+            file, fs_path, st = self._open(path)
         except HTTPError as exc:
             if len(self._cache):
                 self._forget(path)

@@ -219,13 +219,47 @@ class _Base:
     def open(self, path: str, flags: int) -> tuple[int, str]:
         """``(fd, fs_path)`` of the normalised URI ``path``, opened beneath the base (a
         trailing slash requires a directory). Raises ``OSError`` (``EXDEV``: it leaves)."""
-        fs_path = self.map(path)
+        if self.location.alias is None:  # root: the URI path is the path below the base
+            lexical = self.lexical
+            fs_path = lexical + path if lexical != "/" else path
+            rel = path.strip("/")
+        else:
+            fs_path = self.map(path)
+            rel = self.relative(fs_path)
         if fs_path[-1] == "/":
             flags |= os.O_DIRECTORY
-        rel = self.relative(fs_path)
         if not rel:  # the base itself, which may be a file (`location = /x { alias f; }`)
             return os.open(self.lexical, flags | os.O_CLOEXEC), fs_path
-        return self.root().open(rel, flags), fs_path
+        root = self._root
+        if root is None or time.monotonic() >= self._root_expiry:
+            root = self.root()
+        return root.open(rel, flags), fs_path
+
+    def open_file(self, path: str) -> tuple[OpenFile | None, str, os.stat_result]:
+        """``open_file`` for this base (the static handler's hot path)."""
+        if path[-1:] == "/":
+            fs_path, st = resolve_stat(self.location, path)
+            assert st is not None
+            return None, fs_path, st
+        try:
+            fd, fs_path = self.open(path, _OPEN_FLAGS)
+        except OSError as exc:
+            if exc.errno != errno.EACCES:
+                raise _os_error(exc) from None
+            # a directory that may be searched but not read is still a directory (index, 301)
+            fs_path, st = resolve_stat(self.location, path)
+            if st is None or not stat_mod.S_ISDIR(st.st_mode):
+                raise HTTPError(403) from None
+            return None, fs_path, st
+        try:
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not stat_mod.S_ISREG(st.st_mode):
+            os.close(fd)
+            return None, fs_path, st
+        return OpenFile(fd), fs_path, st
 
 
 _bases: dict[int, _Base] = {}
@@ -360,31 +394,14 @@ def open_file(location: LocationConfig, path: str) -> tuple[OpenFile | None, str
     path may lead elsewhere a moment later. Raises ``HTTPError`` 404 (missing, outside) or
     403 (not readable).
     """
-    base = _base(location)
-    if path[-1:] == "/":
-        fs_path, st = resolve_stat(location, path)
-        assert st is not None
-        return None, fs_path, st
-    try:
-        fd, fs_path = base.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        if exc.errno != errno.EACCES:
-            raise _os_error(exc) from None
-        # a directory that may be searched but not read is still a directory (index, 301)
-        fs_path, st = resolve_stat(location, path)
-        if st is None or not stat_mod.S_ISDIR(st.st_mode):
-            raise HTTPError(403) from None
-        return None, fs_path, st
-    file = OpenFile(fd)
-    try:
-        st = os.fstat(fd)
-    except BaseException:
-        file.close()
-        raise
-    if not stat_mod.S_ISREG(st.st_mode):
-        file.close()
-        return None, fs_path, st
-    return file, fs_path, st
+    return _base(location).open_file(path)
+
+
+def file_opener(
+    location: LocationConfig,
+) -> Callable[[str], tuple[OpenFile | None, str, os.stat_result]]:
+    """``open_file`` for one location (the hot path's form, like ``fs_mapper``)."""
+    return _base(location).open_file
 
 
 def _os_error(exc: OSError) -> HTTPError | OSError:
