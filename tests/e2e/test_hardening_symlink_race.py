@@ -20,6 +20,7 @@ server {
     listen 127.0.0.1:{port};
     root www;
     autoindex on;
+    allow_methods GET HEAD DELETE;
     location /upload {
         upload_store www/upload;
         allow_methods GET PUT DELETE;
@@ -124,7 +125,8 @@ def test_swapping_a_directory_for_a_symlink_never_leaks_outside(serve, tree: Pat
         with srv.client() as client:
             for i in range(ROUNDS // 2):
                 client.request("PUT", f"/upload/sub/p{i}.txt", b"uploaded")
-                client.request("DELETE", "/upload/sub/victim.txt")
+                client.request("DELETE", "/upload/sub/victim.txt")  # the upload handler
+                client.request("DELETE", "/d/victim.txt")  # the static handler
 
     with swapping([(www / "d", outside), (www / "upload" / "sub", outside)]) as swaps:
         workers = [
