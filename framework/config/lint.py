@@ -9,105 +9,27 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 from config_grammar.diagnostics import Diagnostic
-from config_grammar.tree import Comment, Directive, Span
-from framework.config.models import Config, LocationConfig, ServerConfig
+from config_grammar.tree import Comment, Directive
+from framework.config.lint_context import LintContext, LintRule, served_dir
+from framework.config.lint_context import warn as _warn
+from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
+from framework.config.lint_output_paths import check_output_paths
+from framework.config.lint_security import (
+    check_alias_traversal,
+    check_filesystem_root,
+    check_serves_config_dir,
+    check_upload_into_cgi,
+    check_upload_not_served,
+)
+from framework.config.models import Config, LocationConfig
+
+__all__ = ["RULES", "LintContext", "LintRule", "run_lints", "served_dir"]
 
 _CGI_SCAN_LIMIT = 2000  # files looked at per CGI directory when checking permissions
-
-
-@dataclass
-class LintContext:
-    """What rules look at: the effective config and the directives each location wrote."""
-
-    config: Config
-    nodes: list[Directive | Comment]
-    check_fs: bool = True
-    # id() of the directives the builder accepted; rules never see one it rejected (which
-    # already has an error, and may lack the arguments a rule reads). None: all of them.
-    accepted: set[int] | None = None
-    by_span: dict[Span, Directive] = field(default_factory=dict)
-
-    def valid(self, node: Directive) -> bool:
-        return self.accepted is None or id(node) in self.accepted
-
-    def __post_init__(self) -> None:
-        stack = [n for n in self.nodes if isinstance(n, Directive)]
-        while stack:
-            node = stack.pop()
-            self.by_span[node.span] = node
-            stack.extend(node.children)
-
-    def own(self, span: Span | None, name: str) -> list[Directive]:
-        """The ``name`` directives written directly in the block at ``span``."""
-        node = self.by_span.get(span) if span is not None else None
-        if node is None:
-            return []
-        return [d for d in node.children if d.name == name and self.valid(d)]
-
-    def scopes(self) -> Iterator[tuple[ServerConfig, LocationConfig]]:
-        """Every (server, location) pair, server contexts included, nested ones too."""
-        for server in self.config.servers:
-            yield server, server.context
-            stack = list(reversed(server.locations))
-            while stack:
-                loc = stack.pop()
-                yield server, loc
-                stack.extend(reversed(loc.children))
-
-    def top_level(self, name: str) -> list[Directive]:
-        """The ``name`` directives written at the top level (or in the ``http`` wrapper)."""
-        found = []
-        stack = [n for n in self.nodes if isinstance(n, Directive)]
-        while stack:
-            node = stack.pop(0)
-            if node.name == "http":
-                stack[:0] = node.children
-            elif node.name == name and self.valid(node):
-                found.append(node)
-        return found
-
-    def resolve(self, value: str) -> Path:
-        """A path written in the config, made absolute like the builder does."""
-        base = self.config.source.parent if self.config.source is not None else Path.cwd()
-        return Path(os.path.normpath(base / value))
-
-    def block_span(self, server: ServerConfig, loc: LocationConfig) -> Span | None:
-        return loc.span if loc.span is not None else server.span
-
-
-@dataclass(frozen=True)
-class LintRule:
-    id: str
-    summary: str
-    check: Callable[[LintContext], Iterable[Diagnostic]]
-    needs_fs: bool = False
-
-
-def _warn(
-    rule: str,
-    message: str,
-    node: Directive | None,
-    span: Span | None = None,
-    hint: str | None = None,
-) -> Diagnostic:
-    chain = node.include_chain if node is not None else ()
-    where = span if span is not None else (node.span if node is not None else None)
-    return Diagnostic("warning", rule, message, where, hint, chain)
-
-
-def served_dir(loc: LocationConfig) -> Path:
-    """The directory a location's URIs map into (alias, or root + the literal prefix)."""
-    if loc.alias is not None:
-        return loc.alias
-    if loc.modifier in ("", "^~", "=") and loc.pattern.startswith("/"):
-        prefix = loc.pattern if loc.pattern.endswith("/") else loc.pattern.rsplit("/", 1)[0]
-        return Path(os.path.normpath(str(loc.root) + prefix))
-    return loc.root
 
 
 # -- rules -------------------------------------------------------------------------------
@@ -310,48 +232,6 @@ def _patterns_without_slash(ctx: LintContext) -> Iterator[Diagnostic]:
         )
 
 
-def check_alias_traversal(ctx: LintContext) -> Iterator[Diagnostic]:
-    for _server, loc in ctx.scopes():
-        if loc.modifier not in ("", "^~") or loc.pattern.endswith("/") or not loc.span:
-            continue
-        for d in ctx.own(loc.span, "alias"):
-            if d.args[0].value.endswith("/"):
-                yield _warn(
-                    "alias-traversal",
-                    f'alias "{d.args[0].value}" ends with "/" but location '
-                    f'"{loc.pattern}" does not: "{loc.pattern}../" reaches the parent '
-                    "directory",
-                    d,
-                    d.args[0].span,
-                    f'write "location {loc.pattern}/" (or drop the trailing "/" of the alias)',
-                )
-
-
-def check_upload_into_cgi(ctx: LintContext) -> Iterator[Diagnostic]:
-    cgi_scopes = [(s, loc) for s, loc in ctx.scopes() if loc.cgi]
-    for server, loc in ctx.scopes():
-        if loc.upload_store is None or not loc.span:
-            continue
-        store = Path(os.path.normpath(loc.upload_store))
-        for d in ctx.own(loc.span, "upload_store"):
-            for cgi_server, cgi_loc in cgi_scopes:
-                if cgi_server is not server:
-                    continue
-                executed = Path(os.path.normpath(served_dir(cgi_loc)))
-                if store == executed or store.is_relative_to(executed):
-                    where = cgi_loc.span or cgi_server.span
-                    exts = " ".join(rule.extension for rule in cgi_loc.cgi)
-                    yield _warn(
-                        "upload-into-cgi-dir",
-                        f'uploads go to "{store}", where CGI runs {exts} files '
-                        f"(location at {where}): an uploaded script could be executed",
-                        d,
-                        d.args[0].span,
-                        "store uploads outside every directory that a cgi location serves",
-                    )
-                    break
-
-
 def _world_writable(path: Path) -> bool:
     try:
         return bool(path.stat().st_mode & stat.S_IWOTH)
@@ -369,16 +249,18 @@ def check_world_writable(ctx: LintContext) -> Iterator[Diagnostic]:
         span = ctx.block_span(server, loc)
         for name in ("root", "alias", "upload_store"):
             for d in ctx.own(span, name):
-                path = {"root": loc.root, "alias": loc.alias, "upload_store": loc.upload_store}[
-                    name
-                ]
-                if path is not None and _world_writable(path):
+                target: Path | None = {
+                    "root": loc.root,
+                    "alias": loc.alias,
+                    "upload_store": loc.upload_store,
+                }[name]
+                if target is not None and _world_writable(target):
                     yield _warn(
                         "world-writable",
-                        f'"{path}" ({name}) is world-writable',
+                        f'"{target}" ({name}) is world-writable',
                         d,
                         d.args[0].span,
-                        f'anyone on this machine can change what is served; chmod o-w "{path}"',
+                        f'anyone on this machine can change what is served; chmod o-w "{target}"',
                     )
         own_cgi = ctx.own(span, "cgi")
         if own_cgi:
@@ -432,13 +314,35 @@ RULES: list[LintRule] = [
     LintRule("unreachable-location", "a location that can never match", check_unreachable_location),
     LintRule(
         "alias-traversal",
-        "alias path traversal through a prefix without '/'",
+        "alias and prefix location without matching trailing '/' (nginx escapes the alias)",
         check_alias_traversal,
     ),
     LintRule(
         "upload-into-cgi-dir",
-        "uploads stored where CGI executes files (RCE)",
+        "uploads stored at, inside or above a directory where CGI executes files, in any "
+        "server (RCE)",
         check_upload_into_cgi,
+    ),
+    LintRule(
+        "serves-filesystem-root",
+        "root or alias serving the whole filesystem",
+        check_filesystem_root,
+    ),
+    LintRule(
+        "serves-config-dir",
+        "static files served from the directory that holds the config file",
+        check_serves_config_dir,
+    ),
+    LintRule(
+        "upload-not-served",
+        "an upload store its own location cannot serve back (the Location answers 404)",
+        check_upload_not_served,
+    ),
+    LintRule(
+        UNWRITABLE_PATH,
+        "pid or error_log in a missing or unwritable directory (error)",
+        check_output_paths,
+        True,
     ),
     LintRule(
         "world-writable",
