@@ -33,7 +33,12 @@ from framework.config.handler_settings import validate_settings
 from framework.config.mime_types import MIME_TYPES
 from framework.config.models import Config, HandlerSpec, Listen, LocationConfig, ServerConfig
 from framework.config.values import ValueProblem, compile_regex, joined_unit_suggestion
-from framework.registry import HandlerRegistry, RegistryError
+from framework.registry import (
+    HandlerRegistry,
+    RegistryError,
+    ReservedModuleError,
+    shadowed_packages,
+)
 
 DEFAULT_CONFIG_NAME = "<default>"
 
@@ -370,22 +375,36 @@ class ConfigBuilder:
     def load_modules(self, top: Level) -> None:
         import handlers  # noqa: F401  (registers the built-in handlers)
 
+        for name, path in shadowed_packages():
+            self.error(
+                "shadowed-package",
+                f'webserv\'s own "{name}" package was imported from "{path}" instead: a '
+                "directory before webserv on sys.path (the current directory, PYTHONPATH) "
+                "holds one of that name",
+                None,
+                f"{ReservedModuleError.hint}; rename that package, or run from another directory",
+            )
         reserved = frozenset(DIRECTIVES) - set(self.registry.names())
         if str(self.base_dir) not in sys.path:
             sys.path.append(str(self.base_dir))  # plugins may sit next to the config
         for d in top.nodes.get("load_module", []):
             name = d.args[0].value
             try:
-                self.registry.load_module(name, reserved=reserved)
+                self.registry.load_module(name, reserved=reserved, search_paths=[self.base_dir])
             except RegistryError as exc:
                 self.error("handler-name-clash", str(exc), d.args[0].span, None, d)
             except (Exception, SystemExit) as exc:  # any import-time failure: a config error
                 reason = f"it called sys.exit({exc.code})" if isinstance(exc, SystemExit) else exc
+                hint = (
+                    ReservedModuleError.hint
+                    if isinstance(exc, ReservedModuleError)
+                    else "the module must be importable (installed, or next to the config file)"
+                )
                 self.error(
                     "load-module-failed",
                     f'cannot load module "{name}": {reason}',
                     d.args[0].span,
-                    "the module must be importable (installed, or next to the config file)",
+                    hint,
                     d,
                 )
         try:
