@@ -431,6 +431,10 @@ _SPECS = [
     _spec("client_body_timeout", "HSL", "client_body_timeout TIME;", parse=_time,
           scope="location", field="client_body_timeout", default="60s",
           summary="max gap between two body reads"),
+    _spec("client_body_min_rate", "HSL", "client_body_min_rate SIZE;", parse=_size,
+          scope="location", field="client_body_min_rate", default="500",
+          summary="after client_body_timeout, the body must average SIZE bytes/s "
+          "(time the handler holds it back excluded), else 408 and close; 0 = off"),
     _spec("send_timeout", "HSL", "send_timeout TIME;", parse=_time, scope="location",
           field="send_timeout", default="60s", summary="max gap between two writes"),
     _spec("client_header_timeout", "HS", "client_header_timeout TIME;", parse=_time,

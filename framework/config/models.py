@@ -100,6 +100,7 @@ class LocationConfig(Model):
     # limits and timeouts (seconds / bytes); 0 body size = unlimited
     client_max_body_size: int = 1024 * 1024
     client_body_timeout: float = 60.0
+    client_body_min_rate: int = 500  # bytes/s, after client_body_timeout; 0 = off
     send_timeout: float = 60.0
 
     # logging

@@ -53,6 +53,7 @@ class ConnectionCloser:
     _timer_at: float
     _timer_kind: str
     _hup_on: bool
+    _hreq: Request | None
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():  # cancelled before it ever ran: nothing else will close us
@@ -68,6 +69,9 @@ class ConnectionCloser:
         body = self._body
         if body is not None:
             body.fail(ConnectionError("client gone"))
+        request = self._hreq
+        if request is not None:
+            request._client_gone()  # request.disconnected, before its handler is cancelled
         task = self.task
         if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()  # cancels the handler; aclose()s a streaming body

@@ -14,6 +14,7 @@ The head checks live in ``head``; response writing, the timers and closing are t
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
@@ -39,6 +40,7 @@ from framework.http.request import Request
 from framework.http.responder import SMALL_FILE as SMALL_FILE  # re-exported
 from framework.http.responder import ResponseWriter
 from framework.http.response import Response
+from framework.http.trailers import TrailerGuard
 from framework.logs import error_log
 from framework.stats import stats
 
@@ -129,6 +131,9 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         "_hup",
         "_hup_on",
         "_hup_seen",
+        "_trailers",
+        "_body_since",
+        "_body_paused_at",
     )
 
     def __init__(
@@ -148,7 +153,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self.defaults: ServerConfig = owner.app.default_server(local)
         self._header_max = self.defaults.client_header_max_size
         self.queue = WriteQueue(loop, sock, on_lost=self._on_write_lost)
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser = _new_parser(self)
         self.pending: deque[tuple[Request, int]] = deque()  # (request, early status)
         self._waiter: asyncio.Future[None] | None = None
         self._paused = 0
@@ -180,6 +185,9 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._hup: HangupWatcher | None = None  # hangup watch while reading is paused
         self._hup_on = False
         self._hup_seen = False  # a FIN seen by the watch, behind unread requests
+        self._trailers: TrailerGuard | None = None  # made at the first chunked body
+        self._body_since = 0.0  # start of the body clock (client_body_min_rate), pauses excluded
+        self._body_paused_at = 0.0
         stats.active += 1
         self._set_deadline("idle", self.defaults.client_header_timeout)
         self._start_reading()
@@ -200,6 +208,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self.loop.remove_reader(self.fd)
 
     def pause(self, reason: int = _PAUSE_BODY) -> None:
+        if reason == _PAUSE_BODY and not self._paused & _PAUSE_BODY:
+            self._body_paused_at = self.loop.time()  # the handler holds the body back
         self._paused |= reason
         self._stop_reading()
         if reason != _PAUSE_STOP and not self._eof and not self._closed:
@@ -230,8 +240,24 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._hup_seen = True
         if self._requests_still_coming():
             return  # the FIN follows requests the client wants answered (a deep pipeline)
+        request = self._hreq
+        if request is not None and request._half_close_ok:
+            body = request.body
+            if body.complete:  # nothing but the FIN is left: answer, then close
+                self._eof = True
+                return
+            if self._body_in_kernel(body):
+                return  # the final read (_on_eof) decides once the body is parsed
         self._eof = True
         self._lost()
+
+    def _body_in_kernel(self, body: RequestBody) -> bool:
+        """Whether the rest of ``body`` may already sit unread in the kernel (chunked: any
+        unread byte counts, the framing cannot be told without parsing)."""
+        unread = _unread(self.fd)
+        if body.length is None:
+            return unread > 0
+        return unread >= body.length - body.received
 
     def _requests_still_coming(self) -> bool:
         """After the client's FIN: are there requests beyond the one in progress, queued or
@@ -247,6 +273,10 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         return unread > 0
 
     def resume(self, reason: int = _PAUSE_BODY) -> None:
+        if reason == _PAUSE_BODY and self._paused & _PAUSE_BODY:
+            # time the handler held the body back does not count against the client's rate
+            self._body_since += self.loop.time() - self._body_paused_at
+            self._touch_body_deadline()
         self._paused &= ~reason
         if not self._paused:
             self._start_reading()
@@ -266,15 +296,25 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._feed(_READ_VIEW[:n])
 
     def _feed(self, data: bytes | memoryview) -> None:
+        trailers = self._trailers
+        if trailers is not None and trailers.skipping:
+            found = trailers.skip(data)
+            if found is None:
+                return
+            ending, offset = found
+            self._feed(ending)
+            rest = data[offset:]
+            if rest and not self._closing:
+                self._feed(rest)
+            return
         self._fed_body = 0
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # upgrades are not supported: answer what was asked, then close
-            self._stop_for_good()
+        except httptools.HttpParserUpgrade as exc:
+            self._parse_on_after_upgrade(data, exc.args[0])
             return
         except httptools.HttpParserInvalidMethodError:
-            self._reject_from_parser(self._reject_status or 501)
+            self._reject_from_parser(self._reject_status or _bad_method_status(data))
             return
         except httptools.HttpParserError as exc:
             status = self._reject_status
@@ -288,6 +328,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                     status = 400
             self._reject_from_parser(status)
             return
+        if trailers is not None and trailers.state:
+            trailers.parsed(data)  # in a trailer section: bounded, then skipped
         if self._in_head and not self._headers and self._url and _versionless(self, data):
             self._reject_from_parser(400)  # HTTP/0.9 style: no head will follow, do not wait
             return
@@ -301,17 +343,38 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                 status = 414 if self._url_len > MAX_REQUEST_LINE or not self._headers else 431
                 self._reject_from_parser(status)
 
+    def _parse_on_after_upgrade(self, data: bytes | memoryview, offset: int) -> None:
+        """webserv performs no protocol upgrade (h2c, a WebSocket ``Upgrade``): such a request
+        is an ordinary one, its body read as usual and the connection kept for the next.
+        llhttp stops at the end of the head and skips the body of an upgrade request, so
+        parsing goes on from there; with a body, in a new parser primed to be inside a body
+        of the same framing."""
+        if self.parser.get_method() == b"CONNECT" or self._closing:
+            self._stop_for_good()  # a tunnel was asked for: answer it, read nothing more
+            return
+        body = self._body
+        if self._upgrade and body is not None:
+            self._upgrade = False
+            self.parser = _parser_inside_body(self, body.length)
+        rest = data[offset:]
+        if rest:
+            self._feed(rest)
+
     def _on_eof(self) -> None:
         self._eof = True
         self._stop_reading()
         body = self._body
         if body is not None:
             body.fail(ConnectionError("client closed the connection"))
-        if self._busy and not self.pending:
-            # nginx: a client that closes aborts the request in progress; a FIN behind
-            # pipelined requests still queued only means "no more after these"
-            self._lost()
-            return
+        request = self._hreq
+        if request is not None and not self.pending:
+            # nginx: a client that closes aborts the request whose handler (or streamed
+            # body) is still running, unless that handler opted in to half-close semantics
+            # and has the whole body. A FIN behind pipelined requests still queued only
+            # means "no more after these".
+            if not (request._half_close_ok and request.body.complete):
+                self._lost()
+                return
         self._wake()
 
     # -- httptools callbacks ---------------------------------------------------------------
@@ -421,6 +484,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                 request.state["expect_continue"] = True
             self._body = body
             self._body_req = request
+            if parser.should_upgrade():
+                self._upgrade = True  # llhttp will skip this body: _feed takes it up
             if not expect:  # with 100-continue the client waits for us first
                 self._set_deadline("body", self._body_timeout(request))
         else:
@@ -431,8 +496,17 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._wake()
         return 0
 
+    def on_chunk_header(self) -> None:
+        trailers = self._trailers
+        if trailers is None:
+            trailers = self._trailers = TrailerGuard(self._header_max)
+        trailers.last_chunk()
+
     def on_body(self, data: bytes) -> None:
         self._fed_body += len(data)
+        trailers = self._trailers
+        if trailers is not None:
+            trailers.body_data()
         body = self._body
         if body is None:
             return
@@ -455,6 +529,10 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
     def on_message_complete(self) -> None:
         body = self._body
         if body is not None:
+            if self._upgrade:
+                return  # not the end: llhttp skipped the body of an upgrade request
+            if self._trailers is not None:
+                self._trailers.done()
             body.feed_eof()
             self._body = None
             self._body_req = None
@@ -566,6 +644,14 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                 app.log_access(request, response.status, sent)
                 if self.queue.closed:
                     break
+                if self.queue.full:
+                    # a client that does not read what it asked for: answer nothing more
+                    # until it does (the pipeline bound then stops reading too), so the
+                    # memory a connection holds stays bounded; send_timeout ends the wait
+                    try:
+                        await self.queue.drain()
+                    except ConnectionError:
+                        break
                 if not self._keep_alive_after(request, response):
                     linger = (
                         linger
@@ -628,3 +714,93 @@ def _versionless(conn: Connection, data: bytes | memoryview) -> bool:
     tail = bytes(data[-(len(url) + 64) :])
     end = tail.rfind(url) + len(url)
     return end >= len(url) and tail[end : end + 1] in (b"\r", b"\n")
+
+
+def _new_parser(conn: Connection) -> httptools.HttpRequestParser:
+    parser = httptools.HttpRequestParser(conn)
+    # RFC 9112 7.1.1: BWS before a chunk extension (``5 ;ext``) is valid
+    parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
+    return parser
+
+
+def _parser_inside_body(conn: Connection, length: int | None) -> httptools.HttpRequestParser:
+    """A parser for ``conn`` that is inside a request body of ``length`` bytes (None:
+    chunked), as if it had parsed the head itself: it is primed with a stand-in head whose
+    callbacks are swallowed."""
+    parser = httptools.HttpRequestParser(_InsideBody(conn))
+    parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
+    framing = b"Transfer-Encoding: chunked" if length is None else b"Content-Length: %d" % length
+    parser.feed_data(b"POST / HTTP/1.1\r\nHost: -\r\n" + framing + b"\r\n\r\n")
+    return parser
+
+
+class _InsideBody:
+    """Parser callbacks that drop the stand-in head of ``_parser_inside_body`` and pass
+    everything after it to the connection."""
+
+    __slots__ = (
+        "conn",
+        "priming",
+        "on_body",
+        "on_message_complete",
+        "on_chunk_header",
+    )
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.priming = True
+        self.on_body = conn.on_body
+        self.on_message_complete = conn.on_message_complete
+        self.on_chunk_header = conn.on_chunk_header
+
+    def on_message_begin(self) -> None:
+        if not self.priming:
+            self.conn.on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if not self.priming:
+            self.conn.on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.priming:
+            self.conn.on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self.priming:
+            self.priming = False
+        else:
+            self.conn.on_headers_complete()
+
+
+# llhttp's methods are case-sensitive; a request line of this shape with an unknown method
+# is a 501, anything else llhttp refuses at the method is a malformed line (400)
+_REQUEST_LINE = re.compile(
+    rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+) [^\x00-\x20\x7f]+ HTTP/[0-9]\.[0-9]\r?$", re.M
+)
+_KNOWN: dict[bytes, bool] = {}  # method token -> llhttp accepts it
+
+
+def _bad_method_status(data: bytes | memoryview) -> int:
+    """The status for a request llhttp refused at its method: 501 when ``data`` holds a
+    well-formed request line whose method llhttp does not know, else 400."""
+    for match in _REQUEST_LINE.finditer(bytes(data)):
+        method = match.group(1)
+        known = _KNOWN.get(method)
+        if known is None:
+            known = _llhttp_knows(method)
+            if len(_KNOWN) >= 256:
+                _KNOWN.clear()
+            _KNOWN[method] = known
+        if not known:
+            return 501
+    return 400
+
+
+def _llhttp_knows(method: bytes) -> bool:
+    try:
+        httptools.HttpRequestParser(object()).feed_data(method + b" / HTTP/1.1\r\n")
+    except httptools.HttpParserInvalidMethodError:
+        return False
+    except httptools.HttpParserError:
+        pass
+    return True

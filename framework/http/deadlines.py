@@ -1,5 +1,12 @@
 """Per-connection deadlines: one loop timer that enforces client_header_timeout,
-client_body_timeout, keepalive_timeout and the handler's no-progress limit.
+client_body_timeout and client_body_min_rate, keepalive_timeout and the handler's
+no-progress limit.
+
+The body deadline is the earlier of two: client_body_timeout after the last body read, and
+the rate deadline ``start + client_body_timeout + received / client_body_min_rate`` (after
+a first client_body_timeout, the body must arrive at the minimum rate on average, as
+Apache's mod_reqtimeout ``MinRate``), so a body trickled a byte at a time cannot live
+forever. Time while the handler holds the body back (reading paused) moves ``start``.
 
 ``DeadlineTimers`` is a mixin of ``Connection``: it keeps no state of its own (the slots are
 on ``Connection``), so the hot path reads the same attributes as before.
@@ -49,13 +56,17 @@ class DeadlineTimers:
     _hreq: Request | None
     _hlast: float
     _hexpired: bool
+    _body_since: float
 
     def _set_deadline(self, kind: str, delay: float) -> None:
         if delay <= 0:
             self._clear_deadline()
             return
-        when = self.loop.time() + delay
+        now = self.loop.time()
+        when = now + delay
         self._deadline = when
+        if kind == "body":
+            self._body_since = now  # the body clock starts (client_body_min_rate)
         self._timer_kind = kind
         if self._timer_at > when:  # else the armed timer fires first and re-arms itself
             self._rearm(when)
@@ -115,8 +126,19 @@ class DeadlineTimers:
         return True
 
     def _touch_body_deadline(self) -> None:
-        if self._timer_kind == "body" and self._body_req is not None:
-            self._deadline = now = self.loop.time() + self._body_timeout(self._body_req)
+        request = self._body_req
+        if self._timer_kind == "body" and request is not None:
+            now = self.loop.time()
+            loc = request.location
+            timeout = loc.client_body_timeout if loc is not None else 60.0
+            due = now + timeout
+            rate = loc.client_body_min_rate if loc is not None else 0
+            body = self._body
+            if rate and body is not None:
+                by_rate = self._body_since + timeout + body.received / rate
+                if by_rate < due:
+                    due = by_rate
+            self._deadline = due
             if self._hreq is not None:
                 self._hlast = now  # a handler reading its body is making progress
 
@@ -153,6 +175,12 @@ class DeadlineTimers:
                 self._wake()
         elif kind == "body":
             body = self._body
+            if self._body_req is not None:
+                error_log.info(
+                    "client body of %s %s too slow, answering 408",
+                    self._body_req.method,
+                    self._body_req.original_uri,
+                )
             self._stop_for_good()
             if body is not None:
                 body.fail(HTTPError(408, "client body timeout", close=True))

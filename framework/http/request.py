@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from framework.http.body import RequestBody
@@ -21,6 +22,13 @@ class Request:
     redirect); ``original_method`` and ``original_uri`` keep what the client sent (an
     ``error_page`` turns a POST into a GET). ``state`` is a free dict for handlers to pass
     data down the chain.
+
+    ``disconnected`` tells a handler that the client went away (EOF or reset): test it
+    (``request.disconnected.is_set()``) or wait for it (``await
+    request.disconnected.wait()``). A handler still running when its client leaves is
+    cancelled within about a second anyway; the event lets a streaming handler stop
+    early or clean up. A client that half-closes (sends its FIN) while the handler runs
+    counts as gone, as in nginx, unless the handler called ``answer_after_half_close()``.
     """
 
     __slots__ = (
@@ -42,6 +50,9 @@ class Request:
         "original_uri",
         "original_method",
         "state",
+        "_gone",
+        "_disconnected",
+        "_half_close_ok",
     )
 
     def __init__(
@@ -77,6 +88,9 @@ class Request:
         self.original_uri = target  # the first target, kept across internal redirects
         self.original_method = method  # error pages turn a POST into a GET: logs keep this
         self.state: dict[str, Any] = {}
+        self._gone = False
+        self._disconnected: asyncio.Event | None = None
+        self._half_close_ok = False
 
     @classmethod
     def parsed(
@@ -114,7 +128,36 @@ class Request:
         self.original_uri = target
         self.original_method = method
         self.state = {}
+        self._gone = False
+        self._disconnected = None
+        self._half_close_ok = False
         return self
+
+    @property
+    def disconnected(self) -> asyncio.Event:
+        """Set once the client has gone away (EOF or reset); an ``asyncio.Event``, created
+        on first use (requests that never ask cost nothing)."""
+        event = self._disconnected
+        if event is None:
+            event = self._disconnected = asyncio.Event()
+            if self._gone:
+                event.set()
+        return event
+
+    def answer_after_half_close(self) -> None:
+        """Opt in to half-close semantics: once the whole request body has arrived, a FIN
+        from the client means "no more input", not "gone", and the response is still
+        written (lighttpd answers a CGI this way). If the client has really left, the
+        write fails and the handler is cancelled then. Without this call a FIN while the
+        handler runs cancels it, as nginx does."""
+        self._half_close_ok = True
+
+    def _client_gone(self) -> None:
+        """Engine side: the client went away."""
+        self._gone = True
+        event = self._disconnected
+        if event is not None:
+            event.set()
 
     async def read(self) -> bytes:
         """The whole body, up to ``client_max_body_size`` (413 beyond it)."""
