@@ -1,8 +1,11 @@
 """Lints: warnings about configurations that are valid but probably wrong or dangerous.
 
 Each rule is a small function over a ``LintContext`` (the effective config plus the syntax
-tree it came from), registered with an ID, and yields ``Diagnostic`` warnings. Rules marked
+tree it came from), registered with an ID, and yields ``Diagnostic`` warnings (one, the
+``unwritable-path`` check of files written at start, yields errors). Rules marked
 ``needs_fs`` look at the filesystem and are skipped with ``check_fs=False`` (``--no-fs``).
+The rules about content and permissions are here; the security rules are in
+``lint_security``, the start-up files in ``lint_output_paths``.
 """
 
 from __future__ import annotations
