@@ -1,10 +1,11 @@
 """The static file handler: GET/HEAD of files under root/alias, and DELETE.
 
 Every file is opened beneath the root (``framework.routing.paths.open_file``) and served
-from that descriptor: sent with sendfile by the engine, or from the small-file cache when the
-opened file is the one cached. Validators (ETag, Last-Modified) answer conditional requests
-with 304, one satisfiable ``Range`` with 206; neither applies to an ``error_page`` target,
-which keeps the error's status.
+from that descriptor, sent with sendfile by the engine. Small files are cached once read
+that way; a hit is validated by ``lstat`` (same inode and version) and serves the cached
+bytes, so it can never read a file outside the root. Validators (ETag, Last-Modified)
+answer conditional requests with 304, one satisfiable ``Range`` with 206; neither applies
+to an ``error_page`` target, which keeps the error's status.
 Directories: without a trailing slash, 301 to ``uri/``; with one, the first existing
 ``index`` file by internal redirect (location matching runs again), else autoindex (next in
 the chain) when it is on, else 403.
@@ -35,8 +36,7 @@ from framework.routing.paths import (
 from framework.routing.urls import absolute_url, quote_path, quote_query
 from handlers.conditional import evaluate, http_date, make_etag, range_allowed
 from handlers.ranges import parse_range
-from handlers.static_cache import MAX_FILE, CachedFile
-from handlers.static_fd_cache import OpenedFileCache
+from handlers.static_cache import MAX_FILE, CachedFile, FileCache
 
 
 class StaticHandler(Handler):
@@ -52,7 +52,7 @@ class StaticHandler(Handler):
         self._index = list(location.index)
         self._autoindex = location.autoindex
         self._mime_cache: dict[str, str] = {}  # extension as written -> MIME type
-        self._cache = OpenedFileCache()  # small files, checked against the opened file
+        self._cache = FileCache()  # small files, validated by lstat
         self._map = fs_mapper(location)
         self._open = file_opener(location)
 
@@ -75,6 +75,10 @@ class StaticHandler(Handler):
     # -- GET / HEAD ---------------------------------------------------------------------------
     def _get(self, request: Request) -> Response | None:
         path = request.path
+        if len(self._cache):
+            entry = self._cached(path)
+            if entry is not None:
+                return self._cached_response(request, entry)
         try:
             file, fs_path, st = self._open(path)
         except HTTPError as exc:
@@ -87,10 +91,6 @@ class StaticHandler(Handler):
             if stat_mod.S_ISDIR(st.st_mode):
                 return self._directory(request, path)
             raise HTTPError(403)  # a device, FIFO or socket
-        entry = self._cache.lookup_opened(fs_path, st)
-        if entry is not None:
-            file.close()
-            return self._cached_response(request, entry)
         try:
             return self._file_response(request, file, fs_path, st)
         except BaseException:
@@ -135,6 +135,17 @@ class StaticHandler(Handler):
         if status == 206:
             data = data[offset : offset + length]
         return Response(status, data, headers)
+
+    def _cached(self, path: str) -> CachedFile | None:
+        """The cache entry for ``path`` if ``lstat`` of its file shows the very inode and
+        version that was cached. Safe against a directory swapped for a symlink: an entry
+        was filled from a file opened beneath the root, and a hit serves those cached
+        bytes, never the file the path may lead to now (which has another inode, so it
+        misses and the contained open decides)."""
+        try:
+            return self._cache.lookup(self._map(path))
+        except HTTPError:
+            return None  # an alias mapping that climbs: never cached
 
     def _forget(self, path: str) -> None:
         try:

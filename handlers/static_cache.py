@@ -1,12 +1,13 @@
 """A small in-memory cache of small static files, so a hit costs one ``lstat`` instead of
 open/fstat/read/close.
 
-An entry is keyed by the file's lexical filesystem path (the mapping of root/alias + URI,
-which only ever yields paths that passed the containment checks when the entry was made)
-and is valid only while ``lstat`` of that path still shows the same inode, device, size,
-mtime and ctime. A final-component symlink therefore never hits (``lstat`` sees the link),
-a replaced, rewritten, renamed-over or chmod-ed file misses, and the slow path (with its
-full containment and permission checks) runs again.
+An entry is keyed by the file's lexical filesystem path (the mapping of root/alias + URI)
+and filled only from a file opened beneath the root; it is valid only while ``lstat`` of
+that path still shows the same inode, device, size, mtime and ctime. A hit serves the
+cached bytes, so a path that now leads elsewhere (a directory swapped for a symlink) can
+only miss: the file it reaches is another inode. A final-component symlink never hits
+(``lstat`` sees the link); a replaced, rewritten, renamed-over or chmod-ed file misses; and
+the slow path, with its contained open, runs again.
 
 "Racy" files -- modified within ``SETTLE_NS`` of being read (or dated in the future) -- are
 not cached: file timestamps are coarse (a few ms), so a same-size rewrite right after our
@@ -112,6 +113,10 @@ class FileCache:
         self._entries[fs_path] = entry
         FileCache._total += size
         return entry
+
+    def discard(self, fs_path: str) -> None:
+        """Forget the entry for ``fs_path`` (its file is gone or unreachable)."""
+        self._drop(fs_path)
 
     def clear(self) -> None:
         """Forget every entry."""
