@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 from nginx_reference import NGINX, requires_nginx, wait_port
 
-from framework.testing import ServerProcess, free_port, process_gone, wait_until
+from framework.testing import (
+    ServerProcess,
+    free_port,
+    process_gone,
+    read_response,
+    wait_until,
+)
 
 SITE = """
 shutdown_timeout 5s;
@@ -187,6 +193,24 @@ def test_a_worker_respawned_after_a_reload_serves_the_current_config(tmp_path):
     assert srv.wait_for_log("starting a new one")
     bodies = [body_of(srv) for _ in range(40)]
     assert bodies == [b"second\n"] * 40
+    assert srv.stop() == 0
+
+
+def test_a_reload_with_workers_binds_a_new_address_in_the_master_and_closes_a_removed_one(
+    tmp_path,
+):
+    srv = start(tmp_path, site(tmp_path, "workers 2;"))
+    other = free_port()
+    rewrite(srv, site(tmp_path, "workers 2;").replace("{port}", str(other)))
+    srv.proc.send_signal(signal.SIGHUP)
+    assert srv.wait_for_log(rf"listening on http://127\.0\.0\.1:{other}", stream="stdout")
+    settled_children(srv, 2)
+    for _ in range(10):
+        with socket.create_connection(("127.0.0.1", other), timeout=5) as sock:
+            sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert read_response(sock).status == 200
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
     assert srv.stop() == 0
 
 
