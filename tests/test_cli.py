@@ -15,7 +15,7 @@ import pytest
 import framework
 from framework.cli import main
 
-CLEAN = "server {\n    listen 127.0.0.1:8080;\n    root .;\n}\n"
+CLEAN = "server {\n    listen 127.0.0.1:8080;\n}\n"
 BROKEN = "server {\n    listen 0;\n    autoindx on;\n}\n"
 WARNS = "server {\n    listen 8080;\n    location /f { alias /tmp/; }\n}\n"
 
@@ -248,6 +248,8 @@ def test_validate_config_opens_nothing_for_writing_binds_nothing_and_spawns_noth
 ):
     (tmp_path / "audited_plugin.py").write_text(_PLUGIN)
     (tmp_path / "conf.d").mkdir()
+    (tmp_path / "run").mkdir()
+    (tmp_path / "logs").mkdir()
     (tmp_path / "conf.d" / "limits.conf").write_text("client_max_body_size 2m;\n")
     config = tmp_path / "site.conf"
     with socket.socket() as busy:

@@ -110,7 +110,7 @@ def test_alias_with_a_slash_under_a_prefix_without_one_is_traversal(load):
     (diag,) = warnings(result, "alias-traversal")
     assert (diag.span.line, diag.span.col) == (2, 27)
     assert "location /files/" in diag.hint
-    for safe in ("location /files/ { alias /srv/files/; }", "location /files { alias /srv/f; }"):
+    for safe in ("location /files/ { alias /srv/files/; }", "location = /files { alias /srv/f; }"):
         assert warnings(load(f"server {{\n  {safe}\n}}\n"), "alias-traversal") == []
 
 
