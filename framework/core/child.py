@@ -63,12 +63,14 @@ class ChildProcess:
         argv: Sequence[str | os.PathLike[str]],
         *,
         env: Mapping[str, str],
-        cwd: str | Path,
+        cwd: str | Path | int,
         loop: asyncio.AbstractEventLoop | None = None,
         pipe_size: int = PIPE_SIZE,
         stdin: bool = True,
     ) -> ChildProcess:
-        """Start ``argv`` in a new session with exactly ``env`` and ``cwd``.
+        """Start ``argv`` in a new session with exactly ``env`` and ``cwd`` (a path, or an
+        open directory fd: the child starts in that very directory whatever happens to
+        its path meanwhile, and a relative ``argv[0]`` is looked up there).
 
         ``stdin=False`` gives the child /dev/null instead of a pipe. ``pipe_size`` enlarges
         the stdin and stdout pipes (stderr keeps the default). Raises ``OSError`` when the
@@ -255,7 +257,7 @@ class ChildProcess:
 def _start(
     argv: list[str],
     env: Mapping[str, str],
-    cwd: str | Path,
+    cwd: str | Path | int,
     stdin: int | None,
     stdout: int,
     stderr: int,
@@ -280,7 +282,10 @@ def _start(
         actions.append((os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))
     else:
         actions.append((os.POSIX_SPAWN_DUP2, stdin, 0))
-    os.chdir(cwd)
+    if isinstance(cwd, int):
+        os.fchdir(cwd)
+    else:
+        os.chdir(cwd)
     try:
         return os.posix_spawn(
             argv[0],
