@@ -93,6 +93,7 @@ class CgiHandler(Handler):
             log.error("%s: cannot execute %s: %s", label, argv[0], exc.strerror or exc)
             status = 403 if exc.errno in (errno.EACCES, errno.EPERM) else 502
             raise HTTPError(status, "cannot execute the CGI script") from None
+        request.answer_after_half_close()  # a FIN after the whole body: answer (lighttpd)
         run = CgiRun(child, timeout=location.cgi_timeout, log=log, label=label)
         try:
             run.feed(source)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from framework.http.request import Request
 
 LINGER_TIME = 2.0  # seconds we read and discard after answering an error, before closing
+HALF_CLOSE_GRACE = 1.0  # seconds a handler running when its client sent a FIN may finish
+_PROBE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _DISCARD_SIZE = 256 * 1024  # bytes read at a time while lingering (as READ_SIZE)
 
 
@@ -77,6 +79,47 @@ class ConnectionCloser:
             task.cancel()  # cancels the handler; aclose()s a streaming body
         else:
             self._abort()
+
+    def _client_may_be_gone(self, request: Request) -> None:
+        """The client sent its FIN (and its whole request) while the handler of ``request``,
+        or its streamed body, runs. nginx and uvicorn take that as the client leaving, and
+        a plain close looks the same until a write fails; lighttpd answers a CGI. So: a
+        handler that opted in (``request.answer_after_half_close()``) is answered, and any
+        other still running a moment later is cancelled and ``request.disconnected`` set.
+        The moment lets a quick answer reach a client that only half-closed."""
+        if request._half_close_ok:
+            self._probe_half_closed(request)
+        else:
+            self.loop.call_later(HALF_CLOSE_GRACE, self._end_if_still_running, request)
+
+    def _end_if_still_running(self, request: Request) -> None:
+        if self._closed or self._hreq is not request:
+            return
+        if request._half_close_ok:  # it opted in after the FIN
+            self._probe_half_closed(request)
+        else:
+            self._lost()
+
+    def _probe_half_closed(self, request: Request) -> None:
+        """Tell a client that only half-closed from one that closed: before any byte of the
+        response, an HTTP/1.1 client may get a ``100 Continue`` at any time (RFC 9110 15.2:
+        it must parse unexpected 1xx), and a closed socket answers it with a reset. Without
+        a reset a moment later, the handler goes on; otherwise it is cancelled (a CGI is
+        killed) instead of running to its timeout for nobody."""
+        if not self._busy or request.http_version != "1.1" or self.queue.closed:
+            return  # the response has begun (a write will fail), or no 1xx is allowed
+        self.queue.write(_PROBE)
+        self.loop.call_later(HALF_CLOSE_GRACE, self._end_if_reset, request)
+
+    def _end_if_reset(self, request: Request) -> None:
+        if self._closed or self._hreq is not request:
+            return
+        try:
+            error = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        except OSError:
+            error = -1
+        if error:
+            self._lost()
 
     def _abort(self) -> None:
         if self._closed:

@@ -241,15 +241,15 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         if self._requests_still_coming():
             return  # the FIN follows requests the client wants answered (a deep pipeline)
         request = self._hreq
-        if request is not None and request._half_close_ok:
-            body = request.body
-            if body.complete:  # nothing but the FIN is left: answer, then close
-                self._eof = True
-                return
-            if self._body_in_kernel(body):
+        if request is not None and not request.body.complete:
+            if request._half_close_ok and self._body_in_kernel(request.body):
                 return  # the final read (_on_eof) decides once the body is parsed
+            request = None  # gone in the middle of its body
         self._eof = True
-        self._lost()
+        if request is not None:
+            self._client_may_be_gone(request)  # nothing but the FIN is left
+        else:
+            self._lost()
 
     def _body_in_kernel(self, body: RequestBody) -> bool:
         """Whether the rest of ``body`` may already sit unread in the kernel (chunked: any
@@ -368,13 +368,12 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             body.fail(ConnectionError("client closed the connection"))
         request = self._hreq
         if request is not None and not self.pending:
-            # nginx: a client that closes aborts the request whose handler (or streamed
-            # body) is still running, unless that handler opted in to half-close semantics
-            # and has the whole body. A FIN behind pipelined requests still queued only
-            # means "no more after these".
-            if not (request._half_close_ok and request.body.complete):
-                self._lost()
+            # a FIN behind pipelined requests still queued only means "no more after
+            # these"; one while the handler of the last request runs may mean it is gone
+            if body is not None:
+                self._lost()  # gone in the middle of its body
                 return
+            self._client_may_be_gone(request)
         self._wake()
 
     # -- httptools callbacks ---------------------------------------------------------------

@@ -57,6 +57,7 @@ class DeadlineTimers:
     _hlast: float
     _hexpired: bool
     _body_since: float
+    _eof: bool
 
     def _set_deadline(self, kind: str, delay: float) -> None:
         if delay <= 0:
@@ -90,6 +91,8 @@ class DeadlineTimers:
         limit = _handler_timeout(request)
         if limit > 0:
             self._rearm(now + limit)
+        if self._eof and not self.pending:  # its client's FIN was read before it started
+            self._client_may_be_gone(request)
 
     def _check_handler_clock(self, now: float) -> bool:
         """True when the running handler ran out of time (and was dealt with)."""

@@ -63,6 +63,22 @@ sys.stdout.buffer.write(b"Content-Type: text/plain\\r\\n\\r\\n")
 sys.stdout.buffer.write(b"len=%d;" % len(data) + data)
 """
 
+CGI_SLOW_ECHO = f"""#!{sys.executable}
+import sys, time
+data = sys.stdin.buffer.read()
+time.sleep(2.5)  # outlives the engine's half-close grace: only the opt-in gets it answered
+sys.stdout.buffer.write(b"Content-Type: text/plain\\r\\n\\r\\n")
+sys.stdout.buffer.write(b"len=%d;" % len(data) + data)
+"""
+
+CGI_SILENT = f"""#!{sys.executable}
+import os, time
+with open("silent.pid.tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename("silent.pid.tmp", "silent.pid")
+time.sleep(300)
+"""
+
 CONFIG = """
 load_module hardening_engine_plugins;
 access_log off;
@@ -89,6 +105,8 @@ def start(
     files: dict[str, str | bytes] = {
         "www/index.html": "home\n",
         "www/cgi-bin/echo.py": CGI_ECHO,
+        "www/cgi-bin/slow_echo.py": CGI_SLOW_ECHO,
+        "www/cgi-bin/silent.py": CGI_SILENT,
         "hardening_engine_plugins.py": PLUGINS,
     }
     server = ServerProcess(
@@ -98,7 +116,8 @@ def start(
         env={"PYTHONPATH": str(root), "WEBSERV_EVENT_LOOP": loop},
     )
     (root / "www" / "cgi-bin").mkdir(parents=True, exist_ok=True)
-    (root / "www" / "cgi-bin" / "echo.py").chmod(0o755)
+    for script in ("echo.py", "slow_echo.py", "silent.py"):
+        (root / "www" / "cgi-bin" / script).chmod(0o755)
     return server.start()
 
 
