@@ -67,11 +67,13 @@ def check_head(
         if length is None:
             return 400
     target = (url[0] if len(url) == 1 else b"".join(url)).decode("latin-1")
+    if target == "*":
+        return 400  # asterisk-form: webserv answers no server-wide OPTIONS (nor does nginx)
     try:
         path, query = normalize_target(target)
     except HTTPError as exc:
         return exc.status
-    if target[:1] != "/" and target != "*":
+    if target[:1] != "/":
         # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2, nginx)
         host_value = wire.authority_of(target)
         if host_value is None:

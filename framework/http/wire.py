@@ -13,7 +13,16 @@ from framework.http.headers import Headers
 SERVER_LINE = "Server: webserv\r\n"
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
-_REASONS.update({413: "Request Entity Too Large", 418: "I'm a teapot"})
+# RFC 9110's names where Python still has RFC 7231's (the built-in error pages use them too)
+_REASONS.update(
+    {
+        413: "Content Too Large",
+        414: "URI Too Long",
+        416: "Range Not Satisfiable",
+        418: "I'm a teapot",
+        422: "Unprocessable Content",
+    }
+)
 _STATUS_LINES: dict[int, str] = {}
 
 # Host = uri-host [ ":" port ]; uri-host = IP-literal / IPv4address / reg-name
