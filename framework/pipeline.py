@@ -154,10 +154,15 @@ def _failure_response(request: Request, exc: Exception) -> ErrorResponse:
 def _error_page_result(failed: ErrorResponse, page: Response, status: int) -> Response:
     """The ``error_page`` answer: the page's body and content headers with ``status`` and
     every other header of the error it answers for (nginx keeps ``WWW-Authenticate`` on a
-    401 page; RFC 9110 requires ``Allow`` on 405). A page that fails itself (4xx/5xx)
-    leaves the built-in one; a redirect from it is sent as is."""
+    401 page; RFC 9110 requires ``Allow`` on 405). A page that fails itself (an
+    ``ErrorResponse``: the page file is missing, its CGI crashed) leaves the built-in one;
+    an error body a handler built (a CGI or plugin error page that answers 404 itself) is
+    the page, as nginx sends an upstream's; a redirect from it is sent as is."""
     if page.status >= 300 and page.status != 304:
-        return page if page.status < 400 else failed
+        if page.status < 400:
+            return page
+        if page.__class__ is ErrorResponse:
+            return failed
     headers = page.headers
     kept = [(n, v) for n, v in failed.headers.items() if n.lower() not in CONTENT_HEADERS]
     for name in {n.lower() for n, _ in kept}:
