@@ -332,12 +332,15 @@ class _RawHead:
         if self.done:
             return b""
         seen = self._tail + chunk
-        end = seen.find(b"\r\n\r\n")
-        if end < 0:
+        # the head ends at the first empty line, CRLF or bare LF (as clients accept it)
+        crlf = seen.find(b"\r\n\r\n")
+        lf = seen.find(b"\n\n")
+        if crlf < 0 and lf < 0:
             self._tail = seen[-3:]
             return chunk
         self.done = True
-        return chunk[: end + 4 - len(self._tail)]
+        end = crlf + 4 if lf < 0 or 0 <= crlf < lf else lf + 2
+        return chunk[: end - len(self._tail)]
 
 
 def _bodiless_head(request: Request, response: Response, keep: bool) -> bytes:
