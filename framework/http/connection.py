@@ -349,12 +349,12 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         llhttp stops at the end of the head and skips the body of an upgrade request, so
         parsing goes on from there; with a body, in a new parser primed to be inside a body
         of the same framing."""
+        upgrade, self._upgrade = self._upgrade, False
         if self.parser.get_method() == b"CONNECT" or self._closing:
             self._stop_for_good()  # a tunnel was asked for: answer it, read nothing more
             return
         body = self._body
-        if self._upgrade and body is not None:
-            self._upgrade = False
+        if upgrade and body is not None:
             self.parser = _parser_inside_body(self, body.length)
         rest = data[offset:]
         if rest:

@@ -5,11 +5,14 @@ llhttp stops at the end of such a head and skips the body; the engine parses on.
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hardening_engine_fixtures import start
+from nginx_reference import nginx_reference, requires_nginx
 
 from framework.testing import ResponseReader
 
@@ -83,3 +86,31 @@ def test_a_bodiless_upgrade_request_is_answered_and_the_connection_kept(srv):
         first, second = reader.read(), reader.read()
     assert (first.status, first.body) == (200, b"home\n")
     assert (second.status, second.body) == (200, b"home\n")
+
+
+# -- against nginx ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory) -> Iterator[int]:
+    base = tmp_path_factory.mktemp("nginx-upgrade")
+    (base / "www").mkdir()
+    (base / "www" / "index.html").write_text("home\n")
+    with nginx_reference(base, f"server {{ listen 127.0.0.1:PORT; root {base / 'www'}; }}") as port:
+        yield port
+
+
+@requires_nginx
+@pytest.mark.parametrize("chunked", [False, True], ids=["content_length", "chunked"])
+def test_an_upgrade_request_with_a_body_is_answered_then_the_next_as_nginx_does(
+    nginx, srv, chunked
+):
+    """nginx ignores an upgrade it does not perform: a PUT to static files gets its 405, its
+    body is framed as usual, and the request after it is answered on the same connection."""
+    data = put("/index.html", b"hello world!", chunked=chunked) + NEXT
+
+    def statuses(port: int) -> list[int]:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(data)
+            reader = ResponseReader(sock)
+            return [reader.read().status, reader.read().status]
+
+    assert statuses(srv.port) == statuses(nginx) == [405, 200]
