@@ -716,9 +716,16 @@ def _versionless(conn: Connection, data: bytes | memoryview) -> bool:
 
 
 def _new_parser(conn: Connection) -> httptools.HttpRequestParser:
-    parser = httptools.HttpRequestParser(conn)
-    # RFC 9112 7.1.1: BWS before a chunk extension (``5 ;ext``) is valid
-    parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
+    return _lenient(httptools.HttpRequestParser(conn))
+
+
+def _lenient(parser: httptools.HttpRequestParser) -> httptools.HttpRequestParser:
+    """RFC 9112 7.1.1: BWS before a chunk extension (``5 ;ext``) is valid; llhttp wants a
+    leniency for it (httptools >= 0.6.2; older ones refuse such a chunk with a 400)."""
+    try:
+        parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
+    except (AttributeError, TypeError):
+        pass
     return parser
 
 
@@ -726,8 +733,7 @@ def _parser_inside_body(conn: Connection, length: int | None) -> httptools.HttpR
     """A parser for ``conn`` that is inside a request body of ``length`` bytes (None:
     chunked), as if it had parsed the head itself: it is primed with a stand-in head whose
     callbacks are swallowed."""
-    parser = httptools.HttpRequestParser(_InsideBody(conn))
-    parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
+    parser = _lenient(httptools.HttpRequestParser(_InsideBody(conn)))
     framing = b"Transfer-Encoding: chunked" if length is None else b"Content-Length: %d" % length
     parser.feed_data(b"POST / HTTP/1.1\r\nHost: -\r\n" + framing + b"\r\n\r\n")
     return parser
