@@ -262,6 +262,11 @@ class Server:
             self.loop.add_reader(self.master_fd, self._master_gone)
         for sig, handler in handlers:
             self.loop.add_signal_handler(sig, handler)
+        if self.master_fd is not None:
+            from framework.supervisor import WORKER_DEFERRED
+
+            # delivered now if they arrived while the worker was starting
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_DEFERRED)
 
     async def _start_app(self) -> bool:
         """Run the handlers' ``startup()`` hooks; False (logged in one line) if one fails."""

@@ -42,6 +42,8 @@ MAX_STARTUP_FAILURES = 5  # workers dying before they accept, in a row, before g
 BACKOFF_FIRST = 0.1  # seconds before respawning after the first startup failure
 BACKOFF_MAX = 5.0
 SIGRETIRE = signal.SIGWINCH  # master -> old worker after a reload: stop accepting, finish
+# signals a new worker keeps pending until its loop handles them
+WORKER_DEFERRED = (signal.SIGHUP, signal.SIGUSR1, SIGRETIRE)
 _HANDLED = (
     signal.SIGTERM,
     signal.SIGINT,
@@ -182,11 +184,10 @@ class Master:
             signal.set_wakeup_fd(-1)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD):
                 signal.signal(sig, signal.SIG_DFL)
-            # until the worker's loop handles them: a USR1 or HUP now must not kill it
-            # (the loop's handlers replace these, so no exec'd CGI inherits SIG_IGN)
-            for sig in (signal.SIGHUP, signal.SIGUSR1, SIGRETIRE):
-                signal.signal(sig, signal.SIG_IGN)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            # until the worker's loop handles them, a USR1, HUP or retire order stays
+            # pending (blocked, not ignored: a log reopen sent now is not lost); the
+            # server unblocks them once its handlers are in place
+            signal.pthread_sigmask(signal.SIG_SETMASK, {*mask, *WORKER_DEFERRED})
             # nothing of the master's bookkeeping stays open in a worker
             self._selector.close()
             self._wake_r.close()
