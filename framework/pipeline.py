@@ -169,6 +169,11 @@ def _error_page_result(failed: ErrorResponse, page: Response, status: int) -> Re
         headers.pop(name)
     for name, value in kept:
         headers.add(name, value)
+    if status != 200:
+        # as nginx: validators and Accept-Ranges belong to a 200 of the page, not to an
+        # error that borrows its body
+        headers.pop("last-modified")
+        headers.pop("accept-ranges")
     page.status = status
     page.reason = None
     return page
@@ -322,6 +327,9 @@ class Application:
                 return Response(302, b"", {"Location": uri})
             page_status = override or failed.status
             request.state["error_status"] = failed.status
+            # nginx: an error_page URI without "?" drops the request's query string
+            if "?" not in uri:
+                request.query = ""
             if not self._follow(request, uri, "GET" if request.method != "HEAD" else "HEAD"):
                 return failed
 

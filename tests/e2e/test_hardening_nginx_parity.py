@@ -28,6 +28,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
         "server { listen 127.0.0.1:{port}; root www;\n"
         "    error_page 404 /errors/404.html;\n"
         "    location /old { return 301 /new/; }\n"
+        "    location /args/ { error_page 404 /show-args; }\n"
+        "    location = /show-args { return 200 'args=[$args]'; }\n"
         "}\n",
         cwd=base,
     )
@@ -35,6 +37,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
         "server { listen 127.0.0.1:PORT; root " + str(base / "www") + ";\n"
         "    error_page 404 /errors/404.html;\n"
         "    location /old { return 301 /new/; }\n"
+        "    location /args/ { error_page 404 /show-args; }\n"
+        "    location = /show-args { return 200 'args=[$args]'; }\n"
         "}\n"
     )
     with nginx_reference(base, nginx) as port, ours:
@@ -76,3 +80,21 @@ def test_head_of_an_error_page_matches_nginx(pair):
     assert got.status == want.status == 404
     assert got.header("Content-Length") == want.header("Content-Length") == str(len(PAGE))
     assert want_raw.endswith(b"\r\n\r\n") and got_raw.endswith(b"\r\n\r\n")
+
+
+def test_error_page_headers_match_nginx(pair):
+    ngx, ours = pair
+    (want, _), (got, _) = (_ask(p, "GET", "/missing") for p in (ngx, ours))
+    assert got.status == want.status == 404
+    assert got.body == want.body == PAGE
+    ignored = {"date", "server", "etag"}  # values differ; ETag is there on both or neither
+    names = [{n.lower() for n, _ in r.headers} - ignored for r in (want, got)]
+    assert names[1] == names[0]
+    assert (got.header("ETag") is None) == (want.header("ETag") is None)
+
+
+def test_an_error_page_uri_without_a_query_drops_the_requests_like_nginx(pair):
+    ngx, ours = pair
+    (want, _), (got, _) = (_ask(p, "GET", "/args/missing?secret=1") for p in (ngx, ours))
+    assert got.status == want.status == 404
+    assert got.body == want.body == b"args=[]"
