@@ -23,7 +23,7 @@ from framework.http.request import Request
 from framework.http.response import Response
 from framework.logs import error_log as log
 from framework.registry import registry
-from framework.routing.paths import resolve_stat
+from framework.routing.paths import open_parent, resolve_stat
 from handlers.cgi_dechunk import dechunked
 from handlers.cgi_env import build_environ, is_nph, split_script_path
 from handlers.cgi_output import CgiOutputError, interpret_head
@@ -79,9 +79,20 @@ class CgiHandler(Handler):
             document_root=str(document_root),
             content_length=content_length,
         )
-        argv = [script] if rule.interpreter is None else [str(rule.interpreter), script]
-        directory = os.path.dirname(script)
-        cwd = directory if exists or os.path.isdir(directory) else str(document_root)
+        dir_fd = -1
+        cwd: str | int
+        if exists:
+            # the child starts in the script's directory opened beneath the root and the
+            # script is named relative to it: a directory on the way swapped for a symlink
+            # after the check above cannot redirect the exec
+            dir_fd, name = open_parent(location, match.script_name)
+            program = f"./{name}"
+            cwd = dir_fd
+        else:  # virtual: the interpreter gets the path, nothing of ours is executed
+            program = script
+            directory = os.path.dirname(script)
+            cwd = directory if os.path.isdir(directory) else str(document_root)
+        argv = [program] if rule.interpreter is None else [str(rule.interpreter), program]
         label = f"cgi {match.script_name}"
         try:
             child = ChildProcess.spawn(argv, env=env, cwd=cwd, stdin=source is not None)
@@ -93,6 +104,9 @@ class CgiHandler(Handler):
             log.error("%s: cannot execute %s: %s", label, argv[0], exc.strerror or exc)
             status = 403 if exc.errno in (errno.EACCES, errno.EPERM) else 502
             raise HTTPError(status, "cannot execute the CGI script") from None
+        finally:
+            if dir_fd >= 0:
+                os.close(dir_fd)
         request.answer_after_half_close()  # a FIN after the whole body: answer (lighttpd)
         run = CgiRun(child, timeout=location.cgi_timeout, log=log, label=label)
         try:
@@ -107,9 +121,9 @@ class CgiHandler(Handler):
     def _script_path(self, script_name: str, *, virtual: bool) -> tuple[str, bool]:
         """The script's file and whether it exists. It is looked up beneath the root/alias
         (``resolve_stat`` opens it relative to the root's directory fd, so a symlink swapped
-        in cannot pass the check); the spawn then names it by path, which a swap between
-        this check and exec could still redirect: closing that needs an fd-based exec in
-        ``ChildProcess``."""
+        in cannot pass the check); the spawn then runs it from its directory opened the same
+        way. What is left is the script's own name in that directory: replacing it needs
+        write access to the CGI directory, which is already the power to run code."""
         script, st = resolve_stat(self.location, script_name, must_exist=not virtual)
         if st is None:
             return script, False  # virtual: the interpreter gets the path anyway
