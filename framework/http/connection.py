@@ -124,6 +124,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         "_deadline",
         "_timer_kind",
         "_upgrade",
+        "_by_heads",
+        "_piece_ends_head",
         "_header_max",
         "_hreq",
         "_hlast",
@@ -175,6 +177,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._discard = -1  # >= 0: discarding an unread body, with this budget left
         self._reject_status = 0
         self._upgrade = False
+        self._by_heads: bytes | None = None  # not None: feed the next read by heads
+        self._piece_ends_head = False  # the piece being fed ends where a head may end
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = _NEVER  # when self._timer fires
         self._deadline = 0.0
@@ -293,7 +297,39 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self._on_eof()
             return
         # httptools copies what it keeps, so the shared buffer can be reused at once
+        if (
+            self._by_heads is not None
+            or _READ_BUFFER.find(b"\t\r", 0, n) >= 0
+            or _READ_BUFFER[n - 1] == 9
+        ):
+            self._feed_by_heads(_READ_VIEW[:n])  # rare: a line may end in HTAB
+            return
         self._feed(_READ_VIEW[:n])
+
+    def _feed_by_heads(self, data: memoryview) -> None:
+        """``_feed`` in pieces that each end where a head may end (a blank line, also one
+        split across reads). llhttp strips trailing SP from a Transfer-Encoding value but
+        not HTAB (RFC 9112 OWS), and refuses ``chunked<HTAB>`` right at the end of the
+        head, without saying where that is: fed this way, the end of the piece is the end
+        of that head, and parsing goes on inside the chunked body ``check_head`` accepted.
+        Only reads with a line ending in HTAB, and those that continue their head, go here."""
+        raw = bytes(data)
+        tail = self._by_heads or b""
+        self._by_heads = None
+        seen = tail + raw
+        skip = len(tail)
+        pos = 0
+        while pos < len(raw) and not self._paused & _PAUSE_STOP:
+            i = seen.find(b"\r\n\r\n", max(pos + skip - 3, 0))
+            while 0 <= i and i + 4 - skip <= pos:
+                i = seen.find(b"\r\n\r\n", i + 1)
+            end = len(raw) if i < 0 else i + 4 - skip
+            self._piece_ends_head = i >= 0
+            self._feed(raw[pos:end])
+            pos = end
+        self._piece_ends_head = False
+        if self._in_head and not self._paused & _PAUSE_STOP:
+            self._by_heads = seen[-3:]  # the head goes on in the next read
 
     def _feed(self, data: bytes | memoryview) -> None:
         trailers = self._trailers
@@ -323,6 +359,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                 if msg.startswith("Invalid HTTP version"):
                     status = 505
                 elif "Transfer-Encoding`" in msg and "invalid `Transfer" in msg:
+                    if self._piece_ends_head and self._parse_on_in_chunked_body():
+                        return
                     status = 501
                 else:
                     status = 400
@@ -359,6 +397,16 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         rest = data[offset:]
         if rest:
             self._feed(rest)
+
+    def _parse_on_in_chunked_body(self) -> bool:
+        """llhttp refused a ``Transfer-Encoding: chunked<HTAB>`` head that ``check_head``
+        accepted as chunked, at the end of a piece of ``_feed_by_heads``: go on with a
+        parser inside that chunked body. False when that is not the case."""
+        body = self._body
+        if body is None or body.length is not None or self._in_head:
+            return False
+        self.parser = _parser_inside_body(self, None)
+        return True
 
     def _on_eof(self) -> None:
         self._eof = True
