@@ -297,12 +297,13 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self._on_eof()
             return
         # httptools copies what it keeps, so the shared buffer can be reused at once
-        if (
+        body = self._body
+        if (body is None or body.length is None or body.length - body.received < n) and (
             self._by_heads is not None
             or _READ_BUFFER.find(b"\t\r", 0, n) >= 0
             or _READ_BUFFER[n - 1] == 9
-        ):
-            self._feed_by_heads(_READ_VIEW[:n])  # rare: a line may end in HTAB
+        ):  # a head may end in this read, after a line ending in HTAB (rare)
+            self._feed_by_heads(_READ_VIEW[:n])
             return
         self._feed(_READ_VIEW[:n])
 
