@@ -7,7 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
-from framework.testing import ServerProcess, read_response
+from framework.testing import ServerProcess, read_response, read_until_close
 
 PLUGINS = '''
 import asyncio
@@ -131,11 +131,4 @@ def still_serves(srv: ServerProcess) -> None:
 
 def recv_all(sock: socket.socket, timeout: float = 10.0) -> bytes:
     """Everything until the server closes (or ``timeout`` without data)."""
-    sock.settimeout(timeout)
-    out = b""
-    try:
-        while chunk := sock.recv(65536):
-            out += chunk
-    except (TimeoutError, ConnectionResetError):
-        pass
-    return out
+    return read_until_close(sock, timeout)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from framework.testing import ServerProcess, read_response
+from framework.testing import ServerProcess, read_response, read_until_close
 
 PLUGINS = '''
 import asyncio
@@ -138,11 +138,4 @@ def exchange(srv: ServerProcess, data: bytes, timeout: float = 5.0):
 
 
 def _rest(sock: socket.socket, timeout: float) -> bytes:
-    sock.settimeout(timeout)
-    out = b""
-    try:
-        while chunk := sock.recv(65536):
-            out += chunk
-    except (TimeoutError, ConnectionResetError):
-        pass
-    return out
+    return read_until_close(sock, timeout)

@@ -37,7 +37,9 @@ def wait_port(port: int, proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def nginx_reference(base: Path, servers: str, port: int = 0) -> Iterator[int]:
+def nginx_reference(
+    base: Path, servers: str, port: int = 0, *, worker_connections: int = 64
+) -> Iterator[int]:
     """Run nginx with ``servers`` (http-level text; ``PORT`` is replaced by ``port`` or a
     free port) from ``base``; yields the port, stops nginx afterwards."""
     assert NGINX is not None
@@ -51,7 +53,7 @@ def nginx_reference(base: Path, servers: str, port: int = 0) -> Iterator[int]:
     conf.write_text(
         f"daemon off; master_process off; worker_processes 1; pid {base / 'nginx.pid'};\n"
         f"error_log {base / 'nginx-error.log'};\n"
-        "events { worker_connections 64; }\n"
+        f"events {{ worker_connections {worker_connections}; }}\n"
         f"http {{ access_log off; {temp}\n{servers.replace('PORT', str(port))}\n}}\n"
     )
     proc = subprocess.Popen(

@@ -13,7 +13,7 @@ import pytest
 from hardening_engine_fixtures import start, still_serves
 from nginx_reference import nginx_reference, requires_nginx
 
-from framework.testing import ResponseReader, ServerProcess, read_response
+from framework.testing import ResponseReader, ServerProcess, read_response, read_until_close
 
 MALFORMED = {
     "garbage": b"GARBAGE\r\n\r\n",
@@ -44,13 +44,7 @@ def exchange(port: int, data: bytes) -> bytes:
     """Send ``data`` and return everything until the server closes (or goes quiet)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
-        out = b""
-        try:
-            while chunk := sock.recv(65536):
-                out += chunk
-        except (TimeoutError, ConnectionResetError):
-            pass
-    return out
+        return read_until_close(sock)
 
 
 def last_status(data: bytes) -> int:

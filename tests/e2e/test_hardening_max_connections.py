@@ -5,15 +5,12 @@ connection with a request under way is never closed for it."""
 from __future__ import annotations
 
 import socket
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from nginx_reference import NGINX, requires_nginx, wait_port
+from nginx_reference import nginx_reference, requires_nginx
 
-from framework.testing import ServerProcess, free_port, read_response
+from framework.testing import ServerProcess, read_response
 
 CONFIG = """
 max_connections 4;
@@ -101,30 +98,13 @@ def test_connections_with_requests_under_way_are_never_closed_to_admit_a_client(
         assert srv.stop() == 0
 
 
-@contextmanager
-def nginx_with_four_connections(base: Path) -> Iterator[int]:
+def nginx_with_four_connections(base: Path):
     """nginx whose only worker has room for its listener and four clients."""
-    assert NGINX is not None
-    port = free_port()
-    (base / "nginx.conf").write_text(
-        f"daemon off; master_process off; worker_processes 1; pid {base / 'nginx.pid'};\n"
-        f"error_log {base / 'nginx-error.log'};\n"
-        "events { worker_connections 5; }\n"
-        f"http {{ access_log off; client_body_temp_path {base}; keepalive_timeout 60s;\n"
-        f"client_header_timeout 60s;\n"
-        f"server {{ listen 127.0.0.1:{port}; root {base / 'www'}; }} }}\n"
+    servers = (
+        "keepalive_timeout 60s; client_header_timeout 60s;\n"
+        f"server {{ listen 127.0.0.1:PORT; root {base / 'www'}; }}"
     )
-    proc = subprocess.Popen(
-        [NGINX, "-c", str(base / "nginx.conf"), "-p", str(base), "-e", str(base / "e.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_port(port, proc)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return nginx_reference(base, servers, worker_connections=5)
 
 
 @requires_nginx
