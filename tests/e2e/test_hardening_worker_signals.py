@@ -45,17 +45,21 @@ def test_a_usr1_sent_while_workers_start_is_handled_once_they_run(tmp_path: Path
     starter.start()
     logs = tmp_path / "logs"
     try:
-        assert wait_until(lambda: srv.proc is not None and len(live_children(srv)) == 2)
-        assert wait_until(lambda: (logs / "error.log").exists())
-        (logs / "error.log").rename(logs / "error.log.1")
-        srv.proc.send_signal(signal.SIGUSR1)  # the master reopens, and forwards to both
-        assert wait_until(lambda: (logs / "error.log").exists())
+        try:
+            assert wait_until(lambda: srv.proc is not None and len(live_children(srv)) == 2)
+            assert wait_until(lambda: (logs / "error.log").exists())
+            (logs / "error.log").rename(logs / "error.log.1")
+            srv.proc.send_signal(signal.SIGUSR1)  # the master reopens, forwards to both
+            assert wait_until(lambda: (logs / "error.log").exists())
+        finally:
+            (tmp_path / "go").touch()
+            starter.join(60)
+        # each worker reopens once its loop handles the pending USR1: master + 2 workers
+        assert wait_until(lambda: (logs / "error.log").read_text().count("reopened") == 3), (
+            logs / "error.log"
+        ).read_text()
+        assert srv.get("/index.html").status == 200
+        assert srv.stop() == 0
     finally:
-        (tmp_path / "go").touch()
-        starter.join(60)
-    # each worker reopens once its loop handles the pending USR1: master + 2 workers
-    assert wait_until(lambda: (logs / "error.log").read_text().count("reopened") == 3), (
-        logs / "error.log"
-    ).read_text()
-    assert srv.get("/index.html").status == 200
-    assert srv.stop() == 0
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.kill()
