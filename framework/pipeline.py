@@ -302,8 +302,9 @@ class Application:
                         response = _error_response(exc)
                 else:
                     response = _error_response(HTTPError(405, headers={"Allow": chain.allow}))
-                for hook in chain.hooks:
-                    await hook(request, response)
+                if chain.hooks:
+                    for hook in chain.hooks:
+                        await hook(request, response)
             except InternalRedirect as redirect:
                 if not self._follow(request, redirect.uri, redirect.method):
                     return failed or builtin_error_response(500)

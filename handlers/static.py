@@ -53,6 +53,7 @@ class StaticHandler(Handler):
         self._autoindex = location.autoindex
         self._mime_cache: dict[str, str] = {}  # extension as written -> MIME type
         self._cache = FileCache()  # small files, validated by lstat
+        self._cached_entries = self._cache.entries
         self._map = fs_mapper(location)
         self._open = file_opener(location)
 
@@ -75,7 +76,7 @@ class StaticHandler(Handler):
     # -- GET / HEAD ---------------------------------------------------------------------------
     def _get(self, request: Request) -> Response | None:
         path = request.path
-        if len(self._cache):
+        if self._cached_entries:  # a dict: no Python-level __len__ on the hot path
             entry = self._cached(path)
             if entry is not None:
                 return self._cached_response(request, entry)
@@ -221,7 +222,8 @@ def _decide(
     not modified, 206 for one satisfiable range (Content-Range added to ``headers``), else
     200 for the whole file; raises 412/416. An ``error_page`` target is always sent whole:
     its status is the error's, never 206/304/412/416 (as nginx)."""
-    if "error_status" in request.state:
+    state = request.state
+    if state and "error_status" in state:
         return 200, 0, size
     req_headers = request.headers
     conditional = ranged = False

@@ -126,6 +126,11 @@ class FileCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def entries(self) -> dict[str, CachedFile]:
+        """The live entry dict (read-only use: e.g. a cheap emptiness test per request)."""
+        return self._entries
+
     def __del__(self) -> None:
         cls = type(self)  # not the module global, which may be gone at interpreter exit
         cls._total -= sum(len(e.data) for e in self._entries.values())

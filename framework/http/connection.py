@@ -297,15 +297,27 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self._on_eof()
             return
         # httptools copies what it keeps, so the shared buffer can be reused at once
-        body = self._body
-        if (body is None or body.length is None or body.length - body.received < n) and (
-            self._by_heads is not None
-            or _READ_BUFFER.find(b"\t\r", 0, n) >= 0
-            or _READ_BUFFER[n - 1] == 9
+        if self._by_heads is None and _READ_BUFFER.find(b"\t", 0, n) < 0:
+            self._feed(_READ_VIEW[:n])  # no HTAB at all: the common case
+            return
+        if self._by_heads is not None or (
+            (_READ_BUFFER.find(b"\t\r", 0, n) >= 0 or _READ_BUFFER[n - 1] == 9)
+            and self._head_may_end_in(n)
         ):  # a head may end in this read, after a line ending in HTAB (rare)
             self._feed_by_heads(_READ_VIEW[:n])
             return
         self._feed(_READ_VIEW[:n])
+
+    def _head_may_end_in(self, n: int) -> bool:
+        """Can a request head end in the ``n`` bytes just read? Not inside a body of known
+        length that goes past them, nor inside a chunked body unless they hold a blank
+        line (binary body data is full of HTABs: it must not take the slow path)."""
+        body = self._body
+        if body is None:
+            return True
+        if body.length is not None:
+            return body.length - body.received < n
+        return _READ_BUFFER.find(b"\r\n\r\n", 0, n) >= 0
 
     def _feed_by_heads(self, data: memoryview) -> None:
         """``_feed`` in pieces that each end where a head may end (a blank line, also one

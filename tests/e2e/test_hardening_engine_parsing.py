@@ -114,6 +114,22 @@ def test_bodies_and_heads_with_tabs_at_line_ends_parse_as_usual(srv):
             assert reader.read().body == b"home\n"
 
 
+def test_a_chunked_body_full_of_tabs_then_a_chunked_tab_head_parse_as_usual(srv):
+    """Chunked body data with HTABs before line ends (binary data has them) stays on the
+    fast path until a read holds a blank line; the head after it, with its
+    ``chunked<HTAB>``, is still parsed head by head."""
+    piece = b"x\t\r\ny" * 16_384  # 80 KiB: HTAB+CR everywhere, never a blank line
+    chunked = b"".join(b"%x\r\n%b\r\n" % (len(piece), piece) for _ in range(8)) + b"0\r\n\r\n"
+    head = b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    with srv.connect() as sock:
+        sock.sendall(head + chunked + TE_TAB_HEAD + b"2\r\nok\r\n0\r\n\r\n" + NEXT)
+        reader = ResponseReader(sock)
+        first, second, third = reader.read(), reader.read(), reader.read()
+    assert (first.status, first.body) == (200, piece * 8)
+    assert (second.status, second.body) == (200, b"ok")
+    assert (third.status, third.body) == (200, b"home\n")
+
+
 @pytest.mark.parametrize("method", ["GET", "OPTIONS", "HEAD"])
 def test_an_asterisk_form_target_gets_400(srv, method):
     out = exchange(srv.port, f"{method} * HTTP/1.1\r\nHost: a\r\n\r\n".encode())
