@@ -59,17 +59,13 @@ def _listing_date(mtime: float) -> str:
 
 
 def read_entries(
-    directory: str | int,
-    base: str | None = None,
-    *,
-    stat_link: Callable[[str], os.stat_result] | None = None,
+    directory: str | int, stat_link: Callable[[str], os.stat_result] | None = None
 ) -> list[Entry]:
     """The visible entries of ``directory`` (a path or an open directory fd): no dotfiles,
     directories first, then bytewise. Entries that cannot be stat'ed (dangling links) are
-    left out, and so are symlinks leaving the root: listing them would show the size and
-    date of a file outside it. ``stat_link(name)`` stats a symlink's target beneath the
-    root (raising ``OSError`` or ``HTTPError`` when it leaves); without it, a link counts
-    as leaving when its real path is outside ``base`` (a real path) if that is given."""
+    left out. ``stat_link(name)`` stats a symlink's target beneath the root, raising
+    ``OSError`` or ``HTTPError`` when it leaves, so such a link is left out too (listing it
+    would show the size and date of a file outside); without it links are followed."""
     entries: list[Entry] = []
     with os.scandir(directory) as it:
         for item in it:
@@ -80,21 +76,14 @@ def read_entries(
                     st = item.stat(follow_symlinks=False)
                 elif stat_link is not None:
                     st = stat_link(item.name)
-                elif base is None or _inside(item.path, base):
-                    st = item.stat()
                 else:
-                    continue
+                    st = item.stat()
             except (OSError, HTTPError):
                 continue
             is_dir = stat_mod.S_ISDIR(st.st_mode)
             entries.append(Entry(item.name, is_dir, st.st_mtime, 0 if is_dir else st.st_size))
     entries.sort(key=lambda e: (not e.is_dir, e.name.encode("utf-8", "surrogateescape")))
     return entries
-
-
-def _inside(path: str, base: str) -> bool:
-    real = os.path.realpath(path)
-    return real == base or os.path.commonpath((real, base)) == base
 
 
 def render_html(uri: str, entries: list[Entry]) -> bytes:

@@ -163,21 +163,20 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK  # NONBLOCK: a FIFO mus
 
 
 class _Base:
-    """A location's root/alias, precomputed once: the lexical base string, its real path,
-    how URIs map onto it, and its open directory.
+    """A location's root/alias, precomputed once: the lexical base string, how URIs map
+    onto it, and its open directory.
 
     Only the open directory is cached (for ``_ROOT_TTL``, so a root replaced by a deploy is
     picked up): it cannot go stale dangerously, because every path is resolved beneath it
     at the moment of the open (``framework.routing.beneath``). No verdict about a path is
     ever remembered."""
 
-    __slots__ = ("location", "lexical", "real", "strip", "_root", "_root_expiry")
+    __slots__ = ("location", "lexical", "strip", "_root", "_root_expiry")
 
     def __init__(self, location: LocationConfig) -> None:
         self.location = location
         alias = location.alias
         self.lexical = str(alias if alias is not None else location.root).rstrip("/") or "/"
-        self.real = os.path.realpath(self.lexical)
         # length of the URI prefix that alias replaces (None: root semantics)
         self.strip: int | None = None
         if alias is not None and location.modifier in ("", "^~", "="):
@@ -272,11 +271,6 @@ def _base(location: LocationConfig) -> _Base:
             _bases.clear()
         base = _bases[id(location)] = _Base(location)
     return base
-
-
-def real_base(location: LocationConfig) -> str:
-    """The real path of ``location``'s alias (or root), computed once and cached."""
-    return _base(location).real
 
 
 def map_path(location: LocationConfig, path: str) -> Path:
