@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from framework.config.models import Config
 from framework.logs import configure_error_log, error_log
+from framework.server import url_of
 
 Address = tuple[str, int]
 
@@ -345,7 +346,7 @@ class Master:
             if not self._announced:
                 self._announced = True
                 for address in gen.listeners:
-                    print(f"webserv: listening on {_url_of(address)}", flush=True)
+                    print(f"webserv: listening on {url_of(address)}", flush=True)
             return
         self._switch_to(gen)
 
@@ -371,7 +372,7 @@ class Master:
             error_log.error("reload: cannot open error log: %s", exc.strerror or exc)
         for address in gen.listeners:
             if address not in old.listeners:
-                print(f"webserv: listening on {_url_of(address)}", flush=True)
+                print(f"webserv: listening on {url_of(address)}", flush=True)
         error_log.info("reloaded configuration (%d workers)", gen.count)
         if self._reload_again:
             self._reload_again = False
@@ -406,8 +407,3 @@ def _drain(sock: socket.socket) -> list[int]:
         if not data:
             return signals
         signals.extend(data)
-
-
-def _url_of(address: Address) -> str:
-    host, port = address
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
