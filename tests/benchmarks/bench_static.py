@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import cpu_seconds, free_port, process, report, webserv_cmd, wrk  # noqa: E402
+from harness import cpu_seconds, free_port, nginx_cmd, process, report, webserv_cmd, wrk  # noqa: E402
 
 AIOHTTP_APP = """
 import sys
@@ -97,27 +97,10 @@ def main() -> None:
         run("webserv (baseline)", webserv_cmd(bconf), port,
             {"PYTHONPATH": str(args.baseline.resolve())})
 
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if Path(nginx).exists():
-        port = free_port()
-        nconf = tmp / "nginx.conf"
-        nconf.write_text(textwrap.dedent(f"""
-            worker_processes 1;
-            daemon off;
-            pid {tmp}/nginx.pid;
-            error_log {tmp}/nginx-error.log;
-            events {{ worker_connections 1024; }}
-            http {{
-                access_log off;
-                client_body_temp_path {tmp};
-                proxy_temp_path {tmp};
-                fastcgi_temp_path {tmp};
-                uwsgi_temp_path {tmp};
-                scgi_temp_path {tmp};
-                server {{ listen 127.0.0.1:{port}; root {www}; }}
-            }}
-        """))
-        run("nginx (1 worker)", [nginx, "-c", str(nconf), "-p", str(tmp)], port)
+    port = free_port()
+    nginx = nginx_cmd(tmp, port, www)
+    if nginx is not None:
+        run("nginx (1 worker)", nginx, port)
 
     for name, code in (("aiohttp", AIOHTTP_APP), ("starlette+uvicorn", STARLETTE_APP),
                        ("twisted", TWISTED_APP)):

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from framework.testing import ResponseReader  # noqa: E402
-from tests.benchmarks.harness import free_port, process, rss_kib, webserv_cmd  # noqa: E402
+from tests.benchmarks.harness import free_port, nginx_cmd, process, rss_kib, webserv_cmd  # noqa: E402
 
 
 def flood(port: int, pid: int, requests: int, hold: float) -> tuple[int, int, int]:
@@ -87,31 +87,11 @@ def main() -> None:
     with process(webserv_cmd(conf), port) as proc:
         results["webserv"] = flood(port, proc.pid, args.requests, args.hold)
 
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if Path(nginx).exists():
-        port = free_port()
-        nconf = tmp / "nginx.conf"
-        nconf.write_text(
-            textwrap.dedent(f"""
-            worker_processes 1;
-            daemon off;
-            pid {tmp}/nginx.pid;
-            error_log {tmp}/nginx-error.log;
-            events {{ worker_connections 1024; }}
-            http {{
-                access_log off;
-                send_timeout 120s;
-                keepalive_requests 1000000;  # its default (1000) would close mid-flood
-                client_body_temp_path {tmp};
-                proxy_temp_path {tmp};
-                fastcgi_temp_path {tmp};
-                uwsgi_temp_path {tmp};
-                scgi_temp_path {tmp};
-                server {{ listen 127.0.0.1:{port}; root {www}; }}
-            }}
-        """)
-        )
-        with process([nginx, "-c", str(nconf), "-p", str(tmp)], port) as proc:
+    port = free_port()
+    # keepalive_requests: nginx's default (1000) would close mid-flood
+    nginx = nginx_cmd(tmp, port, www, "send_timeout 120s; keepalive_requests 1000000;")
+    if nginx is not None:
+        with process(nginx, port) as proc:
             results["nginx (1 worker)"] = flood(port, proc.pid, args.requests, args.hold)
     else:
         print("nginx not installed: webserv only")

@@ -121,6 +121,27 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def nginx_cmd(tmp: Path, port: int, root: Path, http_extra: str = "") -> list[str] | None:
+    """Write a 1-worker nginx config serving ``root`` on ``port`` into ``tmp`` (temp paths
+    and logs there too, access log off, ``http_extra`` directives added) and return the
+    command that runs it in the foreground; None when nginx is not installed."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        return None
+    temp = " ".join(
+        f"{kind}_temp_path {tmp};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        f"worker_processes 1; daemon off; pid {tmp}/nginx.pid;\n"
+        f"error_log {tmp}/nginx-error.log;\n"
+        "events { worker_connections 1024; }\n"
+        f"http {{ access_log off; {temp}\n{http_extra}\n"
+        f"server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n"
+    )
+    return [nginx, "-c", str(conf), "-p", str(tmp)]
+
+
 def webserv_cmd(config: Path) -> list[str]:
     return [sys.executable, "-m", "framework", "run", str(config)]
 
