@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--explain", metavar="URL", help="show which server/location answers URL")
     check.add_argument("--no-fs", action="store_true", help="skip filesystem checks")
     check.add_argument("--strict", action="store_true", help="warnings fail (exit 2)")
+    check.add_argument(
+        "--dump",
+        action="store_true",
+        help="print the effective config, includes and ${VARS} expanded (like nginx -T); "
+        "as JSON with --format json",
+    )
 
     fmt = sub.add_parser("fmt", help="format a config file canonically")
     fmt.add_argument("config", metavar="CONFIG")
@@ -59,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--write", action="store_true", help="rewrite the file in place")
 
     sub.add_parser("schema", help="print the JSON Schema of the config (incl. plugins)")
+
+    cert = sub.add_parser("cert", help="write a self-signed certificate for development")
+    from framework.certs import add_cert_arguments
+
+    add_cert_arguments(cert)
     return parser
 
 
@@ -88,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate-config": command_validate,
         "fmt": command_fmt,
         "schema": lambda _: command_schema(),
+        "cert": command_cert,
     }
     try:
         return commands[args.command](args)
@@ -174,6 +186,10 @@ def _validate(args: argparse.Namespace) -> int:
     if any(d.rule == "unreadable-file" for d in result.diagnostics):
         print_diagnostics(result.diagnostics, result.sources, sys.stderr)
         return EXIT_UNUSABLE
+    if args.dump:
+        from framework.config.dump import command_dump
+
+        return command_dump(args, result)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     warnings = [d for d in result.diagnostics if d.severity == "warning"]
     out = sys.stdout
@@ -198,6 +214,12 @@ def _validate(args: argparse.Namespace) -> int:
     if warnings and args.strict:
         return EXIT_WARNINGS
     return EXIT_OK
+
+
+def command_cert(args: argparse.Namespace) -> int:
+    from framework.certs import command_cert as run
+
+    return run(args)
 
 
 # -- fmt ------------------------------------------------------------------------------------------

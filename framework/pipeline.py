@@ -2,7 +2,8 @@
 
 ``route(request)`` picks the virtual server (local address, then ``Host``) and the location.
 ``respond(request)`` runs the location's handler chain, compiled once per location in the
-order return -> ``handler`` entries -> upload -> cgi -> static -> autoindex. Every outcome of
+order of ``FRONT_CHAIN`` (output filters, return, access checks) -> ``handler`` entries ->
+``BUILTIN_CHAIN`` (try_files, upload, cgi, static, autoindex). Every outcome of
 the chain is a ``Response``: ``call_next`` turns an ``HTTPError`` (or a failure, a logged
 500) into an ``ErrorResponse`` where it is raised, so wrapping handlers see errors too. The
 location's ``on_response`` hooks then see the final response (also one decided before the
@@ -31,7 +32,11 @@ from framework.routing.servers import ServerSelector
 
 MAX_REDIRECTS = 10
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
-BUILTIN_CHAIN = ("upload", "cgi", "static", "autoindex")
+# nginx's phase order: output filters (they only implement ``on_response``, so their place
+# among the hooks is what counts), then ``return`` (rewrite phase), then access checks,
+# then user handlers, then the content handlers
+FRONT_CHAIN = ("headers", "gzip", "redirect", "access", "auth_basic")
+BUILTIN_CHAIN = ("try_files", "upload", "cgi", "static", "autoindex")
 # what an error_page replaces of the error response it answers for: the body and these
 # (every other header of the error is kept: WWW-Authenticate, Allow, Retry-After, ...)
 CONTENT_HEADERS = frozenset(
@@ -74,7 +79,7 @@ class _Chain:
         answered = frozenset(served & allowed)
         self.allow = ", ".join(sorted(answered or allowed))
         # nginx runs `return` in its rewrite phase, before any method restriction
-        self.return_first = bool(handlers) and handlers[0].name == "redirect"
+        self.return_first = any(h.name == "redirect" for h in handlers)
         self.hooks: tuple[Hook, ...] = tuple(
             h.on_response for h in handlers if type(h).on_response is not Handler.on_response
         )
@@ -211,7 +216,7 @@ class Application:
                     self._chains[id(loc)] = self._compile(loc)
 
     def _compile(self, location: LocationConfig) -> _Chain:
-        chain = _builtins(("redirect",), location)
+        chain = _builtins(FRONT_CHAIN, location)
         for spec in location.handlers:
             cls = registry.get(spec.name)
             if cls is None:

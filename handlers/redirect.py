@@ -2,8 +2,8 @@
 
 301/302/303/307/308 send ``Location``: a URL starting with ``/`` is made absolute with the
 request's scheme and (validated) host, and never starts with ``//`` or ``/\\``. Other codes
-answer with the text as body. ``$scheme``, ``$host``, ``$request_uri``, ``$uri``, ``$args``
-(``$query_string``, ``$is_args``), ``$server_port`` and ``$server_name`` are expanded.
+answer with the text as body; nginx variables in either are expanded
+(``framework.http.variables``).
 """
 
 from __future__ import annotations
@@ -15,47 +15,12 @@ from framework.handler import CallNext, Handler, HandlerSettings
 from framework.http.errorpage import error_page_bytes
 from framework.http.request import Request
 from framework.http.response import Response
+from framework.http.variables import expand
 from framework.registry import registry
-from framework.routing.urls import (
-    origin_form,
-    quote_path,
-    quote_query,
-    safe_authority,
-    safe_host,
-)
+from framework.routing.urls import safe_authority
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _UNSAFE = re.compile(r"[^\x21-\x7e]")  # controls, space, DEL and non-ASCII
-
-
-def _variables(request: Request) -> dict[str, str]:
-    query = quote_query(request.query)
-    names = request.server_config.server_names if request.server_config else [""]
-    return {
-        "scheme": request.scheme,
-        "host": safe_host(request),
-        "request_uri": quote_query(origin_form(request.original_uri)),
-        "uri": quote_path(request.path),
-        "args": query,
-        "query_string": query,
-        "is_args": "?" if request.query else "",
-        "server_port": str(request.server[1]),
-        "server_name": names[0] if names else "",
-    }
-
-
-def expand(template: str, request: Request) -> str:
-    """Replace known ``$variables`` in ``template``; unknown ones are left as written."""
-    if "$" not in template:
-        return template
-    values = _variables(request)
-
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return values.get(name, match.group(0))
-
-    return _VARIABLE.sub(sub, template)
 
 
 def _percent_encode(match: re.Match[str]) -> str:

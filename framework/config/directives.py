@@ -10,138 +10,65 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 from config_grammar.tree import Arg, Directive
+from framework.config import (
+    directives_access,
+    directives_gzip,
+    directives_headers,
+    directives_ops,
+    directives_realip,
+    directives_tls,
+    directives_try_files,
+)
 from framework.config.models import AccessLog, CgiRule, ErrorLog, ErrorPage, Listen, Return
+from framework.config.spec import (
+    BLOCK_CONTEXTS,
+    CONTEXT_NAMES,
+    DirectiveSpec,
+    G,
+    H,
+    L,
+    ParseContext,
+    S,
+    as_flag,
+    as_path,
+    as_size,
+    as_string,
+    as_time,
+    first_arg,
+    one_of,
+    spec,
+)
 from framework.config.values import (
     REDIRECT_CODES,
     ValueProblem,
     compile_regex,
     is_decimal,
     parse_choice,
-    parse_flag,
     parse_int,
     parse_listen_address,
     parse_method,
-    parse_size,
     parse_status,
-    parse_time,
     python_regex_source,
 )
 
-Context = Literal["G", "H", "S", "L"]
-Scope = Literal["global", "server", "location"]
-Combine = Literal["scalar", "append", "extend", "update"]
-
-# which context letters each kind of block accepts
-BLOCK_CONTEXTS: dict[str, frozenset[str]] = {
-    "main": frozenset({"G", "H"}),
-    "http": frozenset({"G", "H"}),  # the optional wrapper: same as the top level
-    "server": frozenset({"S"}),
-    "location": frozenset({"L"}),
-}
-CONTEXT_NAMES = {"G": "top level", "H": "top level", "S": "server", "L": "location"}
-
-
-@dataclass(frozen=True, slots=True)
-class ParseContext:
-    """What value parsers need besides the directive: relative paths resolve against
-    ``base_dir`` (the main config file's directory)."""
-
-    base_dir: Path
-
-    def path(self, value: str) -> Path:
-        return Path(os.path.normpath(self.base_dir / value))
-
-    def path_arg(self, arg: Arg, directive: str) -> Path:
-        """``arg`` as an absolute path; an empty one is an error (it would silently mean
-        the config directory)."""
-        if not arg.value:
-            raise ValueProblem(
-                "invalid-value",
-                f'empty path in "{directive}" directive',
-                arg.span,
-                'write "." to mean the config file\'s directory',
-            )
-        return self.path(arg.value)
-
-
-ValueParser = Callable[[Directive, ParseContext], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class DirectiveSpec:
-    """One row of the directive table."""
-
-    name: str
-    contexts: frozenset[str]
-    usage: str  # shown in hints and the schema
-    min_args: int = 1
-    max_args: int | None = 1  # None: unbounded
-    block: Literal["none", "required", "optional"] = "none"
-    parse: ValueParser | None = None  # None: structural, handled by the builder
-    scope: Scope | None = None
-    field: str | None = None
-    combine: Combine = "scalar"
-    default: str = ""
-    summary: str = ""
-
-    def context_text(self) -> str:
-        names = dict.fromkeys(CONTEXT_NAMES[c] for c in "GHSL" if c in self.contexts)
-        return ", ".join(names)
-
-
-# -- value parsers ------------------------------------------------------------------------
-
-
-def _first(d: Directive) -> Arg:
-    return d.args[0]
-
-
-def _size(d: Directive, _: ParseContext) -> int:
-    return parse_size(_first(d), d.name)
-
-
-def _time(d: Directive, _: ParseContext) -> float:
-    return parse_time(_first(d), d.name)
-
-
-def _flag(d: Directive, _: ParseContext) -> bool:
-    return parse_flag(_first(d), d.name)
-
-
-def _path(d: Directive, ctx: ParseContext) -> Path:
-    return ctx.path_arg(_first(d), d.name)
-
-
-def _string(d: Directive, _: ParseContext) -> str:
-    return _first(d).value
-
-
-def _choice(*choices: str) -> ValueParser:
-    def parse(d: Directive, _: ParseContext) -> str:
-        return parse_choice(_first(d), d.name, choices)
-
-    return parse
-
+__all__ = ["BLOCK_CONTEXTS", "CONTEXT_NAMES", "DIRECTIVES", "DirectiveSpec", "ParseContext"]
 
 MAX_WORKERS = 1024
 MAX_CONNECTIONS = 1 << 20  # the usual hard limit of open files per process
 
 
 def _connections(d: Directive, _: ParseContext) -> int:
-    return parse_int(_first(d), d.name, minimum=1, maximum=MAX_CONNECTIONS)
+    return parse_int(first_arg(d), d.name, minimum=1, maximum=MAX_CONNECTIONS)
 
 
 def _workers(d: Directive, _: ParseContext) -> int:
-    if _first(d).value == "auto":
+    if first_arg(d).value == "auto":
         return os.cpu_count() or 1
     try:
-        return parse_int(_first(d), d.name, minimum=1, maximum=MAX_WORKERS)
+        return parse_int(first_arg(d), d.name, minimum=1, maximum=MAX_WORKERS)
     except ValueProblem as problem:
         problem.hint = f'a number of processes (1 to {MAX_WORKERS}), or "auto" for one per CPU'
         raise
@@ -167,20 +94,43 @@ def _access_log(d: Directive, ctx: ParseContext) -> AccessLog:
     return AccessLog(target=ctx.path_arg(d.args[0], d.name), format=fmt)
 
 
+_LISTEN_FLAGS = ("default_server", "ssl", "proxy_protocol")
+_LISTEN_UNSUPPORTED = {
+    "http2": "webserv speaks HTTP/1.1 only: drop http2",
+    "quic": "webserv speaks HTTP/1.1 over TCP only: drop quic",
+    "reuseport": "webserv's master binds each address once and its workers share it "
+    "(no SO_REUSEPORT): drop reuseport",
+    "deferred": "drop deferred: webserv reads only when data has arrived anyway",
+    "bind": "webserv binds each listen address separately: drop bind",
+}
+
+
 def _listen(d: Directive, _: ParseContext) -> Listen:
     host, port = parse_listen_address(d.args[0])
-    default = False
+    flags: dict[str, bool] = {}
     for arg in d.args[1:]:
-        if arg.value in ("default_server", "default"):
-            default = True
-        else:
-            raise ValueProblem(
-                "invalid-value",
-                f'invalid parameter "{arg.value}" in "listen" directive',
-                arg.span,
-                'the only parameter after the address is "default_server"',
-            )
-    return Listen(host=host, port=port, default_server=default, span=d.span)
+        value = "default_server" if arg.value == "default" else arg.value
+        if value in _LISTEN_FLAGS:
+            if value in flags:
+                raise ValueProblem(
+                    "invalid-value",
+                    f'duplicate "{value}" parameter in "listen" directive',
+                    arg.span,
+                    f'write "{value}" once',
+                )
+            flags[value] = True
+            continue
+        key = value.split("=", 1)[0]
+        hint = _LISTEN_UNSUPPORTED.get(key)
+        raise ValueProblem(
+            "invalid-value" if hint is None else "unsupported",
+            f'invalid parameter "{arg.value}" in "listen" directive'
+            if hint is None
+            else f'"{key}" parameter of "listen" is not supported',
+            arg.span,
+            hint or "the parameters after the address are default_server, ssl and proxy_protocol",
+        )
+    return Listen(host=host, port=port, span=d.span, **flags)
 
 
 def _server_name(d: Directive, _: ParseContext) -> list[str]:
@@ -350,127 +300,124 @@ def _types(d: Directive, _: ParseContext) -> dict[str, str]:
 
 
 def _upload_store(d: Directive, ctx: ParseContext) -> Path:
-    return ctx.path_arg(_first(d), d.name)
+    return ctx.path_arg(first_arg(d), d.name)
 
 
 # -- the table ----------------------------------------------------------------------------
 
-G, H, S, L = "G", "H", "S", "L"
-
-
-def _spec(name: str, contexts: str, usage: str, **kw: Any) -> DirectiveSpec:
-    return DirectiveSpec(name=name, contexts=frozenset(contexts), usage=usage, **kw)
-
-
 # fmt: off
 _SPECS = [
     # global
-    _spec("workers", G, "workers N|auto;", parse=_workers, scope="global", field="workers",
+    spec("workers", G, "workers N|auto;", parse=_workers, scope="global", field="workers",
           default="1", summary="worker processes"),
-    _spec("event_loop", G, "event_loop auto|asyncio|uvloop;",
-          parse=_choice("auto", "asyncio", "uvloop"), scope="global", field="event_loop",
+    spec("event_loop", G, "event_loop auto|asyncio|uvloop;",
+          parse=one_of("auto", "asyncio", "uvloop"), scope="global", field="event_loop",
           default="auto", summary="event loop implementation"),
-    _spec("error_log", G, "error_log PATH|stderr [debug|info|warn|error];", max_args=2,
+    spec("error_log", G, "error_log PATH|stderr [debug|info|warn|error];", max_args=2,
           parse=_error_log, scope="global", field="error_log", default="stderr warn",
           summary="where errors are logged, and from which level"),
-    _spec("pid", G, "pid PATH;", parse=_path, scope="global", field="pid",
+    spec("pid", G, "pid PATH;", parse=as_path, scope="global", field="pid",
           summary="file to write the master's PID to"),
-    _spec("shutdown_timeout", G, "shutdown_timeout TIME;", parse=_time, scope="global",
+    spec("shutdown_timeout", G, "shutdown_timeout TIME;", parse=as_time, scope="global",
           field="shutdown_timeout", default="30s", summary="graceful-stop deadline"),
-    _spec("load_module", G, "load_module PYTHON.MODULE;", parse=_string, scope="global",
+    spec("load_module", G, "load_module PYTHON.MODULE;", parse=as_string, scope="global",
           field="load_modules", combine="append",
           summary="import a module that registers handlers"),
-    _spec("max_connections", G, "max_connections N;", parse=_connections, scope="global",
+    spec("max_connections", G, "max_connections N;", parse=_connections, scope="global",
           field="max_connections", default="1024", summary="connection limit per worker"),
     # structure
-    _spec("http", G, "http { ... }", min_args=0, max_args=0, block="required",
+    spec("http", G, "http { ... }", min_args=0, max_args=0, block="required",
           summary="optional wrapper; means the same as the top level"),
-    _spec("server", H, "server { ... }", min_args=0, max_args=0, block="required",
+    spec("server", H, "server { ... }", min_args=0, max_args=0, block="required",
           combine="append",
           summary="a virtual server"),
-    _spec("include", "GHSL", "include PATH|GLOB;", combine="append",
+    spec("include", "GHSL", "include PATH|GLOB;", combine="append",
           summary="include other files"),
-    _spec("listen", S, "listen [ADDR:]PORT [default_server];", max_args=2, parse=_listen,
+    spec("listen", S, "listen [ADDR:]PORT [default_server] [ssl] [proxy_protocol];",
+          max_args=4, parse=_listen,
           combine="append", default="0.0.0.0:8080", summary="address and port to listen on"),
-    _spec("server_name", S, "server_name NAME ...;", max_args=None, parse=_server_name,
+    spec("server_name", S, "server_name NAME ...;", max_args=None, parse=_server_name,
           combine="extend", default='""', summary="names of this virtual server"),
-    _spec("location", "SL", "location [=|^~|~|~*] PATTERN { ... }", max_args=2,
+    spec("location", "SL", "location [=|^~|~|~*] PATTERN { ... }", max_args=2,
           block="required", combine="append", summary="settings for matching URIs"),
     # content
-    _spec("root", "HSL", "root PATH;", parse=_path, scope="location", field="root",
+    spec("root", "HSL", "root PATH;", parse=as_path, scope="location", field="root",
           default="html", summary="filesystem path = root + URI"),
-    _spec("alias", L, "alias PATH;", parse=_path, scope="location", field="alias",
+    spec("alias", L, "alias PATH;", parse=as_path, scope="location", field="alias",
           summary="filesystem path = alias + URI minus the location prefix"),
-    _spec("index", "HSL", "index FILE ...;", max_args=None, parse=_index, scope="location",
+    spec("index", "HSL", "index FILE ...;", max_args=None, parse=_index, scope="location",
           field="index", combine="extend", default="index.html",
           summary="index files, tried in order"),
-    _spec("autoindex", "HSL", "autoindex on|off;", parse=_flag, scope="location",
+    spec("autoindex", "HSL", "autoindex on|off;", parse=as_flag, scope="location",
           field="autoindex", default="off", summary="directory listings"),
-    _spec("autoindex_format", "HSL", "autoindex_format html|json;",
-          parse=_choice("html", "json"), scope="location", field="autoindex_format",
+    spec("autoindex_format", "HSL", "autoindex_format html|json;",
+          parse=one_of("html", "json"), scope="location", field="autoindex_format",
           default="html", summary="directory listing format"),
-    _spec("allow_methods", "HSL", "allow_methods METHOD ...;", max_args=None,
+    spec("allow_methods", "HSL", "allow_methods METHOD ...;", max_args=None,
           parse=_methods, scope="location", field="allow_methods", default="GET HEAD POST",
           summary="the methods allowed (others get 405)"),
-    _spec("return", "SL", "return CODE [URL|TEXT]; | return URL;", max_args=2,
+    spec("return", "SL", "return CODE [URL|TEXT]; | return URL;", max_args=2,
           parse=_return, scope="location", field="return_",
           summary="redirect or answer with a fixed status"),
-    _spec("error_page", "HSL", "error_page CODE ... [=NEW] URI;", min_args=2, max_args=None,
+    spec("error_page", "HSL", "error_page CODE ... [=NEW] URI;", min_args=2, max_args=None,
           parse=_error_page, scope="location", field="error_pages", combine="update",
           summary="custom error pages (internal redirect)"),
-    _spec("types", "HSL", "types { MIME EXT ...; }", min_args=0, max_args=0,
+    spec("types", "HSL", "types { MIME EXT ...; }", min_args=0, max_args=0,
           block="required", parse=_types, scope="location", field="types", combine="update",
           default="built-in table", summary="extension to MIME type table"),
-    _spec("default_type", "HSL", "default_type MIME;", parse=_string, scope="location",
+    spec("default_type", "HSL", "default_type MIME;", parse=as_string, scope="location",
           field="default_type", default="application/octet-stream",
           summary="MIME type for unknown extensions"),
     # limits and timeouts
-    _spec("client_max_body_size", "HSL", "client_max_body_size SIZE;", parse=_size,
+    spec("client_max_body_size", "HSL", "client_max_body_size SIZE;", parse=as_size,
           scope="location", field="client_max_body_size", default="1m",
           summary="largest request body (0 = unlimited)"),
-    _spec("client_body_timeout", "HSL", "client_body_timeout TIME;", parse=_time,
+    spec("client_body_timeout", "HSL", "client_body_timeout TIME;", parse=as_time,
           scope="location", field="client_body_timeout", default="60s",
           summary="max gap between two body reads"),
-    _spec("client_body_min_rate", "HSL", "client_body_min_rate SIZE;", parse=_size,
+    spec("client_body_min_rate", "HSL", "client_body_min_rate SIZE;", parse=as_size,
           scope="location", field="client_body_min_rate", default="500",
           summary="after client_body_timeout, the body must average SIZE bytes/s "
           "(time the handler holds it back excluded), else 408 and close; 0 = off"),
-    _spec("send_timeout", "HSL", "send_timeout TIME;", parse=_time, scope="location",
+    spec("send_timeout", "HSL", "send_timeout TIME;", parse=as_time, scope="location",
           field="send_timeout", default="60s", summary="max gap between two writes"),
-    _spec("client_header_timeout", "HS", "client_header_timeout TIME;", parse=_time,
+    spec("client_header_timeout", "HS", "client_header_timeout TIME;", parse=as_time,
           scope="server", field="client_header_timeout", default="60s",
           summary="deadline for the whole request head"),
-    _spec("keepalive_timeout", "HS", "keepalive_timeout TIME;", parse=_time, scope="server",
+    spec("keepalive_timeout", "HS", "keepalive_timeout TIME;", parse=as_time, scope="server",
           field="keepalive_timeout", default="75s",
           summary="idle keep-alive timeout (0 disables keep-alive)"),
-    _spec("client_header_max_size", "HS", "client_header_max_size SIZE;", parse=_size,
+    spec("client_header_max_size", "HS", "client_header_max_size SIZE;", parse=as_size,
           scope="server", field="client_header_max_size", default="16k",
           summary="request line + headers limit"),
     # logging
-    _spec("access_log", "HSL", "access_log PATH|stdout|off [combined|json];", max_args=2,
+    spec("access_log", "HSL", "access_log PATH|stdout|off [combined|json];", max_args=2,
           parse=_access_log, scope="location", field="access_log", default="stdout combined",
           summary="access log target and format"),
     # upload / cgi / plugins
-    _spec("upload_store", L, "upload_store DIR;", parse=_upload_store, scope="location",
+    spec("upload_store", L, "upload_store DIR;", parse=_upload_store, scope="location",
           field="upload_store", summary="enable uploads into DIR"),
-    _spec("cgi", "HSL", "cgi EXT [INTERPRETER] [virtual];", max_args=3, parse=_cgi,
+    spec("cgi", "HSL", "cgi EXT [INTERPRETER] [virtual];", max_args=3, parse=_cgi,
           scope="location", field="cgi", combine="append",
           summary="run files with this extension as CGI scripts"),
-    _spec("cgi_timeout", "HSL", "cgi_timeout TIME;", parse=_time, scope="location",
+    spec("cgi_timeout", "HSL", "cgi_timeout TIME;", parse=as_time, scope="location",
           field="cgi_timeout", default="60s", summary="wall-clock limit per CGI run"),
-    _spec("cgi_buffer_request_body", "HSL", "cgi_buffer_request_body on|off;", parse=_flag,
+    spec("cgi_buffer_request_body", "HSL", "cgi_buffer_request_body on|off;", parse=as_flag,
           scope="location", field="cgi_buffer_request_body", default="on",
           summary="spool chunked bodies so CONTENT_LENGTH is exact"),
-    _spec("handler", "SL", "handler NAME [{ SETTING VALUE; ... }]", block="optional",
+    spec("handler", "SL", "handler NAME [{ SETTING VALUE; ... }]", block="optional",
           scope="location", field="handlers", combine="append",
           summary="enable a registered handler with its settings"),
+    # each feature's rows live beside its fields and handlers
+    *directives_tls.SPECS,
+    *directives_realip.SPECS,
+    *directives_headers.SPECS,
+    *directives_gzip.SPECS,
+    *directives_access.SPECS,
+    *directives_try_files.SPECS,
+    *directives_ops.SPECS,
 ]
 # fmt: on
 
-DIRECTIVES: dict[str, DirectiveSpec] = {spec.name: spec for spec in _SPECS}
+DIRECTIVES: dict[str, DirectiveSpec] = {row.name: row for row in _SPECS}
 """Directive name -> spec."""
-
-# directives whose values combine into a list/table that replaces the inherited one
-LIST_DIRECTIVES = frozenset(
-    spec.name for spec in _SPECS if spec.combine != "scalar" and spec.scope == "location"
-)

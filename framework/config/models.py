@@ -12,22 +12,32 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from config_grammar.tree import Span
+from framework.config.directives_access import AccessFields
+from framework.config.directives_gzip import GzipFields
+from framework.config.directives_headers import HeaderFields
+from framework.config.directives_ops import OpsFields
+from framework.config.directives_realip import RealIpFields
+from framework.config.directives_tls import TlsFields
+from framework.config.directives_try_files import TryFilesFields
+from framework.config.model_base import Model
 
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=False, arbitrary_types_allowed=True, extra="forbid")
+__all__ = ["Model"]
 
 
 class Listen(Model):
-    """``listen [ADDR:]PORT [default_server];`` -- ``host`` is a literal IP ('0.0.0.0', '::',
-    '127.0.0.1'); ``localhost`` is stored as '127.0.0.1'."""
+    """``listen [ADDR:]PORT [default_server] [ssl] [proxy_protocol];`` -- ``host`` is a
+    literal IP ('0.0.0.0', '::', '127.0.0.1'); ``localhost`` is stored as '127.0.0.1'.
+    ``ssl``: connections on this address speak TLS; ``proxy_protocol``: each connection
+    starts with a PROXY protocol (v1 or v2) header."""
 
     host: str = "0.0.0.0"
     port: int = 8080
     default_server: bool = False
+    ssl: bool = False
+    proxy_protocol: bool = False
     span: Span | None = None
 
     @property
@@ -75,7 +85,7 @@ class HandlerSpec(Model):
 LocationModifier = Literal["", "=", "^~", "~", "~*"]
 
 
-class LocationConfig(Model):
+class LocationConfig(RealIpFields, HeaderFields, GzipFields, AccessFields, TryFilesFields, Model):
     """A ``location`` block (or, for ``modifier == "" and pattern == ""``, the implicit
     server-level context used when no location matches) with effective settings."""
 
@@ -114,7 +124,7 @@ class LocationConfig(Model):
     handlers: list[HandlerSpec] = Field(default_factory=list)
 
 
-class ServerConfig(Model):
+class ServerConfig(TlsFields, Model):
     listens: list[Listen] = Field(default_factory=lambda: [Listen()])
     server_names: list[str] = Field(default_factory=lambda: [""])
     span: Span | None = None
@@ -131,7 +141,7 @@ class ErrorLog(Model):
     level: Literal["debug", "info", "warn", "error"] = "warn"
 
 
-class Config(Model):
+class Config(OpsFields, Model):
     """The whole validated configuration."""
 
     source: Path | None = None  # the main config file; None for the embedded default

@@ -17,7 +17,12 @@ class Request:
 
     ``target`` is the raw request-target; ``path`` is decoded once and normalised (dot
     segments removed, ``//`` merged); ``query`` is the raw query string without ``?``.
-    ``client`` and ``server`` are (host, port) of the peer and of the local socket.
+    ``client`` and ``server`` are (host, port) of the client and of the local socket;
+    ``client`` is the TCP ``peer`` unless ``set_real_ip_from`` trusts the peer to name the
+    real client (``X-Forwarded-For``, ``X-Real-IP`` or the PROXY protocol header, whose
+    source address is ``proxy_protocol_addr``). ``scheme`` is "https" on a TLS connection
+    (or from a trusted ``X-Forwarded-Proto``). ``remote_user`` is the user that
+    ``auth_basic`` accepted; ``captures`` holds the location regex's groups ("1", "name").
     ``location`` and ``server_config`` are set by routing (and change on an internal
     redirect); ``original_method`` and ``original_uri`` keep what the client sent (an
     ``error_page`` turns a POST into a GET). ``state`` is a free dict for handlers to pass
@@ -50,6 +55,10 @@ class Request:
         "original_uri",
         "original_method",
         "state",
+        "peer",
+        "proxy_protocol_addr",
+        "remote_user",
+        "captures",
         "_gone",
         "_disconnected",
         "_half_close_ok",
@@ -88,6 +97,10 @@ class Request:
         self.original_uri = target  # the first target, kept across internal redirects
         self.original_method = method  # error pages turn a POST into a GET: logs keep this
         self.state: dict[str, Any] = {}
+        self.peer = client  # the TCP peer; ``client`` may become the real client behind it
+        self.proxy_protocol_addr: tuple[str, int] | None = None
+        self.remote_user = ""  # set by auth_basic once the user is authenticated
+        self.captures: dict[str, str] = {}  # the location regex's groups: "1", "2", "name"
         self._gone = False
         self._disconnected: asyncio.Event | None = None
         self._half_close_ok = False
@@ -128,6 +141,10 @@ class Request:
         self.original_uri = target
         self.original_method = method
         self.state = {}
+        self.peer = client
+        self.proxy_protocol_addr = None
+        self.remote_user = ""
+        self.captures = {}
         self._gone = False
         self._disconnected = None
         self._half_close_ok = False

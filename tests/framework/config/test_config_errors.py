@@ -56,10 +56,10 @@ def test_a_directive_in_the_wrong_context_is_not_allowed_here(load, text, direct
 
 
 def test_a_wrong_argument_count_shows_the_usage(load):
-    diag = only(load("server {\n  listen 1 2 3;\n}\n"))
+    diag = only(load("server {\n  keepalive_timeout 1s 2s;\n}\n"))
     assert diag.rule == "invalid-arg-count"
-    assert diag.message == 'invalid number of arguments in "listen" directive'
-    assert diag.hint == "usage: listen [ADDR:]PORT [default_server];"
+    assert diag.message == 'invalid number of arguments in "keepalive_timeout" directive'
+    assert diag.hint == "usage: keepalive_timeout TIME;"
 
 
 def test_a_scalar_set_twice_at_one_level_is_duplicate(load):

@@ -1,0 +1,16 @@
+"""Directives for response headers: ``add_header``, ``expires``, ``charset``,
+``server_tokens``: their rows of the directive table, their value parsers and the
+``LocationConfig`` fields they fill. This module must not import
+``framework.config.models``, which mixes ``HeaderFields`` in."""
+
+from __future__ import annotations
+
+from framework.config.model_base import Model
+from framework.config.spec import DirectiveSpec
+
+
+class HeaderFields(Model):
+    """The ``LocationConfig`` fields of these directives."""
+
+
+SPECS: list[DirectiveSpec] = []

@@ -1,0 +1,15 @@
+"""Directives for ``try_files``: their rows of the directive table, their value parsers and the
+``LocationConfig`` fields they fill. This module must not import
+``framework.config.models``, which mixes ``TryFilesFields`` in."""
+
+from __future__ import annotations
+
+from framework.config.model_base import Model
+from framework.config.spec import DirectiveSpec
+
+
+class TryFilesFields(Model):
+    """The ``LocationConfig`` fields of these directives."""
+
+
+SPECS: list[DirectiveSpec] = []

@@ -1,0 +1,1 @@
+"""Built-in handler: allow and deny."""

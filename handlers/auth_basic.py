@@ -1,0 +1,1 @@
+"""Built-in handler: auth_basic with htpasswd files."""

@@ -1,0 +1,1 @@
+"""Built-in handler: gzip compression, gzip_static and brotli_static."""

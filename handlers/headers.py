@@ -1,0 +1,1 @@
+"""Built-in handler: add_header, expires, charset and server_tokens."""
