@@ -51,7 +51,7 @@ def _emit(nodes: list[Directive | Comment], depth: int, lines: list[str]) -> Non
         if isinstance(node, Comment):
             lines.append(indent + node.text)
             continue
-        head = " ".join([node.name, *(a.raw for a in node.args)])
+        head = " ".join([node.name_raw or node.name, *(a.raw for a in node.args)])
         if node.block is None:
             _with_comments(indent, head + ";", node.comments, lines)
             continue

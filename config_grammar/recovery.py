@@ -65,7 +65,7 @@ class _Repairer:
             kind = tok.type
             if name is None:
                 i += 1
-                if kind == "WORD":
+                if kind in ARG_TYPES:  # nginx accepts a quoted name too (map keys)
                     name = tok
                     out.append(tok)
                 elif kind == "RBRACE":
@@ -85,14 +85,6 @@ class _Repairer:
                         'a block needs a directive name before "{"',
                     )
                     self.blocks.append(_Block(None, tok))
-                elif kind in STRING_TYPES:
-                    self.error(
-                        "syntax-error",
-                        f"unexpected {tok}",
-                        token_span(self.filename, tok),
-                        "a directive name must be a bare word",
-                    )
-                    i = self._skip_statement(i)
                 elif kind != "BAD" or tok[0] not in "\"'":  # reported by the lexer
                     i = self._skip_statement(i)
                 continue

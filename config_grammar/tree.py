@@ -53,6 +53,7 @@ class Directive:
     block: list[Directive | Comment] | None = None
     include_chain: tuple[Span, ...] = ()
     comments: list[Comment] = field(default_factory=list)  # trailing comments on the same line
+    name_raw: str | None = None  # the name as written when it was quoted ('""'), else None
 
     @property
     def children(self) -> list[Directive]:

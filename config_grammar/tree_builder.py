@@ -71,8 +71,14 @@ class TreeBuilder:
         term: Token = items[i]
         end: Token = items[-1]
         span = Span(self.filename, name_tok.line, name_tok.column, end.end_line, end.end_column)
+        name = self._arg(name_tok) if name_tok.type != "WORD" else None
         node = Directive(
-            str(name_tok), args, span, token_span(self.filename, name_tok), include_chain=self.chain
+            str(name_tok) if name is None else name.value,
+            args,
+            span,
+            token_span(self.filename, name_tok),
+            include_chain=self.chain,
+            name_raw=str(name_tok) if name is not None else None,
         )
         comments = self.comments
         while self.ci < len(comments) and comments[self.ci].start_pos < term.start_pos:

@@ -96,9 +96,13 @@ def test_quoted_string_followed_directly_by_a_word_is_unexpected():
     assert d.message.startswith('unexpected "b"')
 
 
-def test_quoted_directive_name_is_unexpected():
-    (d,) = diags('"root" www;\nindex a;')
-    assert (d.message, where(d)) == ('unexpected "root"', (1, 1))
+def test_a_quoted_directive_name_is_a_name_as_in_nginx():
+    # nginx's lexer treats a quoted word like any other, so map keys can be "" (h5bp)
+    assert diags('"root" www;\nmap $a $b { "" "no-store"; \'x y\' z; }\n') == []
+    nodes = parse_text('"root" www;\nm { "" v; }\n').nodes
+    assert [n.name for n in nodes] == ["root", "m"]
+    (key,) = nodes[1].children
+    assert (key.name, key.name_raw, key.args[0].value) == ("", '""', "v")
 
 
 def test_invisible_character_is_named_by_code_point():
