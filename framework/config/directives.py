@@ -17,6 +17,7 @@ from framework.config import (
     directives_access,
     directives_gzip,
     directives_headers,
+    directives_map,
     directives_ops,
     directives_realip,
     directives_tls,
@@ -416,6 +417,7 @@ _SPECS = [
     *directives_access.SPECS,
     *directives_try_files.SPECS,
     *directives_ops.SPECS,
+    *directives_map.SPECS,
 ]
 # fmt: on
 

@@ -18,6 +18,7 @@ from config_grammar.tree import Span
 from framework.config.directives_access import AccessFields
 from framework.config.directives_gzip import GzipFields
 from framework.config.directives_headers import HeaderFields
+from framework.config.directives_map import MapFields
 from framework.config.directives_ops import OpsFields
 from framework.config.directives_realip import RealIpFields
 from framework.config.directives_tls import TlsFields
@@ -85,7 +86,9 @@ class HandlerSpec(Model):
 LocationModifier = Literal["", "=", "^~", "~", "~*"]
 
 
-class LocationConfig(RealIpFields, HeaderFields, GzipFields, AccessFields, TryFilesFields, Model):
+class LocationConfig(
+    RealIpFields, HeaderFields, GzipFields, AccessFields, TryFilesFields, MapFields, Model
+):
     """A ``location`` block (or, for ``modifier == "" and pattern == ""``, the implicit
     server-level context used when no location matches) with effective settings."""
 
