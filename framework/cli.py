@@ -82,6 +82,9 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``webserv`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["validate-config"]:
+        # side-effect free from the start: building the parser imports modules too
+        sys.dont_write_bytecode = True
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

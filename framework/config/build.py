@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from framework.config.directives import (
 from framework.config.handler_settings import validate_settings
 from framework.config.mime_types import MIME_TYPES
 from framework.config.models import Config, HandlerSpec, Listen, LocationConfig, ServerConfig
+from framework.config.nginx_directives import nginx_advice
 from framework.config.values import ValueProblem, compile_regex, joined_unit_suggestion
 from framework.registry import (
     HandlerRegistry,
@@ -208,6 +209,7 @@ class ConfigBuilder:
     # -- the walk ----------------------------------------------------------------------------
     def build(self, nodes: list[Directive | Comment], source: Path | None) -> Config | None:
         top = Level()
+        self.ctx = replace(self.ctx, log_formats=_log_format_names(nodes))
         self.collect(top, nodes, "main")
         self.load_modules(top)
         main_location: dict[str, Any] = {
@@ -291,6 +293,13 @@ class ConfigBuilder:
         except ValueProblem as problem:
             self.error(problem.rule, problem.message, problem.span or d.span, problem.hint, d)
             return
+        finally:
+            for said in self.ctx.warnings:
+                self.diagnostics.append(
+                    Diagnostic("warning", said.rule, said.message, said.span or d.span,
+                               said.hint, d.include_chain)
+                )  # fmt: skip
+            self.ctx.warnings.clear()
         self.accepted.add(id(d))
         if d.name == "listen":
             level.listens.append(value)
@@ -360,6 +369,22 @@ class ConfigBuilder:
         return True
 
     def unknown_directive(self, d: Directive) -> None:
+        advice = nginx_advice(d.name)
+        if advice is not None:
+            kind, hint = advice
+            what = {"not-needed": "does not need", "ignored": "ignores",
+                    "unsupported": "does not support"}[kind]  # fmt: skip
+            self.diagnostics.append(
+                Diagnostic(
+                    "error" if kind == "unsupported" else "warning",
+                    "unsupported-nginx-directive",
+                    f'"{d.name}" is an nginx directive that webserv {what}',
+                    d.name_span,
+                    hint,
+                    d.include_chain,
+                )
+            )
+            return
         close = difflib.get_close_matches(d.name, list(DIRECTIVES), n=1, cutoff=0.6)
         if d.name in self.registry:
             hint: str | None = f"to enable the handler, write `handler {d.name};`"
@@ -639,6 +664,17 @@ class ConfigBuilder:
                         )
                     else:
                         names[key] = server
+
+
+def _log_format_names(nodes: list[Directive | Comment]) -> frozenset[str]:
+    """The names nginx ``log_format`` directives define (at the top level or in ``http``)."""
+    names = set()
+    for d in nodes:
+        if isinstance(d, Directive) and d.name == "log_format" and d.args:
+            names.add(d.args[0].value)
+        elif isinstance(d, Directive) and d.name == "http":
+            names |= _log_format_names(d.block or [])
+    return frozenset(names)
 
 
 def _rebase_inherited_alias(

@@ -88,7 +88,18 @@ def _error_log(d: Directive, ctx: ParseContext) -> ErrorLog:
 def _access_log(d: Directive, ctx: ParseContext) -> AccessLog:
     target = d.args[0].value
     fmt = "combined"
-    if len(d.args) > 1:
+    if len(d.args) > 1 and d.args[1].value in ctx.log_formats - {"combined", "json"}:
+        name = d.args[1]
+        ctx.warnings.append(
+            ValueProblem(
+                "unsupported-nginx-directive",
+                f'log format "{name.value}" (an nginx log_format) is not supported: '
+                "this log is written in the combined format",
+                name.span,
+                'write "combined" or "json" to say so',
+            )
+        )
+    elif len(d.args) > 1:
         fmt = parse_choice(d.args[1], d.name, ("combined", "json"))
     if target in ("stdout", "off"):
         return AccessLog(target=target, format=fmt)
@@ -96,21 +107,33 @@ def _access_log(d: Directive, ctx: ParseContext) -> AccessLog:
 
 
 _LISTEN_FLAGS = ("default_server", "ssl", "proxy_protocol")
+# nginx's socket options: webserv ignores them (with a warning), nothing else changes
+_LISTEN_IGNORED = {
+    "http2": "webserv speaks HTTP/1.1 (TLS clients are offered http/1.1 by ALPN)",
+    "reuseport": "webserv's master binds each address once and its workers share it",
+    "deferred": "webserv reads only when data has arrived anyway",
+    "backlog": "webserv uses the system's maximum backlog",
+    "rcvbuf": "webserv keeps the kernel's socket buffer sizes",
+    "sndbuf": "webserv keeps the kernel's socket buffer sizes",
+    "fastopen": "webserv does not enable TCP Fast Open",
+    "so_keepalive": "webserv's keepalive_timeout closes idle connections",
+    "ipv6only": "an IPv6 address listens on IPv6 only",
+    "setfib": "not supported on this system",
+    "accept_filter": "not supported on this system",
+    "bind": "webserv binds each listen address separately",
+}
 _LISTEN_UNSUPPORTED = {
-    "http2": "webserv speaks HTTP/1.1 only: drop http2",
-    "quic": "webserv speaks HTTP/1.1 over TCP only: drop quic",
-    "reuseport": "webserv's master binds each address once and its workers share it "
-    "(no SO_REUSEPORT): drop reuseport",
-    "deferred": "drop deferred: webserv reads only when data has arrived anyway",
-    "bind": "webserv binds each listen address separately: drop bind",
+    "quic": "webserv serves HTTP/1.1 over TCP only: drop the QUIC listen",
+    "http3": "webserv serves HTTP/1.1 over TCP only: drop http3",
 }
 
 
-def _listen(d: Directive, _: ParseContext) -> Listen:
+def _listen(d: Directive, ctx: ParseContext) -> Listen:
     host, port = parse_listen_address(d.args[0])
     flags: dict[str, bool] = {}
     for arg in d.args[1:]:
         value = "default_server" if arg.value == "default" else arg.value
+        key = value.split("=", 1)[0]
         if value in _LISTEN_FLAGS:
             if value in flags:
                 raise ValueProblem(
@@ -120,17 +143,26 @@ def _listen(d: Directive, _: ParseContext) -> Listen:
                     f'write "{value}" once',
                 )
             flags[value] = True
-            continue
-        key = value.split("=", 1)[0]
-        hint = _LISTEN_UNSUPPORTED.get(key)
-        raise ValueProblem(
-            "invalid-value" if hint is None else "unsupported",
-            f'invalid parameter "{arg.value}" in "listen" directive'
-            if hint is None
-            else f'"{key}" parameter of "listen" is not supported',
-            arg.span,
-            hint or "the parameters after the address are default_server, ssl and proxy_protocol",
-        )
+        elif key in _LISTEN_IGNORED:
+            ctx.warnings.append(
+                ValueProblem(
+                    "unsupported-nginx-directive",
+                    f'"{key}" parameter of "listen" is ignored',
+                    arg.span,
+                    _LISTEN_IGNORED[key],
+                )
+            )
+        else:
+            hint = _LISTEN_UNSUPPORTED.get(key)
+            raise ValueProblem(
+                "invalid-value" if hint is None else "unsupported",
+                f'invalid parameter "{arg.value}" in "listen" directive'
+                if hint is None
+                else f'"{key}" parameter of "listen" is not supported',
+                arg.span,
+                hint
+                or "the parameters after the address are default_server, ssl and proxy_protocol",
+            )
     return Listen(host=host, port=port, span=d.span, **flags)
 
 
@@ -311,6 +343,8 @@ _SPECS = [
     # global
     spec("workers", G, "workers N|auto;", parse=_workers, scope="global", field="workers",
           default="1", summary="worker processes"),
+    spec("worker_processes", G, "worker_processes N|auto;", parse=_workers, scope="global",
+          field="workers", default="1", summary="nginx's name for workers"),
     spec("event_loop", G, "event_loop auto|asyncio|uvloop;",
           parse=one_of("auto", "asyncio", "uvloop"), scope="global", field="event_loop",
           default="auto", summary="event loop implementation"),
@@ -335,7 +369,7 @@ _SPECS = [
     spec("include", "GHSL", "include PATH|GLOB;", combine="append",
           summary="include other files"),
     spec("listen", S, "listen [ADDR:]PORT [default_server] [ssl] [proxy_protocol];",
-          max_args=4, parse=_listen,
+          max_args=None, parse=_listen,
           combine="append", default="0.0.0.0:8080", summary="address and port to listen on"),
     spec("server_name", S, "server_name NAME ...;", max_args=None, parse=_server_name,
           combine="extend", default='""', summary="names of this virtual server"),

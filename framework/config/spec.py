@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,9 +32,13 @@ CONTEXT_NAMES = {"G": "top level", "H": "top level", "S": "server", "L": "locati
 @dataclass(frozen=True, slots=True)
 class ParseContext:
     """What value parsers need besides the directive: relative paths resolve against
-    ``base_dir`` (the main config file's directory)."""
+    ``base_dir`` (the main config file's directory). A parser that accepts a value but has
+    something to say about it appends a ``ValueProblem`` to ``warnings`` (reported as a
+    warning); ``log_formats`` are the names that nginx ``log_format`` directives define."""
 
     base_dir: Path
+    warnings: list[ValueProblem] = field(default_factory=list)
+    log_formats: frozenset[str] = frozenset()
 
     def path(self, value: str) -> Path:
         return Path(os.path.normpath(self.base_dir / value))

@@ -35,7 +35,7 @@ BAD_SERVER_LINES = [
     ("listen [zz]:80;", "invalid-listen"),
     ("listen 1.2.3.4:;", "invalid-port"),
     ("listen 80 default_server default_server;", "invalid-value"),
-    ("listen 80 http2;", "unsupported"),
+    ("listen 80 quic;", "unsupported"),
     ("client_max_body_size 10mb;", "invalid-size"),
     ("client_max_body_size 1.5m;", "invalid-size"),
     ("client_max_body_size 0x10;", "invalid-size"),

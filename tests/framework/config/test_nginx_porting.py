@@ -1,0 +1,98 @@
+"""Porting from nginx: nginx's own directives get ``unsupported-nginx-directive`` with advice
+(a warning when webserv does not need them, an error when ignoring them would change the
+answers), never "unknown directive" with a misleading did-you-mean."""
+
+from __future__ import annotations
+
+import pytest
+
+from framework.config.directives import DIRECTIVES
+from framework.config.nginx_directives import IGNORED, NOT_NEEDED, UNSUPPORTED
+
+SERVER = "server {\n    listen 8080;\n    location / { }\n}\n"
+
+
+def only(result):
+    (diag,) = result.diagnostics
+    return diag
+
+
+@pytest.mark.parametrize(
+    ("line", "severity", "message"),
+    [
+        ("sendfile on;", "warning", '"sendfile" is an nginx directive that webserv does not need'),
+        ("tcp_nopush on;", "warning", '"tcp_nopush" is an nginx directive that webserv does not need'),
+        ("events {\n  worker_connections 8000;\n}", "warning",
+         '"events" is an nginx directive that webserv does not need'),
+        ("log_format main '$remote_addr';", "warning",
+         '"log_format" is an nginx directive that webserv ignores'),
+        ("limit_req_zone $binary_remote_addr zone=one:10m rate=1r/s;", "error",
+         '"limit_req_zone" is an nginx directive that webserv does not support'),
+    ],
+)  # fmt: skip
+def test_an_nginx_directive_gets_porting_advice_not_a_did_you_mean(load, line, severity, message):
+    diag = only(load(line + "\n" + SERVER))
+    assert (diag.rule, diag.severity, diag.message) == (
+        "unsupported-nginx-directive",
+        severity,
+        message,
+    )
+    assert diag.hint and "did you mean" not in diag.hint
+    assert (diag.span.line, diag.span.col) == (1, 1)
+
+
+def test_an_unsupported_directive_inside_a_location_is_an_error_with_a_workaround(load):
+    diag = only(load("server {\n  listen 8080;\n  location / {\n    rewrite ^/a /b;\n  }\n}\n"))
+    assert diag.severity == "error" and "return 301" in diag.hint
+    assert (diag.span.line, diag.span.col) == (4, 5)
+
+
+def test_a_plain_typo_still_gets_a_did_you_mean(load):
+    diag = only(load("autoindx on;\n" + SERVER))
+    assert diag.rule == "unknown-directive" and diag.hint == 'did you mean "autoindex"?'
+
+
+def test_the_porting_table_never_shadows_a_webserv_directive():
+    tables = {**NOT_NEEDED, **IGNORED, **UNSUPPORTED}
+    assert len(tables) == len(NOT_NEEDED) + len(IGNORED) + len(UNSUPPORTED)
+    # a name webserv implements is looked up in the directive table first; listing it
+    # here as well would be stale advice
+    assert not set(tables) & {"workers", "root", "listen", "map", "return", "index"}
+
+
+def test_worker_processes_is_nginx_s_name_for_workers(load):
+    result = load("worker_processes 3;\n" + SERVER)
+    assert result.diagnostics == [] and result.config.workers == 3
+    assert DIRECTIVES["worker_processes"].field == "workers"
+
+
+def test_an_access_log_naming_an_nginx_log_format_is_a_warning_and_logs_combined(load):
+    result = load(
+        "http {\n  log_format main '$remote_addr';\n  access_log /tmp/a.log main;\n"
+        + SERVER
+        + "}\n"
+    )
+    rules = [(d.severity, d.rule, d.span.line) for d in result.diagnostics]
+    assert rules == [
+        ("warning", "unsupported-nginx-directive", 2),
+        ("warning", "unsupported-nginx-directive", 3),
+    ]
+    assert result.config.servers[0].locations[0].access_log.format == "combined"
+
+
+def test_an_unknown_log_format_name_is_still_an_error(load):
+    diag = only(load("access_log /tmp/a.log jsno;\n" + SERVER))
+    assert diag.severity == "error" and diag.rule == "invalid-value"
+
+
+@pytest.mark.parametrize("param", ["deferred", "reuseport", "backlog=511", "http2", "ipv6only=on"])
+def test_nginx_socket_options_of_listen_are_ignored_with_a_warning(load, param):
+    result = load(f"server {{\n  listen 8080 {param};\n}}\n")
+    diag = only(result)
+    assert (diag.severity, diag.rule) == ("warning", "unsupported-nginx-directive")
+    assert diag.span.col == 15
+    assert result.config is not None and result.config.servers[0].listens[0].port == 8080
+
+
+def test_quic_listen_is_an_error(load):
+    assert only(load("server {\n  listen 443 quic;\n}\n")).rule == "unsupported"
