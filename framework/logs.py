@@ -180,11 +180,13 @@ class AccessLog:
         now = time.time()
         headers = request.headers
         client = request.client[0] or "-"
+        user = request.remote_user
         if self.format == "json":
             line = json.dumps(
                 {
                     "time": now,
                     "remote_addr": client,
+                    "remote_user": user,
                     "method": request.original_method,
                     "uri": request.original_uri,
                     "protocol": f"HTTP/{request.http_version}",
@@ -197,7 +199,8 @@ class AccessLog:
             )
         else:
             line = (
-                f'{client} - - [{_time_local(now)}] "{_quote(request.original_method)} '
+                f"{client} - {_quote(user) if user else '-'} [{_time_local(now)}] "
+                f'"{_quote(request.original_method)} '
                 f'{_quote(request.original_uri)} HTTP/{request.http_version}" {status} {sent} '
                 f'"{_quote(headers.get("referer", "-") or "-")}" '
                 f'"{_quote(headers.get("user-agent", "-") or "-")}"'
