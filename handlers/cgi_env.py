@@ -104,6 +104,9 @@ def build_environ(
     authorization = request.headers.get("authorization")
     if authorization:
         env["AUTH_TYPE"] = authorization.split(" ", 1)[0]
+    if request.remote_user:  # auth_basic accepted this user (RFC 3875 4.1.1, 4.1.11)
+        env["AUTH_TYPE"] = "Basic"
+        env["REMOTE_USER"] = request.remote_user
     env.update(header_variables(request, dechunked=content_length is not None))
     return env
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Comment, Directive
+from framework.config.lint_access import RULES as ACCESS_RULES
 from framework.config.lint_context import LintContext, LintRule, served_dir
 from framework.config.lint_context import warn as _warn
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
@@ -354,6 +355,7 @@ RULES: list[LintRule] = [
         True,
     ),
     LintRule("cgi-interpreter-not-found", "CGI interpreter missing", check_cgi_interpreter, True),
+    *ACCESS_RULES,
 ]
 
 
