@@ -35,6 +35,7 @@ from framework.routing.paths import (
 )
 from framework.routing.urls import absolute_url, quote_path, quote_query
 from handlers.conditional import evaluate, http_date, make_etag, range_allowed
+from handlers.content_coding import accepted_codings, add_vary, may_compress
 from handlers.ranges import parse_range
 from handlers.static_cache import MAX_FILE, CachedFile, FileCache
 
@@ -56,6 +57,10 @@ class StaticHandler(Handler):
         self._cached_entries = self._cache.entries
         self._map = fs_mapper(location)
         self._open = file_opener(location)
+        self._variants = _variants(location)
+        self._variant_vary = location.gzip_vary
+        # variants apart: a request for FILE.gz itself must not get FILE's variant headers
+        self._variant_cache = FileCache()
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> StaticHandler:
@@ -76,6 +81,18 @@ class StaticHandler(Handler):
     # -- GET / HEAD ---------------------------------------------------------------------------
     def _get(self, request: Request) -> Response | None:
         path = request.path
+        if self._variants and path[-1:] != "/":
+            response, vary = self._precompressed(request, path)
+            if response is not None:
+                return response
+            if vary:
+                response = self._get_original(request, path)
+                if response is not None:
+                    add_vary(response.headers)
+                return response
+        return self._get_original(request, path)
+
+    def _get_original(self, request: Request, path: str) -> Response | None:
         if self._cached_entries:  # a dict: no Python-level __len__ on the hot path
             entry = self._cached(path)
             if entry is not None:
@@ -99,19 +116,35 @@ class StaticHandler(Handler):
             raise
 
     def _file_response(
-        self, request: Request, file: OpenFile, fs_path: str, st: os.stat_result
+        self,
+        request: Request,
+        file: OpenFile,
+        fs_path: str,
+        st: os.stat_result,
+        cache: FileCache | None = None,
+        original: str | None = None,
+        coding: str | None = None,
+        vary: bool = False,
     ) -> Response:
+        """The answer from the open ``file``; for a precompressed variant, ``original`` is
+        the path whose type it has and ``coding`` its Content-Encoding."""
         size = st.st_size
         etag, last_modified = _validators(st.st_mtime_ns, size)
         items = [
-            ("content-type", "Content-Type", self._content_type(request.path)),
+            ("content-type", "Content-Type", self._content_type(original or request.path)),
             ("last-modified", "Last-Modified", last_modified),
             ("etag", "ETag", etag),
             ("accept-ranges", "Accept-Ranges", "bytes"),
         ]
+        if coding is not None:
+            items.append(("content-encoding", "Content-Encoding", coding))
+            if vary:
+                items.append(("vary", "Vary", "Accept-Encoding"))
         if size <= MAX_FILE:
             extra = (items, header_block(Headers.from_items(items)))
-            entry = self._cache.store(fs_path, file.fd, st, etag, last_modified, extra)
+            entry = (cache if cache is not None else self._cache).store(
+                fs_path, file.fd, st, etag, last_modified, extra
+            )
             if entry is not None:
                 file.close()
                 return self._cached_response(request, entry)
@@ -124,6 +157,56 @@ class StaticHandler(Handler):
             return Response(304, b"", headers)
         # HEAD: the engine sizes the body from the open file and sends none of it
         return Response(status, FileBody(file, offset, length), headers)  # type: ignore[arg-type]
+
+    # -- gzip_static / brotli_static ----------------------------------------------------------
+    def _precompressed(self, request: Request, path: str) -> tuple[Response | None, bool]:
+        """``(response, vary)``: the answer from ``path``.br or ``path``.gz when one exists
+        and the client takes it (``always``: whatever it accepts), else None; ``vary`` says
+        whether a variant exists in ``on`` mode with ``gzip_vary``, so that the original
+        answer needs ``Vary: Accept-Encoding`` too (nginx's rule). Each variant is opened
+        beneath the root exactly as the file itself; a missing or unreadable variant, or a
+        directory, is skipped."""
+        accepted: frozenset[str] | None = None
+        vary = False
+        for suffix, coding, always in self._variants:
+            if always:
+                taken = True
+            else:
+                if accepted is None:
+                    accepted = accepted_codings(request.headers.get("accept-encoding"))
+                taken = coding in accepted and may_compress(request, self.location, None)
+                if not taken and not self._variant_vary:
+                    continue  # its existence would change nothing
+            variant = path + suffix
+            entry = self._cached_variant(variant)
+            opened: tuple[OpenFile, str, os.stat_result] | None = None
+            if entry is None:
+                try:
+                    file, fs_path, st = self._open(variant)
+                except HTTPError:
+                    continue
+                if file is None:
+                    continue  # a directory (or a device) is not a variant
+                opened = (file, fs_path, st)
+            if not always and self._variant_vary:
+                vary = True
+            if not taken:
+                if opened is not None:
+                    opened[0].close()
+                continue
+            if entry is not None:
+                return self._cached_response(request, entry), vary
+            assert opened is not None
+            file, fs_path, st = opened
+            try:
+                response = self._file_response(
+                    request, file, fs_path, st, self._variant_cache, path, coding, vary
+                )
+            except BaseException:
+                file.close()
+                raise
+            return response, vary
+        return None, vary
 
     def _cached_response(self, request: Request, entry: CachedFile) -> Response:
         headers = Headers.from_items(*entry.extra)  # type: ignore[misc]
@@ -147,6 +230,14 @@ class StaticHandler(Handler):
             return self._cache.lookup(self._map(path))
         except HTTPError:
             return None  # an alias mapping that climbs: never cached
+
+    def _cached_variant(self, path: str) -> CachedFile | None:
+        if not self._variant_cache.entries:
+            return None
+        try:
+            return self._variant_cache.lookup(self._map(path))
+        except HTTPError:
+            return None
 
     def _forget(self, path: str) -> None:
         try:
@@ -215,6 +306,17 @@ class StaticHandler(Handler):
         return Response(204)
 
 
+def _variants(location: LocationConfig) -> tuple[tuple[str, str, bool], ...]:
+    """``(suffix, coding, always)`` of the precompressed variants a location serves, in
+    order of preference (brotli compresses better)."""
+    out = []
+    if location.brotli_static != "off":
+        out.append((".br", "br", location.brotli_static == "always"))
+    if location.gzip_static != "off":
+        out.append((".gz", "gzip", location.gzip_static == "always"))
+    return tuple(out)
+
+
 def _decide(
     request: Request, headers: Headers, etag: str, last_modified: str, mtime: int, size: int
 ) -> tuple[int, int, int]:
@@ -271,7 +373,8 @@ def _with_query(uri: str, query: str) -> str:
 
 
 def _redirect(request: Request, path: str) -> None:
-    """301 to ``path`` (decoded, normalised) keeping the query; Location is absolute."""
+    """301 to ``path`` (decoded, normalised) keeping the query; ``Location`` is absolute
+    unless the location has ``absolute_redirect off`` (``absolute_url``)."""
     location = absolute_url(request, path, request.query)
     raise HTTPError(301, headers={"Location": location})
 
