@@ -305,6 +305,10 @@ class WriteQueue:
             self._timer = self._loop.call_at(deadline, self._on_timer)
 
     # -- closing ---------------------------------------------------------------------------
+    def notify_close(self) -> None:
+        """Queue what tells the peer no more data follows (TLS close_notify; nothing on a
+        plain fd, whose FIN says it)."""
+
     def close(self) -> None:
         """Close the fd once the queue is flushed (at once when it is empty)."""
         if self._closed:

@@ -150,6 +150,7 @@ class ConnectionCloser:
         self._done()
 
     async def _linger(self) -> None:
+        self.queue.notify_close()  # TLS: close_notify before our FIN
         try:
             await asyncio.wait_for(self.queue.flush(), 10.0)
             self.sock.shutdown(socket.SHUT_WR)

@@ -16,12 +16,24 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import httptools
 
 from framework.core.hangup import HangupWatcher, watcher_for
+from framework.core.tls import (
+    HTTP1_ALPN,
+    MAX_RECORD,
+    TlsError,
+    TlsSession,
+    TlsWriteQueue,
+    client_hello_alpn,
+    first_record_size,
+    starts_tls,
+)
 from framework.core.writequeue import WriteQueue
 from framework.http.body import RequestBody
 from framework.http.closing import LINGER_TIME as LINGER_TIME  # re-exported
@@ -36,6 +48,7 @@ from framework.http.deadlines import (
 from framework.http.errors import HTTPError
 from framework.http.head import FRAMING_HEADERS, check_head
 from framework.http.headers import Headers
+from framework.http.proxy_protocol import ProxyProtocolError, parse_header
 from framework.http.request import Request
 from framework.http.responder import SMALL_FILE as SMALL_FILE  # re-exported
 from framework.http.responder import ResponseWriter
@@ -52,6 +65,8 @@ READ_SIZE = 256 * 1024
 MAX_REQUEST_LINE = 8192
 PIPELINE_DEPTH = 8  # requests parsed ahead of the one being answered
 DRAIN_LIMIT = 1024 * 1024  # unread body bytes we discard to keep a connection alive
+PREAMBLE_READ = 4096  # bytes read at a time before HTTP (PROXY header, TLS ClientHello)
+PLAIN_HTTP_TO_TLS = 497  # nginx's internal status: answered as a 400 with its own page
 
 _NO_BODY = RequestBody.empty()  # stateless once at EOF: shared by body-less requests
 _READ_BUFFER = bytearray(READ_SIZE)  # one loop, one reader at a time: shared
@@ -136,6 +151,14 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         "_trailers",
         "_body_since",
         "_body_paused_at",
+        "_reader",
+        "_scheme",
+        "_proxy_addr",
+        "_tls",
+        "_tls_context",
+        "_want_proxy",
+        "_preamble",
+        "_plain_on_tls",
     )
 
     def __init__(
@@ -145,7 +168,12 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         sock: socket.socket,
         peer: tuple[str, int],
         local: tuple[str, int],
+        *,
+        tls: ssl.SSLContext | None = None,
+        proxy_protocol: bool = False,
     ) -> None:
+        """Serve ``sock``; with ``tls``, over TLS with that server context; with
+        ``proxy_protocol``, after a PROXY protocol header."""
         self.owner = owner
         self.loop = loop
         self.sock = sock
@@ -154,7 +182,10 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self.local = local
         self.defaults: ServerConfig = owner.app.default_server(local)
         self._header_max = self.defaults.client_header_max_size
-        self.queue = WriteQueue(loop, sock, on_lost=self._on_write_lost)
+        if tls is None:
+            self.queue = WriteQueue(loop, sock, on_lost=self._on_write_lost)
+        else:
+            self.queue = TlsWriteQueue(loop, sock, on_lost=self._on_write_lost)
         self.parser = _new_parser(self)
         self.pending: deque[tuple[Request, int]] = deque()  # (request, early status)
         self._waiter: asyncio.Future[None] | None = None
@@ -192,6 +223,16 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._trailers: TrailerGuard | None = None  # made at the first chunked body
         self._body_since = 0.0  # start of the body clock (client_body_min_rate), pauses excluded
         self._body_paused_at = 0.0
+        self._scheme = "http"
+        self._proxy_addr: tuple[str, int] | None = None  # the PROXY header's source
+        self._tls: TlsSession | None = None
+        self._tls_context = tls
+        self._want_proxy = proxy_protocol
+        self._preamble = b""  # bytes read before HTTP begins (PROXY header, ClientHello)
+        self._plain_on_tls = False
+        self._reader = (
+            self._on_preamble_readable if tls is not None or proxy_protocol else self._on_readable
+        )
         stats.active += 1
         self._set_deadline("idle", self.defaults.client_header_timeout)
         self._start_reading()
@@ -204,7 +245,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             if self._hup_on:
                 self._unwatch_hangup()
             self._reading = True
-            self.loop.add_reader(self.fd, self._on_readable)
+            self.loop.add_reader(self.fd, self._reader)
 
     def _stop_reading(self) -> None:
         if self._reading:
@@ -296,6 +337,10 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         if not n:
             self._on_eof()
             return
+        self._received(n)
+
+    def _received(self, n: int) -> None:
+        """Parse the ``n`` bytes of input in ``_READ_BUFFER``."""
         # httptools copies what it keeps, so the shared buffer can be reused at once
         if self._by_heads is None and _READ_BUFFER.find(b"\t", 0, n) < 0:
             self._feed(_READ_VIEW[:n])  # no HTAB at all: the common case
@@ -437,6 +482,137 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self._client_may_be_gone(request)
         self._wake()
 
+    # -- before HTTP: the PROXY header, TLS --------------------------------------------------
+    def _set_reader(self, reader: Callable[[], None]) -> None:
+        self._reader = reader
+        if self._reading:
+            self.loop.add_reader(self.fd, reader)  # replaces the callback
+
+    def _on_preamble_readable(self) -> None:
+        """The first bytes of a ``proxy_protocol`` or ``ssl`` connection: the PROXY header,
+        then (on a TLS address) whether it is a handshake or plain HTTP. Bounded in size
+        here and in time by client_header_timeout (the "idle" deadline)."""
+        try:
+            data = self.sock.recv(PREAMBLE_READ)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._abort()
+            return
+        if not data:
+            error_log.info("client %s closed the connection before a request", self.peer[0])
+            self._abort()
+            return
+        pre = self._preamble + data
+        if self._want_proxy:
+            try:
+                header = parse_header(pre)
+            except ProxyProtocolError as exc:
+                shown = pre[:107].decode("latin-1")
+                error_log.error(
+                    'broken header: "%s" while reading PROXY protocol, client: %s (%s)',
+                    shown,
+                    self.peer[0],
+                    exc,
+                )
+                self._abort()
+                return
+            if header is None:
+                self._preamble = pre
+                return
+            self._want_proxy = False
+            self._proxy_addr = header.source
+            pre = pre[header.length :]
+        self._preamble = pre
+        self._after_preamble()
+
+    def _after_preamble(self) -> None:
+        pre = self._preamble
+        context = self._tls_context
+        if context is not None and not self._plain_on_tls:
+            if not pre:
+                return  # the first byte tells TLS from plain HTTP
+            if starts_tls(pre[0]):
+                size = first_record_size(pre)
+                if (not size or len(pre) < size) and size <= MAX_RECORD + 5:
+                    return  # the whole ClientHello record, to read its ALPN offer
+                offered = client_hello_alpn(pre[:size])
+                refuse = offered is not None and not HTTP1_ALPN.intersection(offered)
+                tls = self._tls = TlsSession(context, refuse_alpn=refuse)
+                self.queue.tls = tls  # type: ignore[attr-defined]
+                self._scheme = "https"
+                self._preamble = b""
+                tls.incoming.write(pre)
+                self._set_reader(self._on_tls_readable)
+                self._tls_input()
+                return
+            self._plain_on_tls = True  # answered 400 once its head is read, as nginx does
+        self._preamble = b""
+        self._set_reader(self._on_readable)
+        if pre:
+            n = len(pre)
+            _READ_BUFFER[:n] = pre
+            self._received(n)
+
+    def _on_tls_readable(self) -> None:
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._lost()
+            return
+        tls = self._tls
+        assert tls is not None
+        if not data:
+            if not tls.established:
+                error_log.info("peer %s closed the connection in the TLS handshake", self.peer[0])
+                self._abort()
+            else:
+                self._on_eof()
+            return
+        tls.incoming.write(data)
+        self._tls_input()
+
+    def _tls_input(self) -> None:
+        """Step the handshake, then decrypt and parse whatever records are complete."""
+        tls = self._tls
+        assert tls is not None
+        queue: TlsWriteQueue = self.queue  # type: ignore[assignment]
+        if not tls.established:
+            try:
+                done = tls.handshake()
+            except TlsError as exc:
+                alert = tls.outgoing.read()
+                if alert:
+                    queue.write_raw(alert)
+                error_log.info("TLS handshake with %s failed: %s", self.peer[0], exc)
+                self._finish(False)
+                return
+            out = tls.outgoing.read()
+            if out:
+                queue.write_raw(out)
+            if not done:
+                return
+            # the request gets its own client_header_timeout, as after nginx's handshake
+            self._set_deadline("idle", self.defaults.client_header_timeout)
+        while not self._closed and not self._paused & _PAUSE_STOP:
+            try:
+                n = tls.read_into(_READ_BUFFER)
+            except TlsError as exc:
+                error_log.info("TLS error from %s: %s", self.peer[0], exc)
+                self._lost()
+                return
+            if n < 0:
+                break
+            if n == 0:  # close_notify
+                self._on_eof()
+                return
+            self._received(n)
+        out = tls.retry_blocked() or tls.outgoing.read()  # e.g. a TLS 1.3 KeyUpdate answer
+        if out:
+            queue.write_raw(out)
+
     # -- httptools callbacks ---------------------------------------------------------------
     def on_message_begin(self) -> None:
         self._in_head = True
@@ -512,6 +688,14 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             _NO_BODY,
             keep_alive,
         )
+        request.scheme = self._scheme
+        request.proxy_protocol_addr = self._proxy_addr
+        if self._plain_on_tls:
+            request.keep_alive = False
+            self.pending.append((request, PLAIN_HTTP_TO_TLS))
+            self._wake()
+            self._reject_status = -1
+            raise _Reject
         early = 0
         try:
             self.owner.app.route(request)
@@ -627,6 +811,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         request = Request("-" if not self._url else self._method_or_dash(), target, "/")
         request.client = self.peer
         request.server = self.local
+        request.scheme = self._scheme
+        request.proxy_protocol_addr = self._proxy_addr
         request.keep_alive = False
         request.http_version = "1.1"
         self.pending.append((request, status))
@@ -672,7 +858,9 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                     if early:
                         request.keep_alive = False
                         linger = True
-                        if request.location is not None:
+                        if early == PLAIN_HTTP_TO_TLS:
+                            response = _plain_http_to_tls_response()
+                        elif request.location is not None:
                             response = await self.owner.app.respond_error(request, early)
                         else:
                             response = self.owner.app.error_response(request, early)
@@ -753,6 +941,22 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._discard = budget
         self.resume(_PAUSE_BODY)
         return True
+
+
+_PLAIN_HTTP_PAGE = (
+    b"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>"
+    b"\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+    b"<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
+    b"<hr><center>webserv</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def _plain_http_to_tls_response() -> Response:
+    """nginx's answer to a plain HTTP request on a TLS address (its status 497)."""
+    headers = Headers()
+    headers["Content-Type"] = "text/html"
+    headers["Connection"] = "close"
+    return Response(400, _PLAIN_HTTP_PAGE, headers)
 
 
 def _last_head_end(data: bytes | memoryview) -> int:
