@@ -22,8 +22,10 @@ from framework.handler import Handler
 from framework.http.errorpage import ErrorResponse, builtin_error_response
 from framework.http.errors import HTTPError, InternalRedirect
 from framework.http.headers import Headers
+from framework.http.realip import apply_real_ip
 from framework.http.request import Request
 from framework.http.response import Response
+from framework.http.variables import expand_uri
 from framework.logs import AccessLog, AccessLogs, error_log
 from framework.registry import registry
 from framework.routing.locations import LocationMatcher
@@ -248,10 +250,16 @@ class Application:
         return self.selector.default_for(local)
 
     def route(self, request: Request) -> None:
-        """Set ``request.server_config`` and ``request.location``."""
+        """Set ``request.server_config``, ``request.location`` and ``request.captures``."""
         server = self.selector.select(request.server, request.host)
         request.server_config = server
-        request.location = self._matchers[id(server)].match(request.path)
+        request.location, captures = self._matchers[id(server)].lookup(request.path)
+        apply_real_ip(request, server.context)  # nginx: the server's settings first (post-read)
+        apply_real_ip(request, request.location)
+        if captures is not None:
+            request.captures = captures.copy()
+        elif request.captures:  # an internal redirect left a regex location
+            request.captures = {}
 
     # -- responding ------------------------------------------------------------------------------
     async def respond(self, request: Request) -> Response:
@@ -329,6 +337,7 @@ class Application:
             uri, override = self._error_page_for(request, failed.status)
             if uri is None or request.redirects >= MAX_REDIRECTS:
                 return failed
+            uri = expand_uri(uri, request)
             if uri.startswith(("http://", "https://")):
                 return Response(302, b"", {"Location": uri})
             page_status = override or failed.status
