@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import ipaddress
 import os
 import select
 import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from framework import privileges
 from framework.config.models import Config
 from framework.core.child import kill_all
 from framework.core.hangup import watcher_for
@@ -32,7 +35,9 @@ from framework.http.connection import Connection
 from framework.logs import configure_error_log, error_log, reopen_logs
 from framework.pipeline import Application
 from framework.stats import stats
-from framework.transports import TlsSetupError, Transports, build_transports
+
+if TYPE_CHECKING:
+    from framework.systemd import Notifier
 
 EXIT_OK = 0
 EXIT_CONFIG = 1
@@ -184,20 +189,7 @@ class Server:
                 sock.close()
                 continue
             stats.accepted += 1
-            transports = self.transports
-            transport = transports.for_local(local) if transports else None
-            if transport is None:
-                conn = Connection(self, self.loop, sock, peer[:2], local)
-            else:
-                conn = Connection(
-                    self,
-                    self.loop,
-                    sock,
-                    peer[:2],
-                    local,
-                    tls=transport.tls,
-                    proxy_protocol=transport.proxy_protocol,
-                )
+            conn = Connection(self, self.loop, sock, peer[:2], local)
             self.connections[conn] = None
 
     def _reclaim_idle(self) -> bool:
@@ -238,15 +230,6 @@ class Server:
         self._stop = self.loop.create_future()
         watcher_for(self.loop)  # its epoll fd is opened once, before any client
         self._install_signal_handlers()
-        try:
-            if self.transports is None:
-                self.transports = build_transports(self.config)
-        except TlsSetupError as exc:
-            error_log.error("cannot start: %s", exc)
-            if error_log.logs_to_file():
-                print(f"webserv: cannot start: {exc}", file=sys.stderr, flush=True)
-            self.app.access_logs.close()
-            return EXIT_CONFIG
         if not await self._start_app():
             return EXIT_CONFIG
         if self._stop.done():  # stopped (or the master died) while starting
@@ -255,7 +238,7 @@ class Server:
         self._start_accepting()
         if self.ready_fd is None:
             for address in self.listeners:
-                print(f"webserv: listening on {self._url_of(address)}", flush=True)
+                print(f"webserv: listening on {url_of(address)}", flush=True)
         else:
             try:
                 os.write(self.ready_fd, b"1")
@@ -268,13 +251,6 @@ class Server:
         for sock in self.listeners.values():
             sock.close()
         return code
-
-    def _url_of(self, address: Address) -> str:
-        url = url_of(address)
-        transport = self.transports.for_local(address) if self.transports else None
-        if transport is not None and transport.tls is not None:
-            return "https" + url[4:]
-        return url
 
     def _install_signal_handlers(self) -> None:
         handlers = [
@@ -385,11 +361,6 @@ class Server:
         config = load_for_reload(self.config_path)
         if config is None:
             return
-        try:
-            transports = build_transports(config)  # certificates are re-read
-        except TlsSetupError as exc:
-            error_log.error("reload: %s; keeping the current configuration", exc)
-            return
         app = Application(config)
         await app.startup()
         wanted = listen_addresses(config)
@@ -427,12 +398,11 @@ class Server:
         self.listeners.update(opened)
         self.config = config
         self.app = app
-        self.transports = transports  # open TLS connections keep their session's context
         if was_accepting or self._accept_paused:
             self._accept_paused = False
             self._start_accepting()
         for address in opened:
-            print(f"webserv: listening on {self._url_of(address)}", flush=True)
+            print(f"webserv: listening on {url_of(address)}", flush=True)
         error_log.info("reloaded configuration")
         for conn in list(self.connections):  # like nginx: idle keep-alive ones close now
             conn.close_if_waiting()
@@ -507,6 +477,11 @@ def _serve(
     except Exception as exc:  # noqa: BLE001 - e.g. a plugin failing to construct
         print(f"webserv: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    problem = _drop_privileges(config)  # after the access logs are open, before serving
+    if problem is not None:
+        print(f"webserv: cannot start: {problem}", file=sys.stderr, flush=True)
+        error_log.error("cannot start: %s", problem)
+        return EXIT_CONFIG
     server = Server(
         loop, config, app, listeners, config_path, ready_fd=ready_fd, master_fd=master_fd
     )
@@ -552,13 +527,18 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     fixed_workers: int | None = getattr(args, "workers", None)
     workers = fixed_workers or config.workers
+    problem = _check_user(config)
+    if problem is not None:
+        print(f"webserv: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    from framework.systemd import Notifier, inherited_listeners
+
+    notifier = Notifier.from_environment()
     listeners: dict[Address, socket.socket] = {}
+    inherited = inherited_listeners()
     try:
-        for address in listen_addresses(config):
-            listeners[address] = open_listener(address)
+        listeners = bind_listeners(listen_addresses(config), inherited)
     except ListenError as exc:
-        for sock in listeners.values():
-            sock.close()
         print(f"webserv: {exc}", file=sys.stderr)
         return EXIT_LISTEN
     problem = _prepare_files(config)
@@ -567,12 +547,84 @@ def run_command(args: argparse.Namespace) -> int:
             sock.close()
         print(f"webserv: {problem}", file=sys.stderr)
         return EXIT_CONFIG
+    _warn_cgi_as_root(config)
     try:
-        if workers > 1:
-            return run_workers(config, config_path, listeners, workers, fixed_workers)
+        # a master keeps root (reloads bind, logs reopen) and speaks to systemd, as nginx's
+        # does: with `user` as root, or under systemd, one worker still gets a master
+        if workers > 1 or privileges.applies(config) or notifier.enabled:
+            return run_workers(config, config_path, listeners, workers, fixed_workers, notifier)
         return _serve(config, config_path, listeners, fixed_workers=fixed_workers is not None)
     finally:
         _remove_pid(config.pid)
+
+
+def bind_listeners(
+    addresses: list[Address], inherited: list[socket.socket]
+) -> dict[Address, socket.socket]:
+    """A listener per address: an inherited socket (systemd socket activation) whose local
+    address is that address, else a new one. Inherited sockets matching no address are
+    closed with a warning. Raises ``ListenError`` (everything opened closed)."""
+    from framework.systemd import local_address
+
+    by_address = {_normal(local_address(sock)): sock for sock in inherited}
+    listeners: dict[Address, socket.socket] = {}
+    try:
+        for address in addresses:
+            sock = by_address.pop(_normal(address), None)
+            listeners[address] = sock if sock is not None else open_listener(address)
+    except ListenError:
+        for sock in [*listeners.values(), *by_address.values()]:
+            sock.close()
+        raise
+    for address, sock in by_address.items():
+        error_log.warning(
+            "inherited socket %s matches no listen directive; closed", url_of(address)
+        )
+        sock.close()
+    return listeners
+
+
+def _normal(address: Address) -> Address:
+    host, port = address
+    try:
+        return (ipaddress.ip_address(host.strip("[]")).compressed, port)
+    except ValueError:
+        return address
+
+
+def _check_user(config: Config) -> str | None:
+    """Resolve ``user`` now when it applies (an unknown account stops the start); print
+    nginx's warning when it is ignored because we are not root."""
+    warning = privileges.ignored_warning(config)
+    if warning is not None:
+        print(f"webserv: {warning}", file=sys.stderr, flush=True)
+    if privileges.applies(config):
+        assert config.user is not None
+        try:
+            privileges.resolve(config.user)
+        except privileges.PrivilegeError as exc:
+            return str(exc)
+    return None
+
+
+def _warn_cgi_as_root(config: Config) -> None:
+    if os.geteuid() == 0 and not privileges.applies(config) and privileges.cgi_configured(config):
+        error_log.warning(
+            'running as root without a "user" directive: CGI scripts will run as root'
+        )
+
+
+def _drop_privileges(config: Config) -> str | None:
+    """In a worker started as root with ``user``: become that user (None when done or not
+    needed; else why not)."""
+    if not privileges.applies(config):
+        return None
+    assert config.user is not None
+    try:
+        privileges.drop_privileges(privileges.resolve(config.user))
+    except privileges.PrivilegeError as exc:
+        return str(exc)
+    return None
 
 
 # -- workers ---------------------------------------------------------------------------------------
@@ -582,6 +634,7 @@ def run_workers(
     listeners: dict[Address, socket.socket],
     count: int,
     fixed_count: int | None = None,
+    notifier: Notifier | None = None,
 ) -> int:
     """Master process: supervise ``count`` forked workers accepting on ``listeners`` (see
     ``framework.supervisor``); returns the exit code once every worker has stopped."""
@@ -614,5 +667,6 @@ def run_workers(
         reload_config=lambda: load_for_reload(config_path),
         open_listeners=open_listeners,
         fixed_count=fixed_count,
+        notifier=notifier,
     )
     return master.run()

@@ -33,9 +33,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from framework import privileges
 from framework.config.models import Config
 from framework.logs import configure_error_log, error_log
 from framework.server import url_of
+from framework.systemd import Notifier
 
 Address = tuple[str, int]
 
@@ -99,6 +101,7 @@ class Master:
         reload_config: Callable[[], Config | None],
         open_listeners: OpenFn,
         fixed_count: int | None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.current = Generation(1, config, listeners, count)
         self.pending: Generation | None = None  # a reload's generation, until it accepts
@@ -107,6 +110,7 @@ class Master:
         self._reload_config = reload_config
         self._open_listeners = open_listeners
         self._fixed_count = fixed_count  # --workers N overrides the config's value
+        self._notifier = notifier if notifier is not None else Notifier(None)
         self._stopping = False
         self._exit_code = 0
         self._failures = 0  # workers in a row that died before accepting
@@ -127,6 +131,7 @@ class Master:
         for sig in _HANDLED:
             signal.signal(sig, _note_signal)
         try:
+            self._hand_log_files(self.current.config)
             for _ in range(self.current.count):
                 self._spawn(self.current)
             while self.workers or (self._respawn_at and not self._stopping):
@@ -304,10 +309,13 @@ class Master:
                 self._reload()
         elif signum == signal.SIGUSR1:
             error_log.reopen()
+            self._hand_log_files(self.current.config)
             error_log.info("reopened the error log; telling the workers")
             self._signal_workers(signal.SIGUSR1)
 
     def _stop(self, signum: int) -> None:
+        if not self._stopping:
+            self._notifier.stopping()
         self._stopping = True
         self._respawn_at.clear()
         for worker in self.workers.values():
@@ -316,18 +324,22 @@ class Master:
 
     # -- reload ---------------------------------------------------------------------------------
     def _reload(self) -> None:
+        self._notifier.reloading()
         try:
             config = self._reload_config()  # logs why when the new config is invalid
         except Exception:  # noqa: BLE001 - a failed reload keeps the old config
             error_log.exception("reload failed, keeping the current configuration")
-            return
+            config = None
         if config is None:
+            self._notifier.ready(self._status("reload failed, configuration kept"))
             return
         try:
             listeners = self._open_listeners(config, self.current.listeners)
         except Exception as exc:  # noqa: BLE001 - ListenError, or anything unexpected
             error_log.error("reload: %s; keeping the current configuration", exc)
+            self._notifier.ready(self._status("reload failed, configuration kept"))
             return
+        self._hand_log_files(config)
         count = self._fixed_count or config.workers
         self.pending = Generation(self.current.number + 1, config, listeners, count)
         for _ in range(count):
@@ -347,6 +359,7 @@ class Master:
                 self._announced = True
                 for address in gen.listeners:
                     print(f"webserv: listening on {url_of(address)}", flush=True)
+                self._notifier.ready(self._status())
             return
         self._switch_to(gen)
 
@@ -374,6 +387,7 @@ class Master:
             if address not in old.listeners:
                 print(f"webserv: listening on {url_of(address)}", flush=True)
         error_log.info("reloaded configuration (%d workers)", gen.count)
+        self._notifier.ready(self._status())
         if self._reload_again:
             self._reload_again = False
             self._reload()
@@ -391,6 +405,26 @@ class Master:
             if self.current.listeners.get(address) is not sock:
                 sock.close()
         self._reload_again = False
+        self._notifier.ready(self._status("reload failed, configuration kept"))
+
+    def _status(self, note: str = "") -> str:
+        """systemd's STATUS= line: how many workers serve, and a note."""
+        text = f"{self.current.count} worker(s) serving"
+        return f"{text}; {note}" if note else text
+
+    def _hand_log_files(self, config: Config) -> None:
+        """With ``user`` as root: the log files exist and belong to the workers' user, so
+        that workers can reopen them after logrotate (nginx's master does the same)."""
+        if not privileges.applies(config):
+            return
+        assert config.user is not None
+        try:
+            creds = privileges.resolve(config.user)
+        except privileges.PrivilegeError as exc:
+            error_log.error("%s", exc)
+            return
+        for problem in privileges.hand_log_files_to(config, creds):
+            error_log.error("%s", problem)
 
 
 def _note_signal(signum: int, frame: object) -> None:
