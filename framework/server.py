@@ -35,6 +35,7 @@ from framework.http.connection import Connection
 from framework.logs import configure_error_log, error_log, reopen_logs
 from framework.pipeline import Application
 from framework.stats import stats
+from framework.transports import TlsSetupError, Transports, build_transports
 
 if TYPE_CHECKING:
     from framework.systemd import Notifier
@@ -189,7 +190,20 @@ class Server:
                 sock.close()
                 continue
             stats.accepted += 1
-            conn = Connection(self, self.loop, sock, peer[:2], local)
+            transports = self.transports
+            transport = transports.for_local(local) if transports else None
+            if transport is None:
+                conn = Connection(self, self.loop, sock, peer[:2], local)
+            else:
+                conn = Connection(
+                    self,
+                    self.loop,
+                    sock,
+                    peer[:2],
+                    local,
+                    tls=transport.tls,
+                    proxy_protocol=transport.proxy_protocol,
+                )
             self.connections[conn] = None
 
     def _reclaim_idle(self) -> bool:
@@ -230,6 +244,15 @@ class Server:
         self._stop = self.loop.create_future()
         watcher_for(self.loop)  # its epoll fd is opened once, before any client
         self._install_signal_handlers()
+        try:
+            if self.transports is None:
+                self.transports = build_transports(self.config)
+        except TlsSetupError as exc:
+            error_log.error("cannot start: %s", exc)
+            if error_log.logs_to_file():
+                print(f"webserv: cannot start: {exc}", file=sys.stderr, flush=True)
+            self.app.access_logs.close()
+            return EXIT_CONFIG
         if not await self._start_app():
             return EXIT_CONFIG
         if self._stop.done():  # stopped (or the master died) while starting
@@ -238,7 +261,7 @@ class Server:
         self._start_accepting()
         if self.ready_fd is None:
             for address in self.listeners:
-                print(f"webserv: listening on {url_of(address)}", flush=True)
+                print(f"webserv: listening on {self._url_of(address)}", flush=True)
         else:
             try:
                 os.write(self.ready_fd, b"1")
@@ -251,6 +274,13 @@ class Server:
         for sock in self.listeners.values():
             sock.close()
         return code
+
+    def _url_of(self, address: Address) -> str:
+        url = url_of(address)
+        transport = self.transports.for_local(address) if self.transports else None
+        if transport is not None and transport.tls is not None:
+            return "https" + url[4:]
+        return url
 
     def _install_signal_handlers(self) -> None:
         handlers = [
@@ -361,6 +391,11 @@ class Server:
         config = load_for_reload(self.config_path)
         if config is None:
             return
+        try:
+            transports = build_transports(config)  # certificates are re-read
+        except TlsSetupError as exc:
+            error_log.error("reload: %s; keeping the current configuration", exc)
+            return
         app = Application(config)
         await app.startup()
         wanted = listen_addresses(config)
@@ -398,11 +433,12 @@ class Server:
         self.listeners.update(opened)
         self.config = config
         self.app = app
+        self.transports = transports  # open TLS connections keep their session's context
         if was_accepting or self._accept_paused:
             self._accept_paused = False
             self._start_accepting()
         for address in opened:
-            print(f"webserv: listening on {url_of(address)}", flush=True)
+            print(f"webserv: listening on {self._url_of(address)}", flush=True)
         error_log.info("reloaded configuration")
         for conn in list(self.connections):  # like nginx: idle keep-alive ones close now
             conn.close_if_waiting()
