@@ -1,7 +1,8 @@
 """``return CODE [URL|TEXT];`` -- redirects and fixed answers.
 
 301/302/303/307/308 send ``Location``: a URL starting with ``/`` is made absolute with the
-request's scheme and (validated) host, and never starts with ``//`` or ``/\\``. Other codes
+request's scheme and (validated) host as nginx does (``absolute_redirect``,
+``port_in_redirect``), and never starts with ``//`` or ``/\\``. Other codes
 answer with the text as body; nginx variables in either are expanded
 (``framework.http.variables``).
 """
@@ -17,7 +18,7 @@ from framework.http.request import Request
 from framework.http.response import Response
 from framework.http.variables import expand
 from framework.registry import registry
-from framework.routing.urls import safe_authority
+from framework.routing.urls import redirect_url
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _UNSAFE = re.compile(r"[^\x21-\x7e]")  # controls, space, DEL and non-ASCII
@@ -29,13 +30,13 @@ def _percent_encode(match: re.Match[str]) -> str:
 
 
 def location_url(request: Request, url: str) -> str:
-    """Make ``url`` safe for a ``Location`` header: absolute when it starts with ``/``
-    (collapsing ``//`` and ``/\\`` so it can never become protocol-relative), controls and
-    spaces and non-ASCII characters percent-encoded (as UTF-8)."""
+    """Make ``url`` safe for a ``Location`` header: a local one (starting with ``/``) has
+    ``//`` and ``/\\`` collapsed so it can never become protocol-relative and is made
+    absolute unless ``absolute_redirect`` is off (``redirect_url``); controls, spaces and
+    non-ASCII characters are percent-encoded (as UTF-8)."""
     url = _UNSAFE.sub(_percent_encode, url)
     if url.startswith("/") or url.startswith("\\"):
-        url = "/" + url.lstrip("/\\")
-        return f"{request.scheme}://{safe_authority(request)}{url}"
+        return redirect_url(request, "/" + url.lstrip("/\\"))
     return url
 
 

@@ -1,16 +1,135 @@
 """Directives for proxy awareness: ``set_real_ip_from``, ``real_ip_header``,
-``real_ip_recursive``, ``absolute_redirect``, ``port_in_redirect``: their rows of the
-directive table, their value parsers and the ``LocationConfig`` fields they fill. This
-module must not import ``framework.config.models``, which mixes ``RealIpFields`` in."""
+``real_ip_recursive`` (nginx's realip module), ``absolute_redirect``, ``port_in_redirect``
+(nginx's core module): their rows of the directive table, their value parsers and the
+``LocationConfig`` fields they fill. This module must not import ``framework.config.models``,
+which mixes ``RealIpFields`` in."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from ipaddress import IPv4Network, IPv6Network
+from typing import Literal
+
+from config_grammar.tree import Directive
 from framework.config.model_base import Model
-from framework.config.spec import DirectiveSpec
+from framework.config.spec import DirectiveSpec, ParseContext, as_flag, first_arg, spec
+from framework.config.values import ValueProblem
+
+TrustedSource = IPv4Network | IPv6Network | Literal["unix:"]
+"""One ``set_real_ip_from`` entry: a network (a single address is a /32 or /128) or
+``"unix:"`` (every UNIX-domain peer)."""
+
+PROXY_PROTOCOL = "proxy_protocol"
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 
 
 class RealIpFields(Model):
-    """The ``LocationConfig`` fields of these directives."""
+    """The ``LocationConfig`` fields of these directives (defaults are nginx's)."""
+
+    set_real_ip_from: list[TrustedSource] = []
+    real_ip_header: str = "x-real-ip"  # a lower-cased field name, or "proxy_protocol"
+    real_ip_recursive: bool = False
+    absolute_redirect: bool = True
+    port_in_redirect: bool = True
 
 
-SPECS: list[DirectiveSpec] = []
+def parse_trusted_source(text: str) -> tuple[TrustedSource, bool] | None:
+    """``(network, exact)`` for an address, a CIDR range or ``unix:``; ``exact`` is False
+    when the address has bits set below the prefix (nginx warns that they are
+    meaningless and masks them). None when ``text`` is none of these."""
+    if text == "unix:":
+        return "unix:", True
+    if "%" in text:  # IPv6 zone IDs name an interface, not a peer
+        return None
+    address, slash, prefix = text.partition("/")
+    if slash and not (prefix.isascii() and prefix.isdigit()):
+        return None
+    try:
+        network = ipaddress.ip_network(address if not slash else f"{address}/{int(prefix)}", False)
+    except ValueError:
+        return None
+    return network, network.network_address == ipaddress.ip_address(address)
+
+
+def _trusted_source(d: Directive, _: ParseContext) -> TrustedSource:
+    arg = first_arg(d)
+    parsed = parse_trusted_source(arg.value)
+    if parsed is None:
+        raise ValueProblem(
+            "invalid-value",
+            f'host not found in set_real_ip_from "{arg.value}"',
+            arg.span,
+            "give an IPv4 or IPv6 address, a CIDR range (10.0.0.0/8, 2001:db8::/32) or "
+            "unix:; host names are not resolved",
+        )
+    return parsed[0]
+
+
+def _real_ip_header(d: Directive, _: ParseContext) -> str:
+    arg = first_arg(d)
+    if arg.value == PROXY_PROTOCOL:
+        return PROXY_PROTOCOL
+    if not _TOKEN.fullmatch(arg.value):
+        raise ValueProblem(
+            "invalid-value",
+            f'invalid header name "{arg.value}" in "real_ip_header" directive',
+            arg.span,
+            "X-Real-IP, X-Forwarded-For, proxy_protocol, or the name of the request "
+            "header your proxy sets (e.g. CF-Connecting-IP)",
+        )
+    return arg.value.lower()
+
+
+SPECS: list[DirectiveSpec] = [
+    spec(
+        "set_real_ip_from",
+        "HSL",
+        "set_real_ip_from ADDRESS|CIDR|unix:;",
+        parse=_trusted_source,
+        scope="location",
+        field="set_real_ip_from",
+        combine="append",
+        summary="a proxy trusted to name the real client (and, webserv, its X-Forwarded-Proto)",
+    ),
+    spec(
+        "real_ip_header",
+        "HSL",
+        "real_ip_header X-Real-IP|X-Forwarded-For|proxy_protocol|FIELD;",
+        parse=_real_ip_header,
+        scope="location",
+        field="real_ip_header",
+        default="X-Real-IP",
+        summary="where a trusted proxy puts the real client address",
+    ),
+    spec(
+        "real_ip_recursive",
+        "HSL",
+        "real_ip_recursive on|off;",
+        parse=as_flag,
+        scope="location",
+        field="real_ip_recursive",
+        default="off",
+        summary="take the rightmost untrusted address of the header instead of the last one",
+    ),
+    spec(
+        "absolute_redirect",
+        "HSL",
+        "absolute_redirect on|off;",
+        parse=as_flag,
+        scope="location",
+        field="absolute_redirect",
+        default="on",
+        summary="off: redirects webserv builds send a relative Location",
+    ),
+    spec(
+        "port_in_redirect",
+        "HSL",
+        "port_in_redirect on|off;",
+        parse=as_flag,
+        scope="location",
+        field="port_in_redirect",
+        default="on",
+        summary="off: absolute redirects never name a port",
+    ),
+]

@@ -22,6 +22,7 @@ from framework.config.lint_context import LintContext, LintRule, served_dir
 from framework.config.lint_context import warn as _warn
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
 from framework.config.lint_output_paths import check_output_paths
+from framework.config.lint_realip import RULES as REALIP_RULES
 from framework.config.lint_security import (
     check_alias_traversal,
     check_filesystem_root,
@@ -356,6 +357,7 @@ RULES: list[LintRule] = [
     ),
     LintRule("cgi-interpreter-not-found", "CGI interpreter missing", check_cgi_interpreter, True),
     *ACCESS_RULES,
+    *REALIP_RULES,
 ]
 
 

@@ -2,7 +2,8 @@
 
 A ``Location`` is never built from raw input: the path is the normalised one, re-encoded; the
 host is validated (else the local address is used); and the result never starts with ``//``
-or ``/\\`` (the open redirect of CVE-2021-28861).
+or ``/\\`` (the open redirect of CVE-2021-28861). ``absolute_redirect`` and
+``port_in_redirect`` of the request's location decide its form, as in nginx.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from framework.http.realip import TRUSTED_PROXY
 from framework.http.request import Request
 
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
@@ -50,19 +52,45 @@ def safe_host(request: Request) -> str:
     return host
 
 
+def _host_port(request: Request) -> int:
+    """The port of the request's ``Host`` field (0 when it names none or is invalid)."""
+    value = request.headers.get("host") or ""
+    port = value.rpartition(":")[2] if value.rfind(":") > value.rfind("]") else ""
+    if not (port.isascii() and port.isdigit()) or len(port) > 5:
+        return 0
+    number = int(port)
+    return number if number < 65536 else 0
+
+
 def safe_authority(request: Request) -> str:
-    """``host[:port]`` for absolute URLs: ``safe_host`` plus the local port unless it is
-    the scheme's default."""
+    """``host[:port]`` for absolute URLs, as nginx builds a redirect: ``safe_host`` plus
+    the local port unless it is the scheme's default or the location has
+    ``port_in_redirect off``. Behind a trusted proxy (``set_real_ip_from``) the local
+    port is the backend's, so the one the client wrote in ``Host`` is used instead."""
     host = safe_host(request)
-    port = request.server[1]
+    location = request.location
+    if location is not None and not location.port_in_redirect:
+        return host
+    state = request.state
+    port = _host_port(request) if state and TRUSTED_PROXY in state else request.server[1]
     default = 443 if request.scheme == "https" else 80
     return host if port in (default, 0) else f"{host}:{port}"
 
 
+def redirect_url(request: Request, path_and_query: str) -> str:
+    """The ``Location`` for a local ``path_and_query`` (already encoded, starting with a
+    single ``/``): absolute with scheme and ``safe_authority``, or kept relative where the
+    location has ``absolute_redirect off``."""
+    location = request.location
+    if location is not None and not location.absolute_redirect:
+        return path_and_query
+    return f"{request.scheme}://{safe_authority(request)}{path_and_query}"
+
+
 def absolute_url(request: Request, path: str, query: str = "") -> str:
-    """``scheme://authority`` + encoded ``path`` (+ ``?query``) for a decoded local path."""
+    """The ``Location`` for a decoded local ``path`` (+ ``?query``): encoded, then made
+    absolute (or not) by ``redirect_url``."""
     encoded = "/" + quote_path(path).lstrip("/")
-    url = f"{request.scheme}://{safe_authority(request)}{encoded}"
     if query:
-        url += "?" + quote_query(query)
-    return url
+        encoded += "?" + quote_query(query)
+    return redirect_url(request, encoded)
