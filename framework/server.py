@@ -513,6 +513,15 @@ def _serve(
     except Exception as exc:  # noqa: BLE001 - e.g. a plugin failing to construct
         print(f"webserv: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    transports: Transports | None = None
+    if privileges.applies(config):
+        # as nginx's master does: certificates and keys are read while still root
+        try:
+            transports = build_transports(config)
+        except TlsSetupError as exc:
+            print(f"webserv: cannot start: {exc}", file=sys.stderr, flush=True)
+            error_log.error("cannot start: %s", exc)
+            return EXIT_CONFIG
     problem = _drop_privileges(config)  # after the access logs are open, before serving
     if problem is not None:
         print(f"webserv: cannot start: {problem}", file=sys.stderr, flush=True)
@@ -521,6 +530,8 @@ def _serve(
     server = Server(
         loop, config, app, listeners, config_path, ready_fd=ready_fd, master_fd=master_fd
     )
+    if transports is not None:
+        server.transports = transports
     server.fixed_workers = fixed_workers
     try:
         return loop.run_until_complete(server.run())
