@@ -1,25 +1,41 @@
-"""The built-in HTML error pages (nginx's layout), cached per status."""
+"""The built-in HTML error pages (nginx's layout), cached per status, with the product and
+version in the footer (``server_tokens off``: the product alone, as nginx)."""
 
 from __future__ import annotations
 
 from framework.http.headers import Headers
 from framework.http.response import Response
 from framework.http.wire import reason_phrase
+from framework.version import PRODUCT, PRODUCT_VERSION
 
 _PAGES: dict[int, bytes] = {}
+# id() of a page in _PAGES (kept alive there) -> the same page without the version
+_WITHOUT_VERSION: dict[int, bytes] = {}
+
+
+def _render(status: int, footer: str) -> bytes:
+    title = f"{status} {reason_phrase(status)}"
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>{footer}</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    ).encode()
 
 
 def error_page_bytes(status: int) -> bytes:
-    """The built-in page body for ``status``."""
+    """The built-in page body for ``status`` (the footer names the version)."""
     page = _PAGES.get(status)
     if page is None:
-        title = f"{status} {reason_phrase(status)}"
-        page = _PAGES[status] = (
-            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{title}</h1></center>\r\n<hr><center>webserv</center>\r\n"
-            "</body>\r\n</html>\r\n"
-        ).encode()
+        page = _PAGES[status] = _render(status, PRODUCT_VERSION)
+        _WITHOUT_VERSION[id(page)] = _render(status, PRODUCT)
     return page
+
+
+def without_version(body: bytes) -> bytes:
+    """``body`` itself, or, when it is a built-in page (``error_page_bytes``), the same
+    page with the product alone in its footer (``server_tokens off``)."""
+    # pages are never dropped from _PAGES, so no other object can have a page's id()
+    return _WITHOUT_VERSION.get(id(body), body)
 
 
 class ErrorResponse(Response):

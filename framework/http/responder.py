@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framework.http import wire
-from framework.http.errorpage import builtin_error_response
+from framework.http.errorpage import builtin_error_response, without_version
 from framework.http.headers import Headers
 from framework.http.request import Request
 from framework.http.response import BodyAborted, FileBody, Response
@@ -68,6 +68,7 @@ class ResponseWriter:
         queue = self.queue
         loc = request.location
         queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
+        tokens = (loc or self.defaults.context).server_tokens
         if request.state.pop("expect_continue", False) and not request.body.complete:
             request.keep_alive = False  # no 100 was sent: the client may never send the body
         headers = response.headers
@@ -79,10 +80,10 @@ class ResponseWriter:
                 _close_file(body)
             elif hasattr(body, "aclose"):
                 await body.aclose()  # type: ignore[union-attr]
-            queue.write(_bodiless_head(request, response, keep))
+            queue.write(_bodiless_head(request, response, keep, tokens))
             request.keep_alive = keep
             return 0
-        parts = [wire.head_start(status, response.reason), wire.header_block(headers)]
+        parts = [wire.head_start(status, response.reason, tokens), wire.header_block(headers)]
         if isinstance(body, FileBody):
             request.keep_alive = keep
             return await self._send_file(request, body, parts, keep, head_only)
@@ -97,6 +98,7 @@ class ResponseWriter:
         queue = self.queue
         loc = request.location
         queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
+        tokens = (loc or self.defaults.context).server_tokens
         state = request.state
         if state and state.pop("expect_continue", False) and not request.body.complete:
             request.keep_alive = False  # no 100 was sent: the client may never send the body
@@ -105,9 +107,11 @@ class ResponseWriter:
         keep = self._keep_alive_hint(request, headers)
         request.keep_alive = keep
         if status < 200 or status == 204 or status == 304:  # never a body
-            queue.write(_bodiless_head(request, response, keep))
+            queue.write(_bodiless_head(request, response, keep, tokens))
             return 0
-        start = wire.head_start(status, response.reason) + wire.header_block(headers)
+        if not tokens:  # server_tokens off: a built-in page without the version
+            body = without_version(body)
+        start = wire.head_start(status, response.reason, tokens) + wire.header_block(headers)
         size = len(body)
         head_only = request.original_method == "HEAD"
         if head_only and not size:  # a HEAD answer may state the GET length itself
@@ -343,7 +347,7 @@ class _RawHead:
         return chunk[: end - len(self._tail)]
 
 
-def _bodiless_head(request: Request, response: Response, keep: bool) -> bytes:
+def _bodiless_head(request: Request, response: Response, keep: bool, tokens: bool) -> bytes:
     """The head of a 1xx/204/304 answer, which never has a body. A 304 also drops the
     content headers of the representation (as nginx does): it has no content."""
     headers = response.headers
@@ -351,7 +355,8 @@ def _bodiless_head(request: Request, response: Response, keep: bool) -> bytes:
         headers = headers.copy()
         for name in _NOT_ON_304:
             headers.pop(name)
-    start = wire.head_start(response.status, response.reason) + wire.header_block(headers)
+    start = wire.head_start(response.status, response.reason, tokens)
+    start += wire.header_block(headers)
     return wire.encode_head(start + _connection_header(request, keep))
 
 

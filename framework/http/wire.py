@@ -9,8 +9,11 @@ from email.utils import formatdate
 from http import HTTPStatus
 
 from framework.http.headers import Headers
+from framework.version import PRODUCT, PRODUCT_VERSION
 
-SERVER_LINE = "Server: webserv\r\n"
+# ``server_tokens on`` sends the version, ``off`` the name alone (nginx: "nginx/1.22.1", "nginx")
+SERVER_LINE = f"Server: {PRODUCT_VERSION}\r\n"
+SERVER_LINE_NO_VERSION = f"Server: {PRODUCT}\r\n"
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 # RFC 9110's names where Python still has RFC 7231's (the built-in error pages use them too)
@@ -61,23 +64,28 @@ def date_line() -> str:
     return _date[1]
 
 
-_starts: dict[int, str] = {}
+# per server_tokens (index 0: off, 1: on): status -> status line + Date + Server
+_starts: tuple[dict[int, str], dict[int, str]] = ({}, {})
 _starts_second = 0
 
 
-def head_start(status: int, reason: str | None = None) -> str:
+def head_start(status: int, reason: str | None = None, tokens: bool = True) -> str:
     """Status line, ``Date`` and ``Server`` lines together (cached per status for the
-    current second)."""
+    current second); ``tokens`` (``server_tokens``) puts the version in ``Server``."""
     global _starts_second
     if reason:
-        return status_line(status, reason) + date_line() + SERVER_LINE
+        server = SERVER_LINE if tokens else SERVER_LINE_NO_VERSION
+        return status_line(status, reason) + date_line() + server
     now = int(time.time())
     if now != _starts_second:
-        _starts.clear()
+        _starts[0].clear()
+        _starts[1].clear()
         _starts_second = now
-    text = _starts.get(status)
+    starts = _starts[tokens]
+    text = starts.get(status)
     if text is None:
-        text = _starts[status] = status_line(status) + date_line() + SERVER_LINE
+        server = SERVER_LINE if tokens else SERVER_LINE_NO_VERSION
+        text = starts[status] = status_line(status) + date_line() + server
     return text
 
 
