@@ -81,10 +81,16 @@ def scheme_of(hashed: str) -> str | None:
     or None."""
     if hashed.startswith("{PLAIN}"):
         return "plain"
-    try:
-        return _CONTEXT.identify(hashed, required=False)
-    except ValueError:  # a recognised prefix with a malformed body
+    handler = _CONTEXT.identify(hashed, resolve=True, required=False)
+    if handler is None:
         return None
+    try:  # a recognised prefix with a malformed body (or no checksum) cannot match
+        parsed = handler.from_string(hashed)
+    except ValueError:
+        return None
+    if not getattr(parsed, "checksum", True):
+        return None
+    return str(handler.name)
 
 
 def unsupported_reason(hashed: str) -> str:
