@@ -20,6 +20,7 @@ from config_grammar.tree import Comment, Directive
 from framework.config.lint_access import RULES as ACCESS_RULES
 from framework.config.lint_context import LintContext, LintRule, served_dir
 from framework.config.lint_context import warn as _warn
+from framework.config.lint_headers import RULES as HEADER_RULES
 from framework.config.lint_ops import RULES as OPS_RULES
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
 from framework.config.lint_output_paths import check_output_paths
@@ -360,6 +361,7 @@ RULES: list[LintRule] = [
     *ACCESS_RULES,
     *OPS_RULES,
     *REALIP_RULES,
+    *HEADER_RULES,
 ]
 
 
