@@ -23,7 +23,7 @@ from handlers.htpasswd import (
 )
 
 # above these, one check blocks the worker for a long time (measured: bcrypt cost 10 ~90 ms)
-SLOW_BCRYPT_COST = 12
+SLOW_BCRYPT_COST = 10
 SLOW_SHA_CRYPT_ROUNDS = 100_000
 _BCRYPT_COST = re.compile(r"\$2[aby]\$([0-9]{2})\$")
 _SHA_ROUNDS = re.compile(r"\$[56]\$rounds=([0-9]+)\$")
