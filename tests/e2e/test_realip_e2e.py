@@ -6,6 +6,7 @@ X-Forwarded-Proto makes redirects ``https`` and they name the port the client wr
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +145,25 @@ def test_proxy_protocol_source_is_the_client(server):
     assert result.status == 200
     # a TCP proxy forwards the client's own headers: X-Forwarded-Proto is not believed
     assert result.body == b"203.0.113.50 http"
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "proxy-aware" / "proxy-aware.conf"
+
+
+def test_the_proxy_aware_example_does_what_its_comments_say(tmp_path):
+    shutil.copytree(EXAMPLE.parents[1] / "www", tmp_path / "www")
+    (tmp_path / "conf").mkdir()
+    http_port, pp_port = free_port(), free_port()
+    text = EXAMPLE.read_text().replace("8090", str(http_port)).replace("8091", str(pp_port))
+    (tmp_path / "conf" / "proxy-aware.conf").write_text(text)
+    proxy = "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n"
+    with ServerProcess(config_path=tmp_path / "conf" / "proxy-aware.conf", cwd=tmp_path,
+                       port=http_port):  # fmt: skip
+        who = _ask(http_port, "/whoami", "www.example.org", proxy)
+        assert who.body == b"client 203.0.113.9 via https\n"
+        docs = _ask(http_port, "/docs", "www.example.org", proxy)
+        assert docs.status == 301
+        assert docs.header("Location") == "https://www.example.org/docs/"
+        tcp = _ask(pp_port, "/whoami", "www.example.org", proxy,
+                   prefix=b"PROXY TCP4 198.51.100.4 127.0.0.1 5000 443\r\n")  # fmt: skip
+        assert tcp.body == b"client 198.51.100.4 via http\n"
