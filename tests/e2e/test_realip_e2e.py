@@ -1,5 +1,5 @@
 """The real client behind a trusted proxy, over real sockets: it reaches the access log,
-CGI's REMOTE_ADDR/REMOTE_PORT and ``$remote_addr`` after an internal redirect; the PROXY
+CGI's REMOTE_ADDR/REMOTE_PORT, allow/deny and ``$remote_addr`` after an internal redirect; the PROXY
 protocol's source address is taken with ``real_ip_header proxy_protocol``; a trusted
 X-Forwarded-Proto makes redirects ``https`` and they name the port the client wrote in
 ``Host`` rather than the backend's; an untrusted peer changes nothing."""
@@ -35,6 +35,7 @@ server { listen 127.0.0.1:{port}; server_name backend.test; root www;
     location /go/ { return 302 /landing/; }
     location /missing/ { error_page 404 /who/; }
     location /who/ { return 200 "$remote_addr $scheme"; }
+    location /staff/ { allow 203.0.113.0/24; deny all; }
 }
 server { listen 127.0.0.1:{port}; server_name untrusting.test; root www;
     set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For;
@@ -53,6 +54,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
     base = tmp_path_factory.mktemp("realip-e2e")
     (base / "logs").mkdir()
     (base / "www" / "dir" / "sub").mkdir(parents=True)
+    (base / "www" / "staff").mkdir()
+    (base / "www" / "staff" / "f").write_text("staff only\n")
     script = base / "www" / "cgi-bin" / "env.sh"
     script.parent.mkdir()
     script.write_text(CGI)
@@ -93,6 +96,14 @@ def test_cgi_gets_the_real_client_as_remote_addr(server):
                   "X-Forwarded-For: [2001:db8::9]:4711\r\n")  # fmt: skip
     assert result.status == 200
     assert result.body == b"2001:db8::9|4711"
+
+
+def test_allow_and_deny_check_the_real_client(server):
+    srv, _ = server
+    assert _ask(srv.port, "/staff/f", "backend.test", XFF).status == 200
+    other = "X-Forwarded-For: 203.0.113.9, 198.51.100.1\r\n"
+    assert _ask(srv.port, "/staff/f", "backend.test", other).status == 403
+    assert _ask(srv.port, "/staff/f", "backend.test").status == 403  # the proxy itself
 
 
 def test_an_internal_redirect_keeps_the_real_client(server):
