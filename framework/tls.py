@@ -108,7 +108,7 @@ def build_context(server: ServerConfig) -> ssl.SSLContext:
     except ssl.SSLError as exc:
         raise TlsSetupError(
             f'ssl_ciphers "{server.ssl_ciphers}" of {_where(server)}: OpenSSL accepts no '
-            f"cipher in it ({exc.reason or exc})"
+            f"cipher in it ({getattr(exc, 'reason', None) or exc})"
         ) from exc
     options = ctx.options | ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
     # CPython sets OP_CIPHER_SERVER_PREFERENCE on every context; nginx's default is off

@@ -120,7 +120,7 @@ def check_ciphers(arg: Arg, directive: str) -> None:
         raise ValueProblem(
             "invalid-value",
             f'OpenSSL accepts no cipher in "{arg.value}" in "{directive}" directive '
-            f"({exc.reason or 'no cipher match'})",
+            "(OpenSSL: no cipher match)",
             arg.span,
             "the list is an OpenSSL cipher string (`openssl ciphers -v 'LIST'` shows what it "
             "selects), e.g. HIGH:!aNULL:!MD5; TLS 1.3 suites are not set here",
