@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 
 
 def make_cert(directory: Path, names: list[str], stem: str | None = None) -> tuple[Path, Path]:
-    """A self-signed EC P-256 certificate for ``names`` (DNS names or IPs), valid a day."""
+    """A self-signed EC P-256 certificate for ``names`` (DNS names or IPs), valid 90 days."""
     stem = stem or names[0]
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
@@ -32,7 +32,7 @@ def make_cert(directory: Path, names: list[str], stem: str | None = None) -> tup
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=90))
         .add_extension(x509.SubjectAlternativeName(alt), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
