@@ -33,6 +33,7 @@ from framework.config.lint_security import (
     check_upload_not_served,
 )
 from framework.config.lint_tls import RULES as TLS_RULES
+from framework.config.lint_variables import RULES as VARIABLE_RULES
 from framework.config.models import Config, LocationConfig
 
 __all__ = ["RULES", "LintContext", "LintRule", "run_lints", "served_dir"]
@@ -363,6 +364,7 @@ RULES: list[LintRule] = [
     *OPS_RULES,
     *REALIP_RULES,
     *HEADER_RULES,
+    *VARIABLE_RULES,
     *TLS_RULES,
 ]
 
