@@ -116,3 +116,19 @@ def test_diagnostics_point_at_the_value(load, line, rule, token):
 def test_top_level_and_server_contexts_are_allowed(load):
     result = load("gzip on;\nserver {\n    listen 8080;\n    gzip_vary on;\n    location / {}\n}\n")
     assert not result.diagnostics
+
+
+def test_lint_precompressed_without_vary(load, rules):
+    result = load(
+        "gzip_static on;\nserver {\n    listen 8080;\n    location /a/ { }\n"
+        "    location /b/ { gzip_vary on; }\n    location /c/ { brotli_static always; }\n}\n"
+    )
+    found = [d for d in result.diagnostics if d.rule == "precompressed-without-vary"]
+    assert len(found) == 1 and found[0].span.line == 1  # once, at the directive
+    assert not [d for d in load(H5BP_COMPRESSION).diagnostics]
+
+
+def test_lint_text_html_in_gzip_types_as_nginx_warns(load):
+    result = load("server {\n    listen 8080;\n    gzip_types text/css TEXT/HTML;\n}\n")
+    (found,) = [d for d in result.diagnostics if d.rule == "gzip-types-text-html"]
+    assert found.severity == "warning" and (found.span.line, found.span.col) == (3, 25)
