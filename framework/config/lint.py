@@ -20,6 +20,7 @@ from config_grammar.tree import Comment, Directive
 from framework.config.lint_access import RULES as ACCESS_RULES
 from framework.config.lint_context import LintContext, LintRule, served_dir
 from framework.config.lint_context import warn as _warn
+from framework.config.lint_gzip import RULES as GZIP_RULES
 from framework.config.lint_headers import RULES as HEADER_RULES
 from framework.config.lint_ops import RULES as OPS_RULES
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
@@ -366,6 +367,7 @@ RULES: list[LintRule] = [
     *HEADER_RULES,
     *VARIABLE_RULES,
     *TLS_RULES,
+    *GZIP_RULES,
 ]
 
 
