@@ -13,6 +13,7 @@ from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Comment, Directive, Span
 from framework.config.directives_access import AccessRule, has_host_bits, parse_rule
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import LocationConfig, ServerConfig
 from framework.config.values import ValueProblem
 from handlers.htpasswd import (
     SCHEME_NAMES,
@@ -134,6 +135,58 @@ def _check_entries(path: Path, data: bytes, d: Directive) -> Iterator[Diagnostic
         )
 
 
+def check_user_file_served(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A user file inside a served directory: anyone could download the hashes."""
+    from framework.http.errors import HTTPError
+    from framework.routing.locations import LocationMatcher
+    from framework.routing.paths import map_path
+
+    for path, d in _user_files(ctx):
+        real = ctx.real(path)
+        for server in ctx.config.servers:
+            uri = _served_uri(ctx, server, real)
+            if uri is None:
+                continue
+            target = LocationMatcher(server).match(uri)
+            if target.return_ is not None or target.handlers or _denies_all(target):
+                continue
+            try:
+                if ctx.real(map_path(target, uri)) != real:
+                    continue
+            except HTTPError:
+                continue
+            yield warn(
+                "htpasswd-served",
+                f'the user file "{path}" is served at "{uri}": anyone can download the '
+                "password hashes and crack them offline",
+                d,
+                d.args[0].span,
+                f"keep it outside every root, or add `location = {uri} {{ deny all; }}`",
+            )
+            break
+
+
+def _served_uri(ctx: LintContext, server: ServerConfig, real: Path) -> str | None:
+    """A URI of ``server`` whose root or alias maps to the file ``real``, if any."""
+    for _server, loc in ctx.scopes():
+        if _server is not server:
+            continue
+        if loc.alias is not None:
+            if loc.modifier not in ("", "^~") or not loc.pattern.startswith("/"):
+                continue
+            base, prefix = ctx.real(loc.alias), loc.pattern.rstrip("/") + "/"
+        else:
+            base, prefix = ctx.real(loc.root), "/"
+        if real.is_relative_to(base) and real != base:
+            return prefix + real.relative_to(base).as_posix()
+    return None
+
+
+def _denies_all(loc: LocationConfig) -> bool:
+    rules = loc.access_rules
+    return bool(rules) and rules[0].kind == "all" and not rules[0].allow
+
+
 def _slowness(hashed: str) -> str | None:
     cost = _BCRYPT_COST.match(hashed)
     if cost is not None and int(cost.group(1)) > SLOW_BCRYPT_COST:
@@ -219,6 +272,11 @@ RULES: list[LintRule] = [
         "slow hashes, duplicate users",
         check_user_files,
         True,
+    ),
+    LintRule(
+        "htpasswd-served",
+        "an htpasswd file that a location serves (the hashes can be downloaded)",
+        check_user_file_served,
     ),
     LintRule(
         "access-rule-unreachable",

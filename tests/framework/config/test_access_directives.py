@@ -194,3 +194,23 @@ def test_the_rules_are_typed_networks():
     assert parse_network("::ffff:10.0.0.1") == ipaddress.ip_network("::ffff:10.0.0.1/128")
     assert parse_network("10.0.0.1/08") == ipaddress.ip_network("10.0.0.0/8")
     assert parse_network("10.0.0.1/") is None
+
+
+def test_a_user_file_inside_a_served_root_warns(load, tmp_path):
+    (tmp_path / "www" / "private").mkdir(parents=True)
+    (tmp_path / "www" / ".htpasswd").write_text("u:{PLAIN}x\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "users").write_text("u:{PLAIN}x\n")
+    protected = 'location /a/ { auth_basic "x"; auth_basic_user_file www/.htpasswd; }'
+    (diag,) = _of(load(f"server {{ root www; {protected} }}"), "htpasswd-served")
+    assert diag.severity == "warning" and '"/.htpasswd"' in diag.message
+    assert "location = /.htpasswd { deny all; }" in (diag.hint or "")
+    # an alias location serves it too
+    alias = f"server {{ root data; {protected} location /files/ {{ alias www/; }} }}"
+    (diag,) = _of(load(alias), "htpasswd-served")
+    assert '"/files/.htpasswd"' in diag.message
+    # not when a location denies it, or when it lives outside every root
+    denied = f"server {{ root www; {protected} location ~ /\\. {{ deny all; }} }}"
+    assert _of(load(denied), "htpasswd-served") == []
+    outside = 'server { root www; auth_basic "x"; auth_basic_user_file data/users; }'
+    assert _of(load(outside), "htpasswd-served") == []
