@@ -48,6 +48,7 @@ LOCATIONS = """
     location /only4/ { allow 127.0.0.1; deny all; }
     location /no6/ { deny ::1; allow all; }
     location /families/ { allow ::/0; deny 127.0.0.0/8; }
+    location /hostbits/ { deny 127.0.0.5/24; }
     location /auth/ {
         auth_basic "Staff only";
         auth_basic_user_file htpasswd;
@@ -72,7 +73,7 @@ CGI = (
 
 
 def _site(base: Path) -> None:
-    for name in ("order", "only4", "no6", "families", "auth", "auth/open", "both", "vanishing",
+    for name in ("order", "only4", "no6", "families", "hostbits", "auth", "auth/open", "both", "vanishing",
                  "auth/cgi", "auth/json", "reload"):  # fmt: skip
         (base / "www" / name).mkdir(parents=True, exist_ok=True)
         (base / "www" / name / "index.html").write_text(f"{name}\n")
@@ -144,6 +145,7 @@ ORDER = [
     ("/no6/", "::1", 403),
     ("/families/", "127.0.0.1", 403),
     ("/families/", "::1", 200),
+    ("/hostbits/", "127.0.0.1", 403),  # host bits cleared: the rule is 127.0.0.0/24
 ]
 
 
