@@ -41,8 +41,9 @@ __all__ = [
     "variable_names",
 ]
 
-VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-"""A ``$name`` or ``${name}`` reference (group 1 or 2 is the name)."""
+VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\d|\w+))")
+"""A ``$name`` or ``${name}`` reference (group 1 or 2 is the name); as in nginx, a capture
+is one digit (``$10`` is ``$1`` then ``0``)."""
 
 _UNSAFE_IN_HEADER = re.compile(r"[\r\n\x00]")
 _MAP_DEPTH = 8  # a map whose source names another map: nginx's own nesting is shallow too
