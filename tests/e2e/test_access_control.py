@@ -65,6 +65,12 @@ NESTED = """
 """
 EXTRA = """
     access_log logs/access.log;
+    location /mapped/ {
+        set_real_ip_from 127.0.0.1;
+        real_ip_header X-Forwarded-For;
+        deny 192.0.2.1;
+        allow all;
+    }
     location /reload/ { auth_basic "r"; auth_basic_user_file reload; }
 """
 CGI = (
@@ -73,8 +79,8 @@ CGI = (
 
 
 def _site(base: Path) -> None:
-    for name in ("order", "only4", "no6", "families", "hostbits", "auth", "auth/open", "both", "vanishing",
-                 "auth/cgi", "auth/json", "reload"):  # fmt: skip
+    names = "order only4 no6 families hostbits auth auth/open both vanishing auth/cgi auth/json"
+    for name in [*names.split(), "reload", "mapped"]:
         (base / "www" / name).mkdir(parents=True, exist_ok=True)
         (base / "www" / name / "index.html").write_text(f"{name}\n")
     (base / "logs").mkdir()
@@ -110,8 +116,11 @@ def ngx(base: Path) -> Iterator[int]:
         yield port
 
 
-def _ask(port: int, path: str, *, host: str = "127.0.0.1", auth: str | None = None) -> HTTPResult:
-    extra = f"Authorization: {auth}\r\n" if auth is not None else ""
+def _ask(
+    port: int, path: str, *, host: str = "127.0.0.1", auth: str | None = None, extra: str = ""
+) -> HTTPResult:
+    if auth is not None:
+        extra += f"Authorization: {auth}\r\n"
     raw = f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -248,3 +257,10 @@ def test_a_changed_user_file_is_read_again(ours, base):
 def test_a_denied_client_is_logged_like_nginx(ours):
     assert _ask(ours.port, "/only4/", host="::1").status == 403
     assert ours.wait_for_log(r'access forbidden by rule, client: ::1, request: "GET /only4/')
+
+
+@pytest.mark.parametrize(("forwarded", "status"), [("::ffff:192.0.2.1", 403), ("192.0.2.1", 403),
+                                                  ("::ffff:192.0.2.2", 200)])  # fmt: skip
+def test_an_ipv4_mapped_client_named_by_a_proxy_meets_the_ipv4_rules(ours, forwarded, status):
+    got = _ask(ours.port, "/mapped/", extra=f"X-Forwarded-For: {forwarded}\r\n")
+    assert got.status == status
