@@ -37,6 +37,8 @@ def check_auth_without_user_file(ctx: LintContext) -> Iterator[Diagnostic]:
     for server, loc in ctx.scopes():
         if loc.auth_basic is None or loc.auth_basic_user_file is not None:
             continue
+        if loc is server.context and _has_catch_all(server):
+            continue  # no request is answered with the server's own settings
         d = ctx.written(server, loc, ("auth_basic",))
         if d is None or d.span in reported:
             continue
@@ -51,6 +53,10 @@ def check_auth_without_user_file(ctx: LintContext) -> Iterator[Diagnostic]:
             "add `auth_basic_user_file FILE;` here or at an enclosing level",
             severity="error",
         )
+
+
+def _has_catch_all(server: ServerConfig) -> bool:
+    return any(loc.modifier in ("", "^~") and loc.pattern == "/" for loc in server.locations)
 
 
 def _user_files(ctx: LintContext) -> Iterator[tuple[Path, Directive]]:

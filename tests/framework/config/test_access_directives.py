@@ -139,6 +139,11 @@ def test_auth_basic_without_a_user_file_is_an_error_at_the_realm(load):
     # a user file at an outer level, with auth_basic switched on per location, is fine
     ok = load('auth_basic_user_file u;\nserver { location /a/ { auth_basic "x"; } }\n')
     assert ok.errors == []
+    # every request matches "location /", which has the file: the server level is never used
+    ok = load('server { auth_basic "x"; location / { auth_basic_user_file u; } }')
+    assert ok.errors == []
+    partial = load('server { auth_basic "x"; location /a/ { auth_basic_user_file u; } }')
+    assert [e.rule for e in partial.errors] == ["auth-basic-without-user-file"]
 
 
 def test_a_missing_or_unreadable_user_file_is_an_error(load, tmp_path):
