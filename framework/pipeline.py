@@ -38,6 +38,7 @@ _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
 # among the hooks is what counts), then ``return`` (rewrite phase), then access checks,
 # then user handlers, then the content handlers
 FRONT_CHAIN = ("headers", "gzip", "redirect", "access", "auth_basic")
+ACCESS_CHECKS = frozenset({"access", "auth_basic"})  # they run before a 405, as in nginx
 BUILTIN_CHAIN = ("try_files", "upload", "cgi", "static", "autoindex")
 # what an error_page replaces of the error response it answers for: the body and these
 # (every other header of the error is kept: WWW-Authenticate, Allow, Retry-After, ...)
@@ -65,9 +66,19 @@ class _Chain:
 
     ``allow`` is the one ``Allow`` value of the location: the methods it allows that some
     handler of the chain answers (a handler with ``methods = None`` answers them all).
-    ``hooks`` are the ``on_response`` hooks of the handlers that define one."""
+    ``hooks`` are the ``on_response`` hooks of the handlers that define one.
+    ``not_allowed`` answers a method the location does not allow: its access checks first
+    (nginx answers an unauthenticated PUT with 401, not 405), then 405 with ``Allow``."""
 
-    __slots__ = ("handlers", "entry", "allow", "hooks", "return_first", "access_log")
+    __slots__ = (
+        "handlers",
+        "entry",
+        "allow",
+        "hooks",
+        "return_first",
+        "access_log",
+        "not_allowed",
+    )
 
     def __init__(
         self, handlers: list[Handler], location: LocationConfig, access_log: AccessLog | None
@@ -89,6 +100,11 @@ class _Chain:
         for handler in reversed(handlers):
             entry = _link(handler, entry)
         self.entry = entry
+        refuse: Endpoint = _method_not_allowed(self.allow)
+        for handler in reversed(handlers):
+            if handler.name in ACCESS_CHECKS:
+                refuse = _link(handler, refuse)
+        self.not_allowed = refuse
 
 
 def _link(handler: Handler, rest: Endpoint) -> Endpoint:
@@ -127,6 +143,13 @@ def _terminal(served: frozenset[str], allow: str) -> Endpoint:
         raise HTTPError(404)
 
     return nothing_handled
+
+
+def _method_not_allowed(allow: str) -> Endpoint:
+    async def not_allowed(request: Request) -> Response:
+        raise HTTPError(405, headers={"Allow": allow})
+
+    return not_allowed
 
 
 def _builtins(names: tuple[str, ...], location: LocationConfig) -> list[Handler]:
@@ -314,7 +337,10 @@ class Application:
                     except HTTPError as exc:
                         response = _error_response(exc)
                 else:
-                    response = _error_response(HTTPError(405, headers={"Allow": chain.allow}))
+                    try:
+                        response = await chain.not_allowed(request)
+                    except HTTPError as exc:
+                        response = _error_response(exc)
                 if chain.hooks:
                     for hook in chain.hooks:
                         await hook(request, response)

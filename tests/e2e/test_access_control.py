@@ -264,3 +264,28 @@ def test_a_denied_client_is_logged_like_nginx(ours):
 def test_an_ipv4_mapped_client_named_by_a_proxy_meets_the_ipv4_rules(ours, forwarded, status):
     got = _ask(ours.port, "/mapped/", extra=f"X-Forwarded-For: {forwarded}\r\n")
     assert got.status == status
+
+
+def _put(port: int, path: str, auth: str | None = None) -> HTTPResult:
+    extra = f"Authorization: {auth}\r\n" if auth else ""
+    raw = f"PUT {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n{extra}\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw.encode())
+        return read_response(sock)
+
+
+@pytest.mark.parametrize(
+    ("path", "auth", "status"),
+    [
+        ("/auth/", None, 401),  # access checks run before the method is refused
+        ("/auth/", _basic("plain", "pw-plain"), 405),
+        ("/order/", None, 403),
+        ("/only4/", None, 405),
+    ],
+)
+def test_a_method_not_allowed_meets_the_access_checks_first_like_nginx(
+    ngx, ours, path, auth, status
+):
+    want, got = _put(ngx, path, auth), _put(ours.port, path, auth)
+    assert (got.status, want.status) == (status, status)
+    assert got.header("www-authenticate") == want.header("www-authenticate")
