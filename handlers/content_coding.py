@@ -40,6 +40,15 @@ def accepted_codings(value: str | None) -> frozenset[str]:
     return found
 
 
+def request_codings(request: Request) -> frozenset[str]:
+    """``accepted_codings`` of the request's ``Accept-Encoding`` (several fields are one
+    list, RFC 9110 5.3)."""
+    values = request.headers.get_all("accept-encoding")
+    if len(values) <= 1:
+        return accepted_codings(values[0] if values else None)
+    return accepted_codings(", ".join(values))
+
+
 def _quality(params: str) -> float:
     """The q of one Accept-Encoding element's parameters (1 when absent; 0 when invalid)."""
     for param in params.split(";"):

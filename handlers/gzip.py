@@ -23,7 +23,7 @@ from framework.http.headers import Headers
 from framework.http.request import Request
 from framework.http.response import Body, FileBody, Response
 from framework.registry import registry
-from handlers.content_coding import accepted_codings, add_vary, may_compress
+from handlers.content_coding import add_vary, may_compress, request_codings
 from handlers.gzip_bodies import (
     INLINE_LIMIT,
     close_file_body,
@@ -74,7 +74,7 @@ class GzipHandler(Handler):
             return  # error_page replaces this body; the page's own answer is filtered
         if self._vary:
             add_vary(headers)
-        if "gzip" not in accepted_codings(request.headers.get("accept-encoding")):
+        if "gzip" not in request_codings(request):
             return
         if not may_compress(request, self.location, headers):
             return

@@ -35,7 +35,7 @@ from framework.routing.paths import (
 )
 from framework.routing.urls import absolute_url, quote_path, quote_query
 from handlers.conditional import evaluate, http_date, make_etag, range_allowed
-from handlers.content_coding import accepted_codings, add_vary, may_compress
+from handlers.content_coding import add_vary, may_compress, request_codings
 from handlers.ranges import parse_range
 from handlers.static_cache import MAX_FILE, CachedFile, FileCache
 
@@ -173,7 +173,7 @@ class StaticHandler(Handler):
                 taken = True
             else:
                 if accepted is None:
-                    accepted = accepted_codings(request.headers.get("accept-encoding"))
+                    accepted = request_codings(request)
                 taken = coding in accepted and may_compress(request, self.location, None)
                 if not taken and not self._variant_vary:
                     continue  # its existence would change nothing

@@ -232,3 +232,11 @@ def test_small_file_cache_is_keyed_by_the_file_version(tmp_path: Path):
     path.write_bytes(TEXT.upper())  # same size; the version changes (ctime, and mtime here)
     os.utime(path, ns=(old, old))  # even the same mtime: ctime moved
     assert serve() == TEXT.upper()
+
+
+def test_several_accept_encoding_fields_are_one_list():
+    from handlers.content_coding import request_codings
+
+    r = Request("GET", "/x", "/x", headers=Headers([("Accept-Encoding", "br"),
+                                                     ("Accept-Encoding", "gzip")]))  # fmt: skip
+    assert request_codings(r) == {"br", "gzip"}
