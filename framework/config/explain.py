@@ -10,6 +10,16 @@ from urllib.parse import urlsplit
 from framework.config.models import Config, Listen, LocationConfig, ServerConfig
 
 _SKIPPED_FIELDS = {"modifier", "pattern", "span", "children", "regex"}
+_TLS_FIELDS = (
+    "ssl_certificate",
+    "ssl_certificate_key",
+    "ssl_protocols",
+    "ssl_ciphers",
+    "ssl_prefer_server_ciphers",
+    "ssl_session_tickets",
+    "ssl_session_timeout",
+    "ssl_session_cache",
+)
 
 
 class ExplainError(ValueError):
@@ -54,16 +64,22 @@ def explain(config: Config, url: str) -> str:
 
     if not config.servers:
         return f"URL       {url}\nno server is configured\n"
+    if url.startswith("/") and _is_tls(config, config.servers[0].listens[0]):
+        url = "https://" + _first_authority(config) + url
     shown, host, port, target = _split(url, _first_authority(config))
+    https = shown.startswith("https://")
     lines = [f"URL       {shown}"]
 
     listen = _listen_for(config, host, port)
     if listen is None:
-        ports = sorted({lst.port for s in config.servers for lst in s.listens})
-        lines.append(f"no server listens on port {port} (ports: {', '.join(map(str, ports))})")
+        lines.append(f"no server listens on port {port} ({_ports(config)})")
         return "\n".join(lines) + "\n"
     selector = ServerSelector(config)
     server = selector.select((listen.host, listen.port), host)
+    tls = _is_tls(config, listen)
+    lines.extend(_transport_lines(selector, listen, tls, https, host))
+    if tls != https:
+        return "\n".join(lines) + "\n"
     lines.append(f"server    {_server_title(server)} at {server.span}")
     lines.append(f"          {_server_reason(selector, server, listen, host)}")
 
@@ -82,8 +98,72 @@ def explain(config: Config, url: str) -> str:
         except HTTPError as exc:
             lines.append(f"file      refused with {exc.status}: {_reason(exc)}")
     lines.append("effective settings:")
-    lines.extend(_settings(server, location))
+    lines.extend(_settings(server, location, tls))
     return "\n".join(lines) + "\n"
+
+
+def _is_tls(config: Config, listen: Listen) -> bool:
+    """Whether connections to ``listen``'s address speak TLS: one ``ssl`` on the address,
+    in any server, makes all of it TLS (nginx shares the socket)."""
+    return any(
+        lst.ssl and lst.address == listen.address for s in config.servers for lst in s.listens
+    )
+
+
+def _ports(config: Config) -> str:
+    plain = sorted({lst.port for s in config.servers for lst in s.listens if not lst.ssl})
+    tls = sorted({lst.port for s in config.servers for lst in s.listens if lst.ssl})
+    parts = [f"http: {', '.join(map(str, plain))}"] if plain else []
+    parts += [f"https: {', '.join(map(str, tls))}"] if tls else []
+    return "; ".join(parts)
+
+
+def _transport_lines(selector, listen: Listen, tls: bool, https: bool, host: str) -> list[str]:
+    """The listener line, the TLS certificate SNI selects, or why the scheme does not fit."""
+    address = _address(listen)
+    if not tls:
+        line = f"listener  {address} (plain HTTP)"
+        if https:
+            return [
+                line,
+                "          an https:// client fails its TLS handshake here: this address has "
+                "no ssl listen",
+            ]
+        return [line]
+    line = f"listener  {address} ssl (TLS)"
+    if not https:
+        return [
+            line,
+            '          a plain http:// request here is answered 400 "The plain HTTP request '
+            'was sent to HTTPS port"; use https://',
+        ]
+    default = selector.default_for((listen.host, listen.port))
+    if _is_ip(host):
+        chosen, why = default, "no SNI (clients send none for an IP address): default server"
+    else:
+        chosen = selector.select((listen.host, listen.port), host)
+        why = f'SNI "{host}"'
+    cert = chosen.ssl_certificate if chosen.ssl_certificate is not None else None
+    if cert is None and default.ssl_certificate is not None:
+        cert, why = default.ssl_certificate, why + " (its server has none: the default's)"
+    shown = str(cert) if cert is not None else "(none: the handshake cannot succeed)"
+    return [line, f"tls       certificate {shown}", f"          {why}"]
+
+
+def _address(listen: Listen) -> str:
+    return (
+        f"[{listen.host}]:{listen.port}" if ":" in listen.host else f"{listen.host}:{listen.port}"
+    )
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _reason(exc: Exception) -> str:
@@ -116,7 +196,9 @@ def _listen_for(config: Config, host: str, port: int) -> Listen | None:
 def _server_title(server: ServerConfig) -> str:
     names = " ".join(f'"{n}"' for n in server.server_names)
     listens = ", ".join(
-        f"{lst.host}:{lst.port}" + (" default_server" if lst.default_server else "")
+        f"{lst.host}:{lst.port}"
+        + (" default_server" if lst.default_server else "")
+        + (" ssl" if lst.ssl else "")
         for lst in server.listens
     )
     return f"server_name {names} (listen {listens})"
@@ -166,7 +248,7 @@ def _location_reason(location: LocationConfig) -> str:
     )
 
 
-def _settings(server: ServerConfig, location: LocationConfig) -> list[str]:
+def _settings(server: ServerConfig, location: LocationConfig, tls: bool = False) -> list[str]:
     rows: list[tuple[str, str]] = []
     for name in type(location).model_fields:
         if name in _SKIPPED_FIELDS:
@@ -175,6 +257,8 @@ def _settings(server: ServerConfig, location: LocationConfig) -> list[str]:
         rows.append((name.rstrip("_"), _show(name, value)))
     for name in ("client_header_timeout", "keepalive_timeout", "client_header_max_size"):
         rows.append((name, _show(name, getattr(server, name))))
+    if tls:
+        rows.extend((name, _show(name, getattr(server, name))) for name in _TLS_FIELDS)
     width = max(len(k) for k, _ in rows)
     return [f"  {k.ljust(width)}  {v}" for k, v in rows]
 
