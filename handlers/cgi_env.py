@@ -91,8 +91,11 @@ def build_environ(
         "REMOTE_HOST": client_host,  # RFC 3875 4.1.9: the address when not resolved
         "REMOTE_PORT": str(client_port),
         "REDIRECT_STATUS": "200",  # php-cgi refuses to run without it
+        "REQUEST_SCHEME": request.scheme,
         "PATH": path if path is not None else os.environ.get("PATH", DEFAULT_PATH),
     }
+    if request.scheme == "https":  # TLS, or a trusted proxy's X-Forwarded-Proto
+        env["HTTPS"] = "on"  # nginx's fastcgi_params: HTTPS $https if_not_empty
     if path_info:
         env["PATH_INFO"] = path_info
         env["PATH_TRANSLATED"] = document_root.rstrip("/") + path_info
