@@ -67,7 +67,10 @@ class GzipHandler(Handler):
         if headers.get("content-encoding") or not self._type_matches(headers):
             return
         body = response.body
-        length = _known_length(body, headers)
+        try:
+            length = _known_length(body, headers)
+        except OSError:
+            return  # a file body that cannot be stat-ed: the engine answers for it
         if length is not None and length < self._min_length:
             return
         if response.__class__ is ErrorResponse and response.status in self._error_pages:
@@ -111,17 +114,14 @@ class GzipHandler(Handler):
 
 def _known_length(body: object, headers: Headers) -> int | None:
     """The body's length when known without reading it (None for a stream without a
-    Content-Length)."""
+    Content-Length); ``OSError`` when a file body cannot be stat-ed."""
     if isinstance(body, bytes):
         given = headers.get("content-length")
         if not body and given is not None:  # a HEAD answer stating its GET's length
             return wire.parse_content_length(given)
         return len(body)
     if isinstance(body, FileBody):
-        try:
-            return body.size()
-        except OSError:
-            return None
+        return body.size()
     given = headers.get("content-length")
     return wire.parse_content_length(given) if given is not None else None
 

@@ -240,3 +240,10 @@ def test_several_accept_encoding_fields_are_one_list():
     r = Request("GET", "/x", "/x", headers=Headers([("Accept-Encoding", "br"),
                                                      ("Accept-Encoding", "gzip")]))  # fmt: skip
     assert request_codings(r) == {"br", "gzip"}
+
+
+def test_a_missing_file_body_is_left_to_the_engine(tmp_path: Path):
+    response = filtered(
+        Response(200, FileBody(tmp_path / "gone.html"), {"Content-Type": "text/html"})
+    )
+    assert "content-encoding" not in response.headers and isinstance(response.body, FileBody)
