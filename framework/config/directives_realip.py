@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from ipaddress import IPv4Network, IPv6Network
-from typing import Literal
+from collections.abc import Iterable
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator
 
 from config_grammar.tree import Directive
 from framework.config.model_base import Model
@@ -24,10 +27,48 @@ PROXY_PROTOCOL = "proxy_protocol"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 
 
+class TrustedProxies(list[TrustedSource]):
+    """A ``set_real_ip_from`` list, compiled for membership tests (``address in proxies``):
+    (network, mask) integer pairs per address family, and whether UNIX-domain peers are
+    trusted."""
+
+    __slots__ = ("v4", "v6", "unix")
+
+    def __init__(self, sources: Iterable[TrustedSource] = ()) -> None:
+        super().__init__(sources)
+        self.unix = any(isinstance(s, str) for s in self)
+        nets = [s for s in self if not isinstance(s, str)]
+        self.v4 = tuple((int(n.network_address), int(n.netmask)) for n in nets if n.version == 4)
+        self.v6 = tuple((int(n.network_address), int(n.netmask)) for n in nets if n.version == 6)
+
+    def __contains__(self, address: object) -> bool:
+        """Whether ``address`` (an ``ipaddress`` address, or None for a peer that is no IP
+        address: a UNIX-domain socket) is trusted; IPv4-mapped IPv6 addresses match IPv4
+        ranges, as in nginx."""
+        if isinstance(address, IPv6Address):
+            mapped = address.ipv4_mapped
+            ranges = self.v6 if mapped is None else self.v4
+            value = int(address if mapped is None else mapped)
+        elif isinstance(address, IPv4Address):
+            ranges = self.v4
+            value = int(address)
+        else:
+            ranges = None
+        if ranges is not None:
+            for net, mask in ranges:  # a plain loop: any() with a generator costs more here
+                if value & mask == net:
+                    return True
+            return False
+        if address is None:
+            return self.unix
+        # (never compare an address with a str: ipaddress answers through an exception)
+        return super().__contains__(address)
+
+
 class RealIpFields(Model):
     """The ``LocationConfig`` fields of these directives (defaults are nginx's)."""
 
-    set_real_ip_from: list[TrustedSource] = []
+    set_real_ip_from: Annotated[list[TrustedSource], AfterValidator(TrustedProxies)] = []
     real_ip_header: str = "x-real-ip"  # a lower-cased field name, or "proxy_protocol"
     real_ip_recursive: bool = False
     absolute_redirect: bool = True

@@ -19,11 +19,12 @@ IPv4-mapped IPv6 peers (``::ffff:10.0.0.1`` on a dual-stack socket) match IPv4 r
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING
 
-from framework.config.directives_realip import PROXY_PROTOCOL, TrustedSource
+from framework.config.directives_realip import PROXY_PROTOCOL, TrustedProxies
 
 if TYPE_CHECKING:
     from framework.config.models import LocationConfig
@@ -37,6 +38,7 @@ REAL_CLIENT = "real_client"
 TRUSTED_PROXY = "trusted_proxy"
 
 
+@functools.lru_cache(maxsize=4096)  # the same proxies and clients come back again and again
 def parse_address(text: str) -> IPAddress | None:
     """An IPv4 or IPv6 address (no zone ID), else None."""
     try:
@@ -73,6 +75,7 @@ def parse_address_port(text: str) -> tuple[IPAddress, int] | None:
     return address, port
 
 
+@functools.lru_cache(maxsize=4096)
 def address_text(address: IPAddress) -> str:
     """The address as nginx prints ``$remote_addr`` (``::ffff:1.2.3.4`` for a mapped one)."""
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
@@ -80,21 +83,8 @@ def address_text(address: IPAddress) -> str:
     return str(address)
 
 
-def is_trusted(address: IPAddress | None, trusted: list[TrustedSource]) -> bool:
-    """Whether ``address`` is in ``trusted``; None (a peer that is no IP address: a
-    UNIX-domain socket) is trusted by ``unix:``."""
-    if address is None:
-        return "unix:" in trusted
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for source in trusted:
-        if source != "unix:" and source.version == address.version and address in source:
-            return True
-    return False
-
-
 def forwarded_client(
-    peer: IPAddress | None, values: list[str], trusted: list[TrustedSource], recursive: bool
+    peer: IPAddress | None, values: list[str], trusted: TrustedProxies, recursive: bool
 ) -> tuple[IPAddress, int] | None:
     """The client that ``values`` (the header fields, in order) name for a request from
     ``peer``, or None to keep the peer: nginx's ``ngx_http_get_forwarded_addr``."""
@@ -105,7 +95,7 @@ def forwarded_client(
         if not tokens:
             return found
         for token in reversed(tokens):
-            if not is_trusted(current, trusted):
+            if current not in trusted:
                 return found
             parsed = parse_address_port(token)
             if parsed is None:
@@ -129,14 +119,16 @@ def forwarded_scheme(request: Request) -> str | None:
 def apply_real_ip(request: Request, location: LocationConfig) -> None:
     """Replace ``request.client`` (and ``scheme``) per ``location``'s real-IP settings when
     the TCP peer is trusted; once the address is taken, later calls change nothing."""
-    trusted = location.set_real_ip_from
-    if not trusted:
+    if not location.set_real_ip_from:
         return
     state = request.state
     if REAL_CLIENT in state:
         return
+    trusted = location.set_real_ip_from
+    if type(trusted) is not TrustedProxies:  # a list set after validation
+        trusted = TrustedProxies(trusted)
     peer = parse_address(request.peer[0])
-    if not is_trusted(peer, trusted):
+    if peer not in trusted:
         return
     state[TRUSTED_PROXY] = True
     header = location.real_ip_header
