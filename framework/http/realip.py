@@ -38,9 +38,16 @@ REAL_CLIENT = "real_client"
 TRUSTED_PROXY = "trusted_proxy"
 
 
-@functools.lru_cache(maxsize=4096)  # the same proxies and clients come back again and again
+MAX_ADDRESS = 45  # the longest IPv6 text, "ffff:...:ffff:255.255.255.255"
+
+
 def parse_address(text: str) -> IPAddress | None:
     """An IPv4 or IPv6 address (no zone ID), else None."""
+    return _parse_address(text) if len(text) <= MAX_ADDRESS else None
+
+
+@functools.lru_cache(maxsize=4096)  # the same proxies and clients come back again and again
+def _parse_address(text: str) -> IPAddress | None:
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
@@ -127,7 +134,10 @@ def apply_real_ip(request: Request, location: LocationConfig) -> None:
     trusted = location.set_real_ip_from
     if type(trusted) is not TrustedProxies:  # a list set after validation
         trusted = TrustedProxies(trusted)
-    peer = parse_address(request.peer[0])
+    host = request.peer[0]
+    peer = parse_address(host.partition("%")[0])  # a link-local peer's zone: no matter
+    if peer is None and host and host[0] != "/":
+        return  # neither an IP address nor a UNIX-domain peer
     if peer not in trusted:
         return
     state[TRUSTED_PROXY] = True

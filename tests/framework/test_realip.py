@@ -121,7 +121,21 @@ def test_ipv4_mapped_peers_match_ipv4_ranges():
 def test_unix_trusts_peers_that_are_no_ip_address():
     loc = _location("unix:")
     assert _client(loc, "", (XFF, "203.0.113.5")) == ("203.0.113.5", 0)
+    assert _client(loc, "/run/webserv.sock", (XFF, "203.0.113.5")) == ("203.0.113.5", 0)
     assert _client(loc, "10.0.0.1", (XFF, "203.0.113.5")) == ("10.0.0.1", 4000)
+    assert _client(loc, "fe80::1%eth0", (XFF, "203.0.113.5")) == ("fe80::1%eth0", 4000)
+
+
+def test_a_link_local_peer_is_matched_without_its_zone():
+    loc = _location("fe80::/10")
+    assert _client(loc, "fe80::1%eth0", (XFF, "203.0.113.5")) == ("203.0.113.5", 0)
+
+
+def test_overlong_tokens_are_garbage_and_never_cached():
+    loc = _location("10.0.0.0/8")
+    token = "1" * 5000
+    assert _client(loc, "10.0.0.1", (XFF, token)) == ("10.0.0.1", 4000)
+    assert parse_address_port("[" + "0:" * 30 + ":1]:80") is None
 
 
 def test_x_real_ip_and_custom_fields_use_their_first_occurrence():
