@@ -139,49 +139,123 @@ def compress_small_file(body: FileBody, size: int, level: int) -> bytes:
             close_file_body(body)
 
 
-async def compress_file(body: FileBody, level: int) -> AsyncIterator[bytes]:
+class _Compressed:
+    """An async iterator of gzip output; ``aclose`` releases the source whether or not
+    iteration started (the engine may close a body it never read)."""
+
+    __slots__ = ("_compressor", "_finished", "_closed")
+
+    def __init__(self, level: int) -> None:
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, GZIP_WBITS)
+        self._finished = False
+        self._closed = False
+
+    def __aiter__(self) -> _Compressed:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._finished or self._closed:
+            raise StopAsyncIteration
+        data = await self._next_input()
+        if data is None:
+            self._finished = True
+            out = self._compressor.flush(zlib.Z_FINISH)
+            await self.aclose()
+            return out
+        return data
+
+    async def _next_input(self) -> bytes | None:
+        """The next piece of compressed output, or None at the end of the input."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._release()
+
+    async def _release(self) -> None:
+        raise NotImplementedError
+
+
+class FileCompressor(_Compressed):
     """A file body compressed as it is read, ``READ_SIZE`` at a time (never all of it in
     memory), giving the event loop a turn every ``YIELD_EVERY`` reads."""
-    fd, opened = _open(body)
-    try:
-        compressor = zlib.compressobj(level, zlib.DEFLATED, GZIP_WBITS)
-        offset = body.offset
-        end = None if body.length is None else offset + body.length
-        reads = 0
-        while end is None or offset < end:
-            want = READ_SIZE if end is None else min(READ_SIZE, end - offset)
-            data = os.pread(fd, want, offset)
+
+    __slots__ = ("_body", "_fd", "_opened", "_offset", "_end", "_reads")
+
+    def __init__(self, body: FileBody, level: int) -> None:
+        super().__init__(level)
+        self._body = body
+        self._fd = -1
+        self._opened = False
+        self._offset = body.offset
+        self._end = None if body.length is None else body.offset + body.length
+        self._reads = 0
+
+    async def _next_input(self) -> bytes | None:
+        if self._fd < 0:
+            self._fd, self._opened = _open(self._body)
+        while self._end is None or self._offset < self._end:
+            want = READ_SIZE if self._end is None else min(READ_SIZE, self._end - self._offset)
+            data = os.pread(self._fd, want, self._offset)
             if not data:
                 break
-            offset += len(data)
-            out = compressor.compress(data)
-            if out:
-                yield out
-            reads += 1
-            if reads % YIELD_EVERY == 0:
+            self._offset += len(data)
+            self._reads += 1
+            if self._reads % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a turn for the other connections of this worker
-        yield compressor.flush(zlib.Z_FINISH)
-    finally:
-        if opened:
-            os.close(fd)
+            out = self._compressor.compress(data)
+            if out:
+                return out
+        return None
+
+    async def _release(self) -> None:
+        if self._opened:
+            os.close(self._fd)
         else:
-            close_file_body(body)
+            close_file_body(self._body)
 
 
-async def compress_stream(body: AsyncIterable[bytes], level: int) -> AsyncIterator[bytes]:
+class StreamCompressor(_Compressed):
     """A streamed body compressed chunk by chunk; each chunk is flushed (``Z_SYNC_FLUSH``)
     so the client gets what the producer wrote without waiting for more. Closing this
-    closes ``body`` (how a CGI learns its client is gone)."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, GZIP_WBITS)
-    try:
-        async for chunk in body:
+    closes the source (how a CGI learns its client is gone)."""
+
+    __slots__ = ("_source", "_iterator")
+
+    def __init__(self, source: AsyncIterable[bytes], level: int) -> None:
+        super().__init__(level)
+        self._source = source
+        self._iterator: AsyncIterator[bytes] | None = None
+
+    async def _next_input(self) -> bytes | None:
+        if self._iterator is None:
+            self._iterator = self._source.__aiter__()
+        while True:
+            try:
+                chunk = await self._iterator.__anext__()
+            except StopAsyncIteration:
+                return None
             if chunk:
-                yield compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
-        yield compressor.flush(zlib.Z_FINISH)
-    finally:
-        aclose = getattr(body, "aclose", None)
+                compressor = self._compressor
+                return compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+    async def _release(self) -> None:
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is None and self._iterator is not None:
+            aclose = getattr(self._iterator, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def compress_file(body: FileBody, level: int) -> FileCompressor:
+    """``FileCompressor`` of ``body``."""
+    return FileCompressor(body, level)
+
+
+def compress_stream(body: AsyncIterable[bytes], level: int) -> StreamCompressor:
+    """``StreamCompressor`` of ``body``."""
+    return StreamCompressor(body, level)
 
 
 async def no_body() -> AsyncIterator[bytes]:

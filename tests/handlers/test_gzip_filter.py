@@ -247,3 +247,21 @@ def test_a_missing_file_body_is_left_to_the_engine(tmp_path: Path):
         Response(200, FileBody(tmp_path / "gone.html"), {"Content-Type": "text/html"})
     )
     assert "content-encoding" not in response.headers and isinstance(response.body, FileBody)
+
+
+def test_closing_an_unread_compressed_stream_closes_its_source():
+    class Source:
+        closed = False
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            raise StopAsyncIteration
+
+        async def aclose(self):
+            Source.closed = True
+
+    response = filtered(Response(200, Source(), {"Content-Type": "text/html"}))
+    run(response.body.aclose())  # the engine may close a body it never iterated
+    assert Source.closed
