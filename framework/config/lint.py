@@ -34,6 +34,7 @@ from framework.config.lint_security import (
     check_upload_not_served,
 )
 from framework.config.lint_tls import RULES as TLS_RULES
+from framework.config.lint_try_files import RULES as TRY_FILES_RULES
 from framework.config.lint_variables import RULES as VARIABLE_RULES
 from framework.config.models import Config, LocationConfig
 
@@ -366,6 +367,7 @@ RULES: list[LintRule] = [
     *REALIP_RULES,
     *HEADER_RULES,
     *VARIABLE_RULES,
+    *TRY_FILES_RULES,
     *TLS_RULES,
     *GZIP_RULES,
 ]

@@ -108,3 +108,15 @@ def test_schema_lists_the_directive():
 
     row = DIRECTIVES["try_files"]
     assert row.contexts == frozenset("SL") and row.min_args == 2 and row.max_args is None
+
+
+def test_a_server_try_files_shadowed_by_location_slash_is_warned(load):
+    result = load("server {\n  try_files $uri /index.html;\n  location / { }\n}\n")
+    [diag] = [d for d in result.diagnostics if d.rule == "try-files-unreachable"]
+    assert diag.severity == "warning" and (diag.span.line, diag.span.col) == (2, 3)
+    assert "location /" in diag.hint
+
+
+def test_a_server_try_files_with_only_narrower_locations_is_fine(load):
+    result = load("server {\n  try_files $uri /index.html;\n  location /api/ { }\n}\n")
+    assert not [d for d in result.diagnostics if d.rule == "try-files-unreachable"]
