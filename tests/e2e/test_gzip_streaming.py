@@ -163,3 +163,12 @@ def test_100_mib_file_is_compressed_with_flat_memory(server):
             expected = zlib.crc32(block, expected)
     assert crc == expected
     assert growth < 32 * 1024, f"RSS grew {growth} KiB"
+
+
+def test_client_leaving_mid_stream_ends_the_compressed_cgi(server):
+    pieces = stream_decoded(server, "/cgi/slow.py")
+    assert next(pieces)  # the script is running and its output is coming compressed
+    assert server.children()
+    pieces.close()  # closes the socket mid-body
+    assert wait_until(lambda: not server.children(), timeout=15)
+    assert server.get("/missing").status == 404  # and the worker serves on
