@@ -277,3 +277,14 @@ def test_plain_addresses_get_no_context_and_wildcards_cover_specific_ones(certs:
     assert context_for(contexts, ("::ffff:127.0.0.1", 18443)) is contexts[("0.0.0.0", 18443)]
     assert context_for(contexts, ("127.0.0.1", 18080)) is None
     assert server_contexts(_config(certs, "server {\n listen 18080;\n}\n")) == {}
+
+
+def test_the_tls_example_serves_each_name_its_certificate_verified_by_a_client() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples/tls"
+    result = load_config(example / "tls.conf", env={})
+    assert result.config is not None and result.diagnostics == []
+    ctx = server_contexts(result.config)[("127.0.0.1", 8443)]
+    for name, cafile in (("shop.test", "shop.test"), ("www.example.test", "example.test")):
+        client = ssl.create_default_context(cafile=str(example / f"certs/{cafile}.pem"))
+        assert _handshake(ctx, name, client=client, alpn=["http/1.1"]).alpn == "http/1.1"
+    assert _handshake(ctx, None).common_name == "example.test"
