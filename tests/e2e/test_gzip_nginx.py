@@ -45,6 +45,7 @@ LOCATIONS = """
     location /always/ { alias www/static/; gzip_static always; }
     location /off/ { alias www/; gzip off; }
     location /types/ { alias www/; gzip_types *; gzip_vary off; }
+    location /v10/ { alias www/; gzip_http_version 1.0; gzip_proxied any; gzip_disable "lynx"; }
 """
 WEBSERV = (
     "access_log off;\nserver {\n    listen 127.0.0.1:{port};\n" + LOCATIONS
@@ -137,6 +138,9 @@ CASES = [
     ("/missing", GZ, "GET", "1.1"),
     ("/off/page.html", GZ, "GET", "1.1"),
     ("/types/img.png", GZ, "GET", "1.1"),
+    ("/v10/page.html", GZ, "GET", "1.0"),
+    ("/v10/page.html", {**GZ, "Via": "1.1 cache"}, "GET", "1.1"),
+    ("/v10/page.html", {**GZ, "User-Agent": "Lynx/2.9"}, "GET", "1.1"),
     ("/static/app.css", GZ, "GET", "1.1"),
     ("/static/app.css", GZ, "HEAD", "1.1"),
     ("/static/app.css", {}, "GET", "1.1"),
