@@ -12,7 +12,13 @@ from collections.abc import Iterator
 import pytest
 from nginx_reference import NGINX, nginx_reference, requires_nginx
 
-from framework.testing import HTTPResult, ServerProcess, parse_response, read_until_close
+from framework.testing import (
+    HTTPResult,
+    ServerProcess,
+    free_port,
+    parse_response,
+    read_until_close,
+)
 
 
 def _has_realip() -> bool:
@@ -51,6 +57,10 @@ server { LISTEN; server_name proxied.test; root ROOT;
         real_ip_header X-Forwarded-For; real_ip_recursive on; SHOW }
     location /custom/ { real_ip_header X-Client; SHOW }
 }
+server { listen 127.0.0.1:PP proxy_protocol; root ROOT;
+    set_real_ip_from 127.0.0.1; real_ip_header proxy_protocol;
+    location /real/ { SHOW }
+}
 server { LISTEN; server_name narrow.test; root ROOT;
     location /xff/ { set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For; SHOW }
     location /v6/ { set_real_ip_from ::1; real_ip_header X-Forwarded-For; SHOW }
@@ -59,27 +69,37 @@ server { LISTEN; server_name narrow.test; root ROOT;
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[int, int]]]:
+    """{"http": (nginx port, webserv port), "proxy_protocol": (...)}"""
     base = tmp_path_factory.mktemp("realip-parity")
     for sub in ("d/sub", "rd/sub", "pd/sub", "real", "xff", "recursive", "custom", "v6"):
         (base / "www" / sub).mkdir(parents=True)
         (base / "www" / sub / "f").write_text("f\n")
     root = str(base / "www")
+    text = SERVERS.replace("ROOT", root)
+    pp_ours, pp_theirs = free_port(), free_port()
     ours = ServerProcess(
-        SERVERS.replace("LISTEN", "listen 127.0.0.1:{port}").replace("ROOT", root), cwd=base
+        text.replace("LISTEN", "listen 127.0.0.1:{port}").replace("PP", str(pp_ours)), cwd=base
     )
-    theirs = SERVERS.replace("LISTEN", "listen 127.0.0.1:PORT").replace("ROOT", root)
+    theirs = text.replace("LISTEN", "listen 127.0.0.1:PORT").replace("PP", str(pp_theirs))
     with nginx_reference(base, theirs) as port, ours:
-        yield port, ours.port
+        yield {"http": (port, ours.port), "proxy_protocol": (pp_theirs, pp_ours)}
 
 
-def _ask(port: int, target: str, host: str | None, extra: str = "", version: str = "1.1"):
+@pytest.fixture
+def pair(servers) -> tuple[int, int]:
+    return servers["http"]
+
+
+def _ask(
+    port: int, target: str, host: str | None, extra: str = "", version: str = "1.1", prefix=b""
+) -> HTTPResult:
     head = f"GET {target} HTTP/{version}\r\n"
     if host is not None:
         head += f"Host: {host}\r\n"
     raw = head + f"Connection: close\r\n{extra}\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(raw.encode("latin-1"))
+        sock.sendall(prefix + raw.encode("latin-1"))
         data = read_until_close(sock)
     result: HTTPResult = parse_response(data)[0]
     return result
@@ -150,3 +170,21 @@ def test_redirect_location_matches_nginx(pair, target, host, version):
     assert got.header("Location").replace(str(ours), "PORT") == want.header("Location").replace(
         str(ngx), "PORT"
     )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"PROXY TCP4 203.0.113.50 127.0.0.1 40000 443\r\n",
+     b"PROXY TCP6 2001:db8::50 ::1 40001 443\r\n",
+     b"PROXY UNKNOWN\r\n"],
+)  # fmt: skip
+def test_proxy_protocol_source_matches_nginx(servers, header):
+    ngx, ours = servers["proxy_protocol"]
+    want, got = (_ask(p, "/real/f", "pp.test", "X-Real-IP: 1.1.1.1\r\n", prefix=header)
+                 for p in (ngx, ours))  # fmt: skip
+    assert want.status == got.status == 200
+    want_addr, got_addr = want.header("X-Addr"), got.header("X-Addr")
+    if want_addr.startswith("127.0.0.1|"):  # UNKNOWN: the peer, whose port differs
+        assert got_addr.startswith("127.0.0.1|")
+    else:
+        assert got_addr == want_addr
