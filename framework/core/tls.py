@@ -101,19 +101,36 @@ class TlsSession:
         except ssl.SSLError as exc:
             raise TlsError(_describe(exc)) from None
 
-    def encrypt(self, data: bytes) -> bytes:
+    def more_input(self) -> bool:
+        """Whether ``read_into`` may have more to give (unread records or plaintext): asking
+        otherwise costs an ``SSLWantReadError``."""
+        return bool(self.incoming.pending or self.obj.pending())
+
+    def encrypt(self, data: bytes | bytearray | memoryview) -> bytes:
         """The records carrying ``data`` (b"" if the session must read first: the data is
         kept and sent by ``retry_blocked``). Raises ``TlsError``."""
         if self._blocked:
-            self._blocked.append(data)
+            self._blocked.append(bytes(data))
             return b""
         try:
-            self._write_all(data)
-        except ssl.SSLWantReadError:
-            self._blocked.append(data)
+            n = self.obj.write(data)  # SSL_write takes it all unless it must read first
+            if n < len(data):
+                self._write_all(memoryview(data)[n:])
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            self._blocked.append(bytes(data))
+        except ssl.SSLError as exc:
+            raise TlsError(_describe(exc)) from None
         return self.outgoing.read()
 
-    def _write_all(self, data: bytes) -> None:
+    def output(self) -> bytes:
+        """Records the session produced on its own (a KeyUpdate answer, held-back data)."""
+        if self._blocked:
+            return self.retry_blocked()
+        if self.outgoing.pending:
+            return self.outgoing.read()
+        return b""
+
+    def _write_all(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
         while view:
             try:
@@ -181,7 +198,7 @@ class TlsWriteQueue(WriteQueue):
         if self._closed or self._closing or not data:
             return
         try:
-            records = tls.encrypt(bytes(data))
+            records = tls.encrypt(data)  # consumed now: no copy needed
         except TlsError as exc:
             self._fail(exc)
             return

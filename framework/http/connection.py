@@ -71,6 +71,8 @@ PLAIN_HTTP_TO_TLS = 497  # nginx's internal status: answered as a 400 with its o
 _NO_BODY = RequestBody.empty()  # stateless once at EOF: shared by body-less requests
 _READ_BUFFER = bytearray(READ_SIZE)  # one loop, one reader at a time: shared
 _READ_VIEW = memoryview(_READ_BUFFER)
+_TLS_BUFFER = bytearray(READ_SIZE)  # ciphertext, before it is decrypted into _READ_BUFFER
+_TLS_VIEW = memoryview(_TLS_BUFFER)
 
 
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")}
@@ -556,7 +558,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
 
     def _on_tls_readable(self) -> None:
         try:
-            data = self.sock.recv(READ_SIZE)
+            # into a shared buffer: recv(256 KiB) would mmap and unmap a new object each time
+            n = self.sock.recv_into(_TLS_BUFFER)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -564,14 +567,14 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             return
         tls = self._tls
         assert tls is not None
-        if not data:
+        if not n:
             if not tls.established:
                 error_log.info("peer %s closed the connection in the TLS handshake", self.peer[0])
                 self._abort()
             else:
                 self._on_eof()
             return
-        tls.incoming.write(data)
+        tls.incoming.write(_TLS_VIEW[:n])
         self._tls_input()
 
     def _tls_input(self) -> None:
@@ -596,7 +599,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                 return
             # the request gets its own client_header_timeout, as after nginx's handshake
             self._set_deadline("idle", self.defaults.client_header_timeout)
-        while not self._closed and not self._paused & _PAUSE_STOP:
+        while True:
             try:
                 n = tls.read_into(_READ_BUFFER)
             except TlsError as exc:
@@ -609,7 +612,9 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                 self._on_eof()
                 return
             self._received(n)
-        out = tls.retry_blocked() or tls.outgoing.read()  # e.g. a TLS 1.3 KeyUpdate answer
+            if self._closed or self._paused & _PAUSE_STOP or not tls.more_input():
+                break
+        out = tls.output()  # e.g. the answer to a TLS 1.3 KeyUpdate
         if out:
             queue.write_raw(out)
 
