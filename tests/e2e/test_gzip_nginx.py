@@ -206,3 +206,12 @@ def test_a_variant_never_leaves_the_root(webserv, site: Path):
     result = fetch(webserv, "/static/link.txt", GZ)
     assert b"secret" not in decoded(result)
     assert decoded(result) == b"public copy\n" * 20
+
+
+@requires_nginx
+def test_the_range_differences_from_nginx_are_the_documented_ones(webserv, nginx):
+    ranged = {**GZ, "Range": "bytes=0-9"}
+    for path in ("/page.html", "/static/app.css"):
+        theirs = fetch(nginx, path, ranged)
+        assert theirs.status == 200 and theirs.header("content-encoding") == "gzip"
+        assert fetch(webserv, path, ranged).status == 206
