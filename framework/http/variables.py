@@ -1,12 +1,13 @@
 """nginx variables (``$host``, ``$uri``, ``$1``, ``$name``...) in the directive values that
-expand them: ``return``, ``try_files``, ``add_header``, ``error_page`` and ``map``.
+expand them: ``return``, ``try_files``, ``add_header``, ``expires``, ``error_page``, ``map``.
 
 Three expansions, one per place a value lands in:
 
 - ``expand`` (response headers, ``return`` text and URLs): values as nginx has them (``$uri``
-  decoded, ``$args`` as received), except that a value holding CR, LF or NUL is inserted
-  percent-encoded, so an expansion can never split a header. (The request parser already
-  refuses those bytes, and decoded paths never hold controls; this is the last fence.)
+  decoded, ``$args`` as received), except that control characters (CR, LF, NUL... but not
+  HTAB) are inserted percent-encoded, so an expansion can never split a header. (The
+  request parser already refuses those bytes, and decoded paths never hold controls; this
+  is the last fence.)
 - ``expand_uri`` (an ``error_page`` or ``try_files`` URI that is redirected to internally):
   decoded values (``$uri``, captures, ``$host``...) are percent-encoded as a path, raw ones
   (``$args``, ``$request_uri``, ``$arg_NAME``) keep their escapes, so that decoding the result
@@ -45,7 +46,7 @@ VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\d|\w+))")
 """A ``$name`` or ``${name}`` reference (group 1 or 2 is the name); as in nginx, a capture
 is one digit (``$10`` is ``$1`` then ``0``)."""
 
-_UNSAFE_IN_HEADER = re.compile(r"[\r\n\x00]")
+_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # controls but HTAB
 _MAP_DEPTH = 8  # a map whose source names another map: nginx's own nesting is shallow too
 
 Getter = Callable[[Request], str]
@@ -224,7 +225,8 @@ def captures_of(match: re.Match[str]) -> dict[str, str]:
 
 def expand(template: str, request: Request, response: Response | None = None) -> str:
     """``template`` with its known ``$variables`` replaced, for a header value or a text:
-    values as nginx has them, but never a CR, LF or NUL (those are percent-encoded).
+    values as nginx has them, but never a control character but HTAB (those are
+    percent-encoded: no CR or LF can split a header).
     ``response`` gives ``$status`` and ``$sent_http_NAME`` (empty without it)."""
     if "$" not in template:
         return template
