@@ -6,6 +6,10 @@ that way; a hit is validated by ``lstat`` (same inode and version) and serves th
 bytes, so it can never read a file outside the root. Validators (ETag, Last-Modified)
 answer conditional requests with 304, one satisfiable ``Range`` with 206; neither applies
 to an ``error_page`` target, which keeps the error's status.
+With ``brotli_static``/``gzip_static``, ``FILE.br``/``FILE.gz`` is served instead when it
+exists and the client accepts it (``always``: whatever it accepts), opened beneath the root
+like the file itself, with the file's Content-Type and the variant's own validators; Range
+counts the compressed bytes.
 Directories: without a trailing slash, 301 to ``uri/``; with one, the first existing
 ``index`` file by internal redirect (location matching runs again), else autoindex (next in
 the chain) when it is on, else 403.
