@@ -18,7 +18,7 @@ RULE = "add_header-redefinition"
 HINT = (
     "a level that sets add_header replaces all the add_header it would inherit: repeat the "
     "dropped ones here, or move the shared ones into a snippet file that every level "
-    "includes (include security-headers.conf;)"
+    "includes (include snippets/security-headers.inc;)"
 )
 
 
