@@ -148,6 +148,23 @@ def test_usr1_after_logrotate_reopens_a_log_file_the_user_can_write(site):
     assert wait_until(lambda: "after-rotate" in log.read_text())
 
 
+@needs_root
+def test_after_a_reload_the_new_workers_run_as_the_user_too(site):
+    srv, _ = site
+    before = set(worker_pids(srv))
+    os.kill(srv.pid, signal.SIGHUP)
+    assert wait_until(lambda: set(srv.children()) and not set(srv.children()) & before)
+    for pid in srv.children():
+        assert ids_of(pid)[0] == [NOBODY.pw_uid] * 4
+    assert srv.get("/cgi-bin/id.sh").text.strip() == str(NOBODY.pw_uid)
+
+
+@needs_root
+def test_root_without_user_and_with_cgi_warns_at_start(serve):
+    srv = serve("server { listen 127.0.0.1:{port}; location /cgi-bin/ { cgi .sh; } }\n")
+    assert srv.wait_for_log(r'running as root without a "user" directive: CGI scripts')
+
+
 def test_user_while_not_root_is_ignored_with_nginx_s_one_line_warning():
     """As an unprivileged user (setpriv when the tests run as root) the directive is
     ignored: one warning line, and the server runs as whoever started it."""
