@@ -34,11 +34,14 @@ def _described(dropped: list[tuple[str, Span | None]]) -> str:
 
 
 def check_add_header_redefinition(ctx: LintContext) -> Iterator[Diagnostic]:
-    top = [(d.args[0].value, d.span) for d in ctx.top_level("add_header")]
+    top: list[tuple[str, Span | None]] = [
+        (d.args[0].value, d.span) for d in ctx.top_level("add_header")
+    ]
     for server, loc in ctx.scopes():
         own = ctx.own(ctx.block_span(server, loc), "add_header")
         if not own:
             continue
+        inherited: list[tuple[str, Span | None]]
         if loc is server.context:
             inherited = top
         else:
