@@ -288,3 +288,15 @@ def test_the_tls_example_serves_each_name_its_certificate_verified_by_a_client()
         client = ssl.create_default_context(cafile=str(example / f"certs/{cafile}.pem"))
         assert _handshake(ctx, name, client=client, alpn=["http/1.1"]).alpn == "http/1.1"
     assert _handshake(ctx, None).common_name == "example.test"
+
+
+def test_ssl_ecdh_curve_limits_the_key_exchange_groups(certs: Path) -> None:
+    extra = " ssl_ecdh_curve secp384r1:prime256v1;\n"
+    ctx = server_contexts(_config(certs, _server_block("a.test", "a.test", extra)))[ADDRESS]
+    x25519_only = _client()
+    x25519_only.set_ecdh_curve("X25519")
+    with pytest.raises(ssl.SSLError):
+        _handshake(ctx, "a.test", client=x25519_only)
+    p384 = _client()
+    p384.set_ecdh_curve("secp384r1")
+    assert _handshake(ctx, "a.test", client=p384).common_name == "a.test"
