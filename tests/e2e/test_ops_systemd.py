@@ -6,12 +6,15 @@ RELOADING/MONOTONIC_USEC then READY again on SIGHUP, STOPPING on SIGTERM; an abs
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +134,31 @@ def test_socket_activation_serves_on_the_inherited_socket_and_binds_the_rest(tmp
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
     assert f"inherited socket http://127.0.0.1:{stray_port} matches no listen directive" in err
+
+
+# -- the pieces, in-process --------------------------------------------------------------------
+
+
+def test_notifier_sends_to_a_socket_path_and_ignores_what_is_not_a_unix_socket(tmp_path):
+    from framework.systemd import Notifier
+
+    short = Path(tempfile.mkdtemp(prefix="sd"))  # AF_UNIX paths are limited to 107 bytes
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(str(short / "notify"))
+            assert Notifier(str(short / "notify")).ready("up")
+            assert receive(sock) == {"READY": "1", "MAINPID": str(os.getpid()), "STATUS": "up"}
+    finally:
+        shutil.rmtree(short)
+    assert not Notifier("localhost:1234").enabled
+    assert not Notifier(None).send("READY=1")
+
+
+def test_listen_fds_meant_for_another_process_are_left_alone(monkeypatch):
+    from framework.systemd import inherited_listeners
+
+    monkeypatch.setenv("LISTEN_FDS", "1")
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid() + 1))
+    monkeypatch.setenv("LISTEN_FDNAMES", "http")
+    assert inherited_listeners() == []
+    assert not {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"} & set(os.environ)
