@@ -14,6 +14,7 @@ a server chosen by SNI that has no certificate of its own leaves the default's i
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Callable
 
@@ -160,10 +161,21 @@ def _session_settings(ctx: ssl.SSLContext, server: ServerConfig) -> None:
     """``ssl_session_timeout`` and ``ssl_session_cache`` on ``ctx`` (OpenSSL's defaults,
     7200 s and a cache of 20480 sessions, where libssl cannot be reached)."""
     if not openssl.available():
+        _warn_openssl_unreachable()
         return
     openssl.set_session_timeout(ctx, server.ssl_session_timeout)
     kind, _, size = server.ssl_session_cache.partition(":")
     openssl.set_session_cache(ctx, kind, int(size or 0))
+
+
+@functools.cache
+def _warn_openssl_unreachable() -> None:
+    from framework.logs import error_log
+
+    error_log.warning(
+        "libssl is not reachable through ctypes: ssl_session_timeout, ssl_session_cache "
+        "and ssl_ecdh_curve lists fall back to OpenSSL's defaults (2h, 20480 sessions)"
+    )
 
 
 SniCallback = Callable[[ssl.SSLObject, str | None, ssl.SSLContext], int | None]
