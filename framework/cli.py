@@ -126,7 +126,7 @@ def command_run(args: argparse.Namespace) -> int:
         from framework.config.build import load_config
 
         # an unreadable file is an invalid config (exit 1), as for `run` itself
-        result = load_config(Path(args.config) if args.config else None)
+        result = load_config(Path(args.config) if args.config else None, serving=True)
         print_diagnostics(result.diagnostics, result.sources, sys.stderr)
         if result.config is None:
             return EXIT_ERRORS

@@ -57,7 +57,7 @@ class ListenError(Exception):
 def _load(path: str | None):
     from framework.config.build import load_config
 
-    return load_config(Path(path) if path else None)
+    return load_config(Path(path) if path else None, serving=True)
 
 
 def _print_diagnostics(result) -> None:
@@ -143,6 +143,9 @@ class Server:
         self._immediate = False
         self._retiring = False
         self.fixed_workers = False  # --workers N given: the config's value does not apply
+        # TLS / PROXY protocol per listen address; built by run() unless given (a caller
+        # dropping privileges loads the certificates before, as nginx's master does)
+        self.transports: Transports | None = None
 
     # -- accepting -------------------------------------------------------------------------------
     def _start_accepting(self) -> None:

@@ -13,8 +13,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def make_cert(directory: Path, names: list[str], stem: str | None = None) -> tuple[Path, Path]:
-    """A self-signed EC P-256 certificate for ``names`` (DNS names or IPs), valid 90 days."""
+def make_cert(
+    directory: Path,
+    names: list[str],
+    stem: str | None = None,
+    *,
+    not_before: datetime.datetime | None = None,
+    days: int = 90,
+) -> tuple[Path, Path]:
+    """A self-signed EC P-256 certificate for ``names`` (DNS names or IPs), valid ``days``
+    days from ``not_before`` (default: a few minutes ago)."""
     stem = stem or names[0]
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
@@ -24,15 +32,15 @@ def make_cert(directory: Path, names: list[str], stem: str | None = None) -> tup
             alt.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt.append(x509.DNSName(name))
-    now = datetime.datetime.now(datetime.UTC)
+    start = not_before or datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=90))
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(alt), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())

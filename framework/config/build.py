@@ -87,9 +87,12 @@ def load_config(
     env: dict[str, str] | None = None,
     check_fs: bool = True,
     registry: HandlerRegistry | None = None,
+    serving: bool = False,
 ) -> LoadResult:
     """Parse, validate and build the configuration at ``path`` (None: the embedded default,
-    serving the current directory)."""
+    serving the current directory). ``serving``: loaded to be served (``run``, reload), where
+    the errors in ``SERVABLE_ERRORS`` are warnings: nginx serves them, and refusing would
+    take every virtual host down for one."""
     from config_grammar.parser import parse_file, parse_text
 
     if path is None:
@@ -116,6 +119,7 @@ def load_config(
             check_fs=check_fs,
             registry=registry,
             diagnostics=list(parsed.diagnostics),
+            serving=serving,
         )
     except Exception as exc:  # a bug must still come out as a diagnostic, never a traceback
         config, diagnostics = None, [*parsed.diagnostics, internal_error(exc)]
@@ -163,6 +167,7 @@ def build_config(
     check_fs: bool = True,
     registry: HandlerRegistry | None = None,
     diagnostics: list[Diagnostic] | None = None,
+    serving: bool = False,
 ) -> tuple[Config | None, list[Diagnostic]]:
     """Build the effective ``Config`` from parsed nodes; returns (config or None, diagnostics
     including lint warnings)."""
@@ -176,8 +181,16 @@ def build_config(
         builder.diagnostics.extend(
             run_lints(config, nodes, check_fs=check_fs, accepted=builder.accepted)
         )
+    if serving:
+        for d in builder.diagnostics:
+            if d.rule in SERVABLE_ERRORS and d.severity == "error":
+                d.severity = "warning"
     failed = config is None or any(d.severity == "error" for d in builder.diagnostics)
     return (None if failed else config), builder.diagnostics
+
+
+SERVABLE_ERRORS = frozenset({"tls-certificate-expired"})
+"""Errors for ``validate-config`` that ``run`` serves anyway (as warnings), as nginx does."""
 
 
 class ConfigBuilder:
