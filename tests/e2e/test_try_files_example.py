@@ -3,6 +3,7 @@ asset or API document is a 404 (JSON for the API), old blog links redirect with 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from framework.testing import ServerProcess
@@ -10,10 +11,12 @@ from framework.testing import ServerProcess
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "spa"
 
 
-def test_the_spa_example() -> None:
-    text = (EXAMPLE / "spa.conf").read_text().replace("127.0.0.1:8087", "127.0.0.1:{port}")
-    index = (EXAMPLE / "site" / "index.html").read_bytes()
-    with ServerProcess(text, cwd=EXAMPLE) as srv:
+def test_the_spa_example(tmp_path: Path) -> None:
+    site = tmp_path / "spa"
+    shutil.copytree(EXAMPLE, site)  # the server writes its config beside it: not in examples/
+    text = (site / "spa.conf").read_text().replace("127.0.0.1:8087", "127.0.0.1:{port}")
+    index = (site / "site" / "index.html").read_bytes()
+    with ServerProcess(text, cwd=site) as srv:
         for route in ("/", "/settings/profile", "/settings/"):
             page = srv.get(route)
             assert (page.status, page.body) == (200, index), route
