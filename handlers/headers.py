@@ -43,6 +43,7 @@ MAX = ("Thu, 31 Dec 2037 23:55:55 GMT", "max-age=315360000")
 # fields nginx's add_header replaces instead of appending (an empty value removes them)
 _REPLACED = frozenset({"etag", "last-modified"})
 FINAL_STATUS_KEY = "error_page_status"  # request.state: the status an error page is sent with
+CHARSET_CACHE_SIZE = 256  # distinct Content-Type values remembered per location
 
 
 def http_date(when: float) -> str:
@@ -106,6 +107,7 @@ class HeadersHandler(Handler):
         types = frozenset(location.charset_types)
         self._any_type = "*" in types
         self._types = types | {"text/html"}
+        self._charset_cache: dict[str, str] = {}  # Content-Type -> with the charset
         self._error_pages = location.error_pages
         self._bare_pages = not location.server_tokens
 
@@ -179,20 +181,36 @@ class HeadersHandler(Handler):
             values = cached[1], cached[2]
         else:
             values = expires_fields(expires, headers.get("last-modified"), now)
-        headers["Expires"] = values[0]
-        headers["Cache-Control"] = values[1]
+        if headers.get("cache-control") is not None or headers.get("expires") is not None:
+            headers.pop("expires")
+            headers.pop("cache-control")
+        headers.add("Expires", values[0])
+        headers.add("Cache-Control", values[1])
 
     def _add_charset(self, response: Response) -> None:
         headers = response.headers
         ctype = headers.get("content-type")
         if not ctype:
             return
+        cache = self._charset_cache
+        changed = cache.get(ctype)
+        if changed is None:
+            changed = self._with_charset(ctype)
+            if len(cache) >= CHARSET_CACHE_SIZE:
+                cache.clear()
+            cache[ctype] = changed
+        if changed is not ctype:
+            headers["Content-Type"] = changed
+
+    def _with_charset(self, ctype: str) -> str:
+        """``ctype`` with ``; charset=X`` appended, or ``ctype`` itself when it is not a
+        charset type or already names a charset."""
         mime, _, params = ctype.partition(";")
         if not self._any_type and mime.strip(" \t").lower() not in self._types:
-            return
+            return ctype
         if "charset=" in params.lower():
-            return
-        headers["Content-Type"] = ctype.rstrip(" \t;") + self._charset  # type: ignore[operator]
+            return ctype
+        return ctype.rstrip(" \t;") + self._charset  # type: ignore[operator]
 
 
 registry.register(HeadersHandler)
