@@ -68,7 +68,7 @@ class ResponseWriter:
         queue = self.queue
         loc = request.location
         queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
-        tokens = (loc or self.defaults.context).server_tokens
+        tokens = (loc if loc is not None else self.defaults.context).server_tokens
         if request.state.pop("expect_continue", False) and not request.body.complete:
             request.keep_alive = False  # no 100 was sent: the client may never send the body
         headers = response.headers
@@ -98,7 +98,7 @@ class ResponseWriter:
         queue = self.queue
         loc = request.location
         queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
-        tokens = (loc or self.defaults.context).server_tokens
+        tokens = (loc if loc is not None else self.defaults.context).server_tokens
         state = request.state
         if state and state.pop("expect_continue", False) and not request.body.complete:
             request.keep_alive = False  # no 100 was sent: the client may never send the body
