@@ -49,10 +49,9 @@ def test_hostnames_masks_follow_nginx_precedence(load):
             "  *.example.com 2;\n  .example.net 3;\n  wap.* 4;\n  ~^www 5;\n}\n" + SERVER
         )
     )["name"]
-    looked = {h: table.lookup(h)[0] for h in ("example.com", "a.b.example.com", "example.net",
-                                                "x.example.net", "wap.x.org", "www.z", "other")}  # fmt: skip
-    assert looked == {"example.com": "1", "a.b.example.com": "2", "example.net": "3",
-                      "x.example.net": "3", "wap.x.org": "4", "www.z": "5", "other": "0"}  # fmt: skip
+    hosts = ("example.com", "a.b.example.com", "example.net", "x.example.net", "wap.x.org",
+             "www.z", "other")  # fmt: skip
+    assert [table.lookup(h)[0] for h in hosts] == ["1", "2", "3", "3", "4", "5", "0"]
 
 
 def test_an_escaped_special_name_is_a_plain_key(load):

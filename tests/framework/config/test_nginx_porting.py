@@ -21,7 +21,8 @@ def only(result):
     ("line", "severity", "message"),
     [
         ("sendfile on;", "warning", '"sendfile" is an nginx directive that webserv does not need'),
-        ("tcp_nopush on;", "warning", '"tcp_nopush" is an nginx directive that webserv does not need'),
+        ("tcp_nopush on;", "warning",
+         '"tcp_nopush" is an nginx directive that webserv does not need'),
         ("events {\n  worker_connections 8000;\n}", "warning",
          '"events" is an nginx directive that webserv does not need'),
         ("log_format main '$remote_addr';", "warning",
