@@ -41,8 +41,14 @@ class Transports:
         connection's address configuration)."""
         found = self._by_address.get(local)
         if found is None and self._by_address:
-            wildcard = "::" if ":" in local[0] else "0.0.0.0"
-            found = self._by_address.get((wildcard, local[1]))
+            host, port = local
+            wildcards: tuple[str, ...] = ("::",) if ":" in host else ("0.0.0.0",)
+            if host.startswith("::ffff:") and "." in host:  # IPv4 on a dual-stack socket
+                found = self._by_address.get((host[7:], port))
+                wildcards = ("0.0.0.0", "::")
+            for wildcard in wildcards:
+                if found is None:
+                    found = self._by_address.get((wildcard, port))
         return found
 
 

@@ -234,3 +234,16 @@ def test_clients_vanishing_mid_handshake_and_mid_body_leave_nothing_behind(
         sock.sendall(get(sock, "/name.txt", close=True))
         assert parse_response(read_until_close(sock))[0].body == b"a"
     assert "Traceback" not in srv.stderr
+
+
+def test_connection_close_ends_with_close_notify(srv: ServerProcess, site: Path) -> None:
+    # without close_notify before the FIN, a strict client raises SSLEOFError
+    ctx = client_context(site)
+    with ctx.wrap_socket(
+        srv.connect(), server_hostname="a.test", suppress_ragged_eofs=False
+    ) as sock:
+        sock.sendall(get(sock, "/name.txt", close=True))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert parse_response(data)[0].body == b"a"
