@@ -9,8 +9,7 @@ from framework.http.errors import HTTPError, InternalRedirect
 from framework.http.headers import Headers
 from framework.http.request import Request
 from framework.http.response import FileBody, Response
-
-__version__ = "0.1.0"
+from framework.version import __version__
 
 __all__ = [
     "CallNext",

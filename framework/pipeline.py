@@ -368,6 +368,7 @@ class Application:
                 return Response(302, b"", {"Location": uri})
             page_status = override or failed.status
             request.state["error_status"] = failed.status
+            request.state["error_page_status"] = page_status
             # nginx: an error_page URI without "?" drops the request's query string
             if "?" not in uri:
                 request.query = ""

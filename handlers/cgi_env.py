@@ -10,12 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from framework import __version__
 from framework.config.models import CgiRule
 from framework.http.request import Request
 from framework.routing.urls import origin_form
+from framework.version import PRODUCT_VERSION
 
-SERVER_SOFTWARE = f"webserv/{__version__}"
+SERVER_SOFTWARE = PRODUCT_VERSION
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 _FIELD_NAME = re.compile(r"[A-Za-z0-9-]+")

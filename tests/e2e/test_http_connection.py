@@ -11,6 +11,7 @@ import pytest
 from http_fixtures import exchange, start_server
 
 from framework.testing import read_response, wait_until
+from framework.version import PRODUCT_VERSION
 
 
 @pytest.fixture(scope="module", params=["uvloop", "asyncio"])
@@ -223,7 +224,7 @@ def test_every_response_has_date_server_and_framing(srv):
     for path in ("/index.html", "/missing", "/stream"):
         r = srv.get(path)
         assert r.header("Date", "").endswith("GMT")
-        assert r.header("Server") == "webserv"
+        assert r.header("Server") == PRODUCT_VERSION
         assert r.header("Content-Length") or r.header("Transfer-Encoding") == "chunked"
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from http_fixtures import exchange, start_server
 
+from framework.version import PRODUCT_VERSION
+
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
@@ -115,7 +117,7 @@ def test_malformed_request_is_rejected_and_the_connection_closed(srv, name):
     assert first.status == status, first
     assert first.header("Connection") == "close"
     assert int(first.header("Content-Length")) == len(first.body)
-    assert first.header("Date") and first.header("Server") == "webserv"
+    assert first.header("Date") and first.header("Server") == PRODUCT_VERSION
     # the request smuggled after the bad one is never answered
     assert b"HTTP/1.1" not in rest
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from framework.http import wire
 from framework.http.headers import Headers
+from framework.version import PRODUCT_VERSION
 
 ITEMS = [("content-type", "Content-Type", "text/html"), ("etag", "ETag", '"1-2"')]
 
@@ -59,6 +60,6 @@ def test_head_start_is_status_date_and_server_lines() -> None:
         lines = start.split("\r\n")
         assert lines[0] == wire.status_line(status, reason).rstrip("\r\n")
         assert lines[1].startswith("Date: ") and lines[1] + "\r\n" in (before, wire.date_line())
-        assert lines[2] == "Server: webserv"
+        assert lines[2] == f"Server: {PRODUCT_VERSION}"  # server_tokens on (default)
         assert start.endswith("\r\n") and len(lines) == 4
     assert "X: y" not in wire.head_start(200, "Fine\r\nX: y").split("\r\n")[1:]
