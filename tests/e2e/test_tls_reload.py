@@ -1,6 +1,7 @@
-"""SIGHUP reloads certificates: new connections get the new certificate, a TLS transfer
-under way finishes on its old session, and a certificate that cannot be loaded keeps the
-current configuration (and certificates) serving."""
+"""SIGHUP reloads certificates, in one process and through the master's new generation of
+workers: new connections get the new certificate, a TLS transfer under way finishes on its
+old session, and a certificate that cannot be loaded keeps the current configuration (and
+certificates) serving."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import signal
 import ssl
 from pathlib import Path
 
+import pytest
 from tls_certs import make_cert
 
 from framework.testing import ServerProcess, parse_response, read_until_close, wait_until
 
 CONFIG = """
+workers {workers};
 error_log stderr info;
 server {
     listen 127.0.0.1:{port} ssl;
@@ -40,13 +43,16 @@ def der_of(path: Path) -> bytes:
     return ssl.PEM_cert_to_DER_cert(path.read_text())
 
 
-def test_sighup_reloads_certificates_and_keeps_transfers_under_way(serve, tmp_path: Path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sighup_reloads_certificates_and_keeps_transfers_under_way(
+    serve, tmp_path: Path, workers: int
+):
     make_cert(tmp_path, ["localhost"], stem="site")
     first = der_of(tmp_path / "site.pem")
     (tmp_path / "www").mkdir()
     body = os.urandom(8 * 1024 * 1024)
     (tmp_path / "www/big.bin").write_bytes(body)
-    srv = serve(CONFIG)
+    srv = serve(CONFIG.replace("{workers}", str(workers)))
     assert peer_certificate(srv) == first
 
     ctx = ssl.create_default_context(cafile=str(tmp_path / "site.pem"))

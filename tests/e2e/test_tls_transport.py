@@ -247,3 +247,11 @@ def test_connection_close_ends_with_close_notify(srv: ServerProcess, site: Path)
         while chunk := sock.recv(65536):
             data += chunk
     assert parse_response(data)[0].body == b"a"
+
+
+def test_a_broken_handshake_closes_quietly_with_an_info_line(srv: ServerProcess) -> None:
+    reply = srv.raw(b"\x16\x03\x01\x00\x05hello")  # a handshake record holding no ClientHello
+    assert reply[:1] in (b"", b"\x15")  # at most a TLS alert, then the close
+    log = Path(srv.cwd) / "error.log"  # type: ignore[arg-type]
+    assert wait_until(lambda: "TLS handshake with 127.0.0.1 failed" in log.read_text(), 10)
+    assert "Traceback" not in log.read_text() + srv.stderr
