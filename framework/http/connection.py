@@ -24,16 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import httptools
 
 from framework.core.hangup import HangupWatcher, watcher_for
-from framework.core.tls import (
-    HTTP1_ALPN,
-    MAX_RECORD,
-    TlsError,
-    TlsSession,
-    TlsWriteQueue,
-    client_hello_alpn,
-    first_record_size,
-    starts_tls,
-)
+from framework.core.tls import TlsError, TlsSession, TlsWriteQueue
 from framework.core.writequeue import WriteQueue
 from framework.http.body import RequestBody
 from framework.http.closing import LINGER_TIME as LINGER_TIME  # re-exported
@@ -48,7 +39,8 @@ from framework.http.deadlines import (
 from framework.http.errors import HTTPError
 from framework.http.head import FRAMING_HEADERS, check_head
 from framework.http.headers import Headers
-from framework.http.proxy_protocol import ProxyProtocolError, parse_header
+from framework.http.preamble import Preamble, Start
+from framework.http.proxy_protocol import ProxyProtocolError
 from framework.http.request import Request
 from framework.http.responder import SMALL_FILE as SMALL_FILE  # re-exported
 from framework.http.responder import ResponseWriter
@@ -158,7 +150,6 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         "_proxy_addr",
         "_tls",
         "_tls_context",
-        "_want_proxy",
         "_preamble",
         "_plain_on_tls",
     )
@@ -229,12 +220,15 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._proxy_addr: tuple[str, int] | None = None  # the PROXY header's source
         self._tls: TlsSession | None = None
         self._tls_context = tls
-        self._want_proxy = proxy_protocol
-        self._preamble = b""  # bytes read before HTTP begins (PROXY header, ClientHello)
-        self._plain_on_tls = False
-        self._reader = (
-            self._on_preamble_readable if tls is not None or proxy_protocol else self._on_readable
-        )
+        self._plain_on_tls = False  # plain HTTP on a TLS address: its request gets a 400
+        if tls is not None or proxy_protocol:
+            self._preamble: Preamble | None = Preamble(
+                proxy_protocol=proxy_protocol, tls=tls is not None
+            )
+            self._reader = self._on_preamble_readable
+        else:
+            self._preamble = None
+            self._reader = self._on_readable
         stats.active += 1
         self._set_deadline("idle", self.defaults.client_header_timeout)
         self._start_reading()
@@ -491,9 +485,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self.loop.add_reader(self.fd, reader)  # replaces the callback
 
     def _on_preamble_readable(self) -> None:
-        """The first bytes of a ``proxy_protocol`` or ``ssl`` connection: the PROXY header,
-        then (on a TLS address) whether it is a handshake or plain HTTP. Bounded in size
-        here and in time by client_header_timeout (the "idle" deadline)."""
+        """The first bytes of a ``proxy_protocol`` or ``ssl`` connection (``Preamble``),
+        bounded in size there and in time by client_header_timeout (the "idle" deadline)."""
         try:
             data = self.sock.recv(PREAMBLE_READ)
         except (BlockingIOError, InterruptedError):
@@ -505,55 +498,37 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             error_log.info("client %s closed the connection before a request", self.peer[0])
             self._abort()
             return
-        pre = self._preamble + data
-        if self._want_proxy:
-            try:
-                header = parse_header(pre)
-            except ProxyProtocolError as exc:
-                shown = pre[:107].decode("latin-1")
-                error_log.error(
-                    'broken header: "%s" while reading PROXY protocol, client: %s (%s)',
-                    shown,
-                    self.peer[0],
-                    exc,
-                )
-                self._abort()
-                return
-            if header is None:
-                self._preamble = pre
-                return
-            self._want_proxy = False
-            self._proxy_addr = header.source
-            pre = pre[header.length :]
-        self._preamble = pre
-        self._after_preamble()
-
-    def _after_preamble(self) -> None:
-        pre = self._preamble
-        context = self._tls_context
-        if context is not None and not self._plain_on_tls:
-            if not pre:
-                return  # the first byte tells TLS from plain HTTP
-            if starts_tls(pre[0]):
-                size = first_record_size(pre)
-                if (not size or len(pre) < size) and size <= MAX_RECORD + 5:
-                    return  # the whole ClientHello record, to read its ALPN offer
-                offered = client_hello_alpn(pre[:size])
-                refuse = offered is not None and not HTTP1_ALPN.intersection(offered)
-                tls = self._tls = TlsSession(context, refuse_alpn=refuse)
-                self.queue.tls = tls  # type: ignore[attr-defined]
-                self._scheme = "https"
-                self._preamble = b""
-                tls.incoming.write(pre)
-                self._set_reader(self._on_tls_readable)
-                self._tls_input()
-                return
-            self._plain_on_tls = True  # answered 400 once its head is read, as nginx does
-        self._preamble = b""
+        preamble = self._preamble
+        assert preamble is not None
+        try:
+            opening = preamble.feed(data)
+        except ProxyProtocolError as exc:
+            error_log.error(
+                'broken header: "%s" while reading PROXY protocol, client: %s (%s)',
+                data[:107].decode("latin-1"),
+                self.peer[0],
+                exc,
+            )
+            self._abort()
+            return
+        if opening is None:
+            return
+        self._preamble = None
+        self._proxy_addr = opening.proxy_source
+        if opening.start is Start.TLS:
+            assert self._tls_context is not None
+            tls = self._tls = TlsSession(self._tls_context, refuse_alpn=opening.refuse_alpn)
+            self.queue.tls = tls  # type: ignore[attr-defined]
+            self._scheme = "https"
+            tls.incoming.write(opening.data)
+            self._set_reader(self._on_tls_readable)
+            self._tls_input()
+            return
+        self._plain_on_tls = opening.start is Start.HTTP_ON_TLS
         self._set_reader(self._on_readable)
-        if pre:
-            n = len(pre)
-            _READ_BUFFER[:n] = pre
+        n = len(opening.data)
+        if n:
+            _READ_BUFFER[:n] = opening.data
             self._received(n)
 
     def _on_tls_readable(self) -> None:
