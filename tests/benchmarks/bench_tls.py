@@ -33,7 +33,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from harness import cpu_seconds, free_port, nginx_cmd, process, webserv_cmd, wrk  # noqa: E402
+from harness import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    nginx_cmd,
+    process,
+    rss_kib,
+    webserv_cmd,
+    wrk,
+)
 from tls_certs import make_cert  # noqa: E402
 
 BIG = 100 * 1024 * 1024
@@ -45,13 +53,20 @@ TARGETS = {
 }
 
 
-def curl_seconds(url: str) -> float:
+def curl_seconds(url: str, pid: int) -> tuple[float, int]:
+    """Seconds to fetch ``url`` with curl, and the server's peak RSS growth (KiB) meanwhile."""
     curl = shutil.which("curl")
     if curl is None:
         raise SystemExit("curl is not installed")
+    before = peak = rss_kib(pid)
     start = time.perf_counter()
-    subprocess.run([curl, "-sk", "-o", "/dev/null", "--fail", url], check=True)
-    return time.perf_counter() - start
+    proc = subprocess.Popen([curl, "-sk", "-o", "/dev/null", "--fail", url])
+    while proc.poll() is None:
+        peak = max(peak, rss_kib(pid))
+        time.sleep(0.02)  # benchmark sampling interval, not a wait for the server
+    if proc.returncode:
+        raise SystemExit(f"curl failed with {proc.returncode}")
+    return time.perf_counter() - start, peak - before
 
 
 def s_time(port: int, seconds: int) -> int:
@@ -166,13 +181,13 @@ def main() -> None:
                     flush=True,
                 )
                 before = cpu_seconds(pid)
-                seconds = curl_seconds(f"https://127.0.0.1:{p}/big.bin")
+                seconds, grown = curl_seconds(f"https://127.0.0.1:{p}/big.bin", pid)
                 used = (cpu_seconds(pid) - before) * 1e6
                 mib_s = BIG / seconds / 2**20
                 _keep(results, cpu_us, "100 MiB", name, mib_s, used)
                 print(
                     f"round {round_no + 1}: {name}: 100 MiB: {mib_s:.0f} MiB/s, "
-                    f"{used / 1000:.0f} ms CPU/transfer",
+                    f"{used / 1000:.0f} ms CPU/transfer, RSS +{grown / 1024:.1f} MiB at peak",
                     flush=True,
                 )
         if args.profile:
