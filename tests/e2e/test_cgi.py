@@ -290,6 +290,7 @@ def test_environment_has_no_server_variables_no_httpoxy_and_no_spoofed_names(srv
                 "CONTENT_LENGTH",
                 "CONTENT_TYPE",
                 "AUTH_TYPE",
+                "REQUEST_SCHEME",  # nginx's fastcgi_params; HTTPS=on only over TLS
             }
         ), name
 

@@ -33,7 +33,7 @@ class Hooked(Handler):
 
 
 class Deny(Handler):
-    name = "deny"
+    name = "refuse"
 
     class Settings(Handler.Settings):
         status: int = 401
@@ -65,9 +65,9 @@ server {
     location /small/ { handler stamp; handler hooked; allow_methods GET POST;
                        client_max_body_size 10; }
     location /old { handler hooked; return 301 /new/; }
-    location /auth/ { handler stamp; handler deny; }
-    location /busy/ { handler stamp; handler deny { status 503; } }
-    location /bug/ { handler stamp; handler deny { status 500; } }
+    location /auth/ { handler stamp; handler refuse; }
+    location /busy/ { handler stamp; handler refuse { status 503; } }
+    location /bug/ { handler stamp; handler refuse { status 500; } }
     location /own/ { handler stamp; handler own404; }
 }
 """
