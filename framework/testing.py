@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+EXIT_CANNOT_BIND = 3  # `webserv run`'s exit code when a listen address is taken
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free a moment ago."""
@@ -119,6 +121,9 @@ class ServerProcess:
 
     def __post_init__(self) -> None:
         self.cwd = Path(self.cwd) if self.cwd is not None else Path.cwd()
+        # a port we picked may be taken by someone else before the server binds it (tests
+        # in parallel): then ``start`` picks another one and tries again
+        self._own_port = not self.port and self.config is not None and self.config_path is None
         if not self.port:
             self.port = free_port(self.host)
         write_files(self.cwd, self.files)
@@ -129,6 +134,23 @@ class ServerProcess:
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> ServerProcess:
         """Start the server and wait until it listens; raises if it does not start."""
+        for _ in range(3 if self._own_port else 1):
+            if self._launch() or self.proc is None or self.proc.returncode != EXIT_CANNOT_BIND:
+                break
+            assert self.config is not None and self.config_path is not None
+            self.port = free_port(self.host)
+            self.config_path.write_text(self.config.replace("{port}", str(self.port)))
+        assert self.proc is not None
+        if self.proc.poll() is not None or not self._ready:
+            self.kill()
+            raise RuntimeError(
+                f"webserv did not start (exit {self.proc.returncode}):\n"
+                f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+            )
+        return self
+
+    def _launch(self) -> bool:
+        """One attempt: True once the server listens."""
         cmd = [self.python, "-m", "framework", "run"]
         if self.config_path is not None:
             cmd.append(str(self.config_path))
@@ -153,13 +175,10 @@ class ServerProcess:
         self._err = _Drain(self.proc.stderr)
         self._out.start()
         self._err.start()
-        if not self.wait_ready():
+        self._ready = self.wait_ready()
+        if not self._ready and self.proc.poll() is None:
             self.kill()
-            raise RuntimeError(
-                f"webserv did not start (exit {self.proc.returncode}):\n"
-                f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
-            )
-        return self
+        return self._ready
 
     def wait_ready(self) -> bool:
         """True once the server accepts connections on ``port``."""
