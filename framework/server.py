@@ -103,10 +103,18 @@ def open_listener(address: Address) -> socket.socket:
     return sock
 
 
-def url_of(address: Address) -> str:
-    """The URL printed for a listening address (IPv6 hosts in brackets)."""
+def url_of(address: Address, config: Config | None = None) -> str:
+    """The URL printed for a listening address (IPv6 hosts in brackets); https when a
+    ``listen`` of ``config`` makes the address speak TLS."""
     host, port = address
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    scheme = "http"
+    if config is not None and any(
+        listen.ssl and listen.address == address
+        for server in config.servers
+        for listen in server.listens
+    ):
+        scheme = "https"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 class Server:

@@ -358,7 +358,7 @@ class Master:
             if not self._announced:
                 self._announced = True
                 for address in gen.listeners:
-                    print(f"webserv: listening on {url_of(address)}", flush=True)
+                    print(f"webserv: listening on {url_of(address, gen.config)}", flush=True)
                 self._notifier.ready(self._status())
             return
         self._switch_to(gen)
@@ -385,7 +385,7 @@ class Master:
             error_log.error("reload: cannot open error log: %s", exc.strerror or exc)
         for address in gen.listeners:
             if address not in old.listeners:
-                print(f"webserv: listening on {url_of(address)}", flush=True)
+                print(f"webserv: listening on {url_of(address, gen.config)}", flush=True)
         error_log.info("reloaded configuration (%d workers)", gen.count)
         self._notifier.ready(self._status())
         if self._reload_again:
