@@ -89,7 +89,7 @@ def build_environ(
         "QUERY_STRING": request.query,  # raw, never decoded; "" when absent
         "REMOTE_ADDR": client_host,
         "REMOTE_HOST": client_host,  # RFC 3875 4.1.9: the address when not resolved
-        "REMOTE_PORT": str(client_port),
+        "REMOTE_PORT": str(client_port) if client_port else "",  # a forwarded address without one
         "REDIRECT_STATUS": "200",  # php-cgi refuses to run without it
         "REQUEST_SCHEME": request.scheme,
         "PATH": path if path is not None else os.environ.get("PATH", DEFAULT_PATH),

@@ -92,7 +92,7 @@ _DECODED: dict[str, Getter] = {
     "host": _host,
     "scheme": lambda r: r.scheme,
     "remote_addr": lambda r: r.client[0],
-    "remote_port": lambda r: str(r.client[1]),
+    "remote_port": lambda r: str(r.client[1]) if r.client[1] else "",  # none forwarded: ""
     "server_addr": lambda r: r.server[0],
     "server_port": lambda r: str(r.server[1]),
     "server_name": _server_name,
