@@ -31,6 +31,7 @@ from framework.registry import registry
 from framework.routing.locations import LocationMatcher
 from framework.routing.paths import normalize_target
 from framework.routing.servers import ServerSelector
+from framework.routing.urls import redirect_url
 
 MAX_REDIRECTS = 10
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
@@ -289,7 +290,13 @@ class Application:
         """The response for ``request``; never raises (except ``CancelledError``)."""
         self.inflight += 1
         try:
-            return await self._respond(request)
+            response = await self._respond(request)
+            location = response.headers.get("location")
+            if location is not None and location.startswith("/"):
+                # nginx's header filter: a local Location becomes absolute (scheme, Host,
+                # port) unless `absolute_redirect off` (CGI redirects, upload's 201...)
+                response.headers["Location"] = redirect_url(request, location)
+            return response
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - anything is a 500, the server keeps serving

@@ -43,7 +43,7 @@ def test_the_example_form_page_posts_to_the_store_and_the_store_serves_the_files
     r = srv.request(
         "POST", "/upload/", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     )
-    assert r.status == 201 and r.header("Location") == "/upload/hi.txt"
+    assert r.status == 201 and r.header("Location") == f"http://127.0.0.1:{srv.port}/upload/hi.txt"
     assert srv.get("/upload/hi.txt").body == b"hello upload"
     assert b"hi.txt" in srv.get("/upload/").body
     assert srv.request("DELETE", "/upload/hi.txt").status == 204

@@ -140,7 +140,8 @@ def test_a_form_with_several_binary_files_is_stored_byte_exact(srv, site):
     )
     assert r.status == 201, r.text
     locations = [v for k, v in r.headers if k.lower() == "location"]
-    assert locations == ["/upload/random.bin"]  # one Location (the first file's), never several
+    # one Location (the first file's), never several; made absolute as nginx does
+    assert locations == [f"http://127.0.0.1:{srv.port}/upload/random.bin"]
     for name in files:
         assert f'href="/upload/{name}"' in r.text
     for name, data in files.items():
@@ -190,7 +191,7 @@ def test_a_malformed_form_is_400_and_stores_nothing(srv, site):
 
 def test_put_creates_with_201_and_replaces_with_204(srv, site):
     r = srv.request("PUT", "/upload/doc.txt", b"one")
-    assert r.status == 201 and r.header("Location") == "/upload/doc.txt"
+    assert r.status == 201 and r.header("Location") == f"http://127.0.0.1:{srv.port}/upload/doc.txt"
     r = srv.request("PUT", "/upload/doc.txt", b"two!")
     assert r.status == 204 and r.body == b""
     assert srv.get("/upload/doc.txt").body == b"two!"
@@ -199,8 +200,10 @@ def test_put_creates_with_201_and_replaces_with_204(srv, site):
 def test_raw_post_to_the_directory_gets_a_generated_name(srv, site):
     r = srv.request("POST", "/upload/", b"payload", {"Content-Type": "text/plain"})
     assert r.status == 201
-    location = r.header("Location")
-    assert location is not None and location.startswith("/upload/")
+    absolute = r.header("Location")
+    prefix = f"http://127.0.0.1:{srv.port}/upload/"
+    assert absolute is not None and absolute.startswith(prefix)
+    location = absolute[len(prefix) - len("/upload/") :]
     assert srv.get(location).body == b"payload"
     assert entries(store(site)) == [location.rsplit("/", 1)[1]]
 
@@ -208,7 +211,9 @@ def test_raw_post_to_the_directory_gets_a_generated_name(srv, site):
 def test_raw_post_to_an_existing_name_does_not_overwrite(srv, site):
     (store(site) / "keep.txt").write_bytes(b"keep")
     r = srv.request("POST", "/upload/keep.txt", b"new", {"Content-Type": "text/plain"})
-    assert r.status == 201 and r.header("Location") == "/upload/keep-1.txt"
+    assert (
+        r.status == 201 and r.header("Location") == f"http://127.0.0.1:{srv.port}/upload/keep-1.txt"
+    )
     assert (store(site) / "keep.txt").read_bytes() == b"keep"
 
 
