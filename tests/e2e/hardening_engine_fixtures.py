@@ -11,8 +11,15 @@ from framework.testing import ServerProcess, read_response, read_until_close
 
 PLUGINS = '''
 import asyncio
+import os
 from pathlib import Path
 from framework import Handler, Response
+
+
+def note(path, text):
+    # whole or not at all: the test polls for the file and reads it at once
+    Path(path + ".tmp").write_text(text)
+    os.replace(path + ".tmp", path)
 
 
 class Echo(Handler):
@@ -34,7 +41,7 @@ class Events(Handler):
             try:
                 await asyncio.Event().wait()
             except asyncio.CancelledError:
-                Path(tag + ".cancelled").write_text(str(request.disconnected.is_set()))
+                note(tag + ".cancelled", str(request.disconnected.is_set()))
                 raise
             yield b"never"
         return Response(200, events(), {"Content-Type": "text/event-stream"})
@@ -51,7 +58,7 @@ class Watch(Handler):
             await request.disconnected.wait()
             Path(tag + ".seen").touch()
         except asyncio.CancelledError:
-            Path(tag + ".cancelled").write_text(str(request.disconnected.is_set()))
+            note(tag + ".cancelled", str(request.disconnected.is_set()))
             raise
         return Response(200, b"bye")
 '''
