@@ -20,12 +20,11 @@ from pydantic import Field
 from config_grammar.tree import Arg, Directive, Span
 from framework.config.model_base import Model
 from framework.config.spec import DirectiveSpec, ParseContext, first_arg, spec
-from framework.config.values import ValueProblem
+from framework.config.values import ValueProblem, parse_cidr
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 RuleKind = Literal["ip", "all", "unix"]
 
-_PREFIX = re.compile(r"[0-9]{1,3}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -50,27 +49,16 @@ class AccessFields(Model):
 
 def parse_network(text: str) -> Network | None:
     """``ADDRESS`` or ``ADDRESS/PREFIX`` (IPv4 or IPv6) as a network, host bits cleared;
-    None if it is neither. Netmask forms (``/255.0.0.0``) and zone ids are refused, as
-    nginx does."""
-    address, slash, prefix = text.partition("/")
-    if "%" in address or (slash and _PREFIX.fullmatch(prefix) is None):
-        return None
-    try:
-        return ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
+    None if it is neither (``values.parse_cidr``: nginx's rules)."""
+    parsed = parse_cidr(text)
+    return parsed[0] if parsed is not None else None
 
 
 def has_host_bits(rule: AccessRule) -> bool:
     """True when the rule's CIDR sets bits below its prefix (nginx: "low address bits of
     ... are meaningless")."""
-    if rule.kind != "ip" or "/" not in rule.text:
-        return False
-    try:
-        ipaddress.ip_network(rule.text, strict=True)
-    except ValueError:
-        return True
-    return False
+    parsed = parse_cidr(rule.text) if rule.kind == "ip" else None
+    return parsed is not None and not parsed[1]
 
 
 def parse_rule(d: Directive, _: ParseContext | None = None) -> AccessRule:

@@ -6,7 +6,6 @@ which mixes ``RealIpFields`` in."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -17,7 +16,7 @@ from pydantic import AfterValidator
 from config_grammar.tree import Directive
 from framework.config.model_base import Model
 from framework.config.spec import DirectiveSpec, ParseContext, as_flag, first_arg, spec
-from framework.config.values import ValueProblem
+from framework.config.values import ValueProblem, parse_cidr
 
 TrustedSource = IPv4Network | IPv6Network | Literal["unix:"]
 """One ``set_real_ip_from`` entry: a network (a single address is a /32 or /128) or
@@ -81,16 +80,7 @@ def parse_trusted_source(text: str) -> tuple[TrustedSource, bool] | None:
     meaningless and masks them). None when ``text`` is none of these."""
     if text == "unix:":
         return "unix:", True
-    if "%" in text:  # IPv6 zone IDs name an interface, not a peer
-        return None
-    address, slash, prefix = text.partition("/")
-    if slash and not (prefix.isascii() and prefix.isdigit()):
-        return None
-    try:
-        network = ipaddress.ip_network(address if not slash else f"{address}/{int(prefix)}", False)
-    except ValueError:
-        return None
-    return network, network.network_address == ipaddress.ip_address(address)
+    return parse_cidr(text)
 
 
 def _trusted_source(d: Directive, _: ParseContext) -> TrustedSource:

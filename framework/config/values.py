@@ -300,3 +300,18 @@ def compile_regex(arg: Arg, directive: str, flags: int = 0) -> re.Pattern[str]:
             arg.span,
             "regexes use Python's re syntax (PCRE-style (?<name>...) groups are accepted)",
         ) from None
+
+
+def parse_cidr(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, bool] | None:
+    """nginx's ``ADDRESS`` or ``ADDRESS/PREFIX`` (IPv4 or IPv6), for allow/deny and
+    set_real_ip_from: the network with its host bits cleared, and whether the address had
+    none set (nginx warns "low address bits ... are meaningless"). None for anything else,
+    netmask forms (``/255.0.0.0``) and zone ids (``%eth0``) included, as nginx refuses them."""
+    address, slash, prefix = text.partition("/")
+    if "%" in address or (slash and not (prefix.isascii() and prefix.isdigit())):
+        return None
+    try:
+        network = ipaddress.ip_network(f"{address}/{int(prefix)}" if slash else address, False)
+    except ValueError:
+        return None
+    return network, network.network_address == ipaddress.ip_address(address)
