@@ -22,7 +22,7 @@ from framework import tls_openssl as openssl
 from framework.config.models import Config, Listen, ServerConfig
 from framework.routing.servers import ServerSelector
 
-__all__ = ["TlsSetupError", "server_contexts", "context_for", "ssl_addresses", "ALPN_PROTOCOLS"]
+__all__ = ["TlsSetupError", "server_contexts", "ssl_addresses", "ALPN_PROTOCOLS"]
 
 ALPN_PROTOCOLS = ["http/1.1"]
 
@@ -32,7 +32,6 @@ _VERSIONS: dict[str, ssl.TLSVersion] = {
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
-_WILDCARDS = ("0.0.0.0", "::")
 
 
 class TlsSetupError(Exception):
@@ -209,7 +208,8 @@ def server_contexts(config: Config) -> dict[tuple[str, int], ssl.SSLContext]:
 
     Raises ``TlsSetupError(message)`` if a certificate or key cannot be loaded, or an
     ``ssl`` address's default server has no certificate. Look a connection's context up
-    with ``context_for`` (a specific address may be served by a wildcard socket)."""
+    with ``transports.Transports.for_local`` (a specific address may be served by a
+    wildcard socket)."""
     defaults = _default_servers(config)
     if not defaults:
         return {}
@@ -245,25 +245,3 @@ def server_contexts(config: Config) -> dict[tuple[str, int], ssl.SSLContext]:
         ctx.sni_callback = _sni_callback(address, default, selector, by_server)
         result[address] = ctx
     return result
-
-
-def context_for(
-    contexts: dict[tuple[str, int], ssl.SSLContext], sockname: tuple[str, int] | tuple
-) -> ssl.SSLContext | None:
-    """The context for a connection accepted on ``sockname`` (its local address): the
-    exact address's, else the wildcard address's of that port; None when the connection is
-    plain HTTP."""
-    if not contexts:
-        return None
-    host, port = sockname[0], sockname[1]
-    if host.startswith("::ffff:") and "." in host:
-        host = host[7:]
-    ctx = contexts.get((host, port))
-    if ctx is not None:
-        return ctx
-    first = "::" if ":" in host else "0.0.0.0"
-    for wildcard in (first, *_WILDCARDS):
-        ctx = contexts.get((wildcard, port))
-        if ctx is not None:
-            return ctx
-    return None
