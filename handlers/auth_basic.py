@@ -7,7 +7,7 @@ malformed ``Authorization`` header is a 401 too, never a 500. An accepted user i
 ``request.remote_user`` (the access log's third field, CGI ``REMOTE_USER``).
 
 The user file is checked with one ``stat`` per request and re-read when it changes (see
-``handlers.htpasswd``). Verifying a hash runs on the event loop -- no threads in the I/O
+``framework.htpasswd``). Verifying a hash runs on the event loop -- no threads in the I/O
 core -- so its cost is every other client's latency: about 3 ms for a bcrypt cost-5 hash
 and 90 ms for cost 10 on the reference machine. Successful checks are remembered (keyed on
 a digest of the exact credentials and the file's identity, bounded), so a client repeating
@@ -22,12 +22,12 @@ import re
 
 from framework.config.models import LocationConfig
 from framework.handler import CallNext, Handler, HandlerSettings
+from framework.htpasswd import Outcome, UserFile, UserFileError, user_file
 from framework.http.errors import HTTPError
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.logs import error_log
 from framework.registry import registry
-from handlers.htpasswd import Outcome, UserFile, UserFileError, user_file
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_CREDENTIALS = 8192  # base64 characters; far above any real user:password

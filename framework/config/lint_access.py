@@ -15,7 +15,7 @@ from framework.config.directives_access import AccessRule, has_host_bits, parse_
 from framework.config.lint_context import LintContext, LintRule, warn
 from framework.config.models import LocationConfig, ServerConfig
 from framework.config.values import ValueProblem
-from handlers.htpasswd import (
+from framework.htpasswd import (
     SCHEME_NAMES,
     UserFileError,
     parse_htpasswd,

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import bcrypt  # noqa: E402
 from passlib.hash import apr_md5_crypt, ldap_salted_sha1, sha512_crypt  # noqa: E402
 
-from handlers.htpasswd import Entry, UserFile, scheme_of, verify  # noqa: E402
+from framework.htpasswd import Entry, UserFile, scheme_of, verify  # noqa: E402
 
 
 def _bcrypt(cost: int) -> str:

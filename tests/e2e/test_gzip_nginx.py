@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nginx_reference import NGINX, nginx_reference, requires_nginx
 
 from framework.testing import HTTPResult, ServerProcess, parse_response, read_until_close
-from tests.e2e.nginx_reference import NGINX, nginx_reference, requires_nginx
 
 PAGE = ("<html><body>" + "<p>gzip me, I am a page</p>\n" * 100 + "</body></html>\n").encode()
 TEXT = b"plain text line that repeats\n" * 300

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nginx_reference import nginx_reference, requires_nginx
 
 from framework.testing import HTTPResult, ServerProcess, read_response
-from tests.e2e.nginx_reference import nginx_reference, requires_nginx
 
 LOCATIONS = """
     root ROOT;

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tls_certs import make_cert
 
 from framework.testing import ServerProcess, read_response
-from tests.tls_certs import make_cert
 
 CONFIG = """server {{
     listen 127.0.0.1:{{port}} ssl;

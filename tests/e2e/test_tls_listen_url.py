@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tls_certs import make_cert
 
 from framework.testing import ServerProcess
-from tests.tls_certs import make_cert
 
 
 @pytest.mark.parametrize("workers", [1, 2])

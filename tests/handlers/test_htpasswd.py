@@ -19,8 +19,8 @@ from passlib.hash import (
     sha512_crypt,
 )
 
-from handlers import htpasswd
-from handlers.htpasswd import (
+from framework import htpasswd
+from framework.htpasswd import (
     Entry,
     Outcome,
     UserFile,

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nginx_reference import NGINX, requires_nginx, wait_port
 
 from framework.config.build import load_config
 from framework.testing import HTTPResult, ServerProcess, free_port, read_response
-from tests.e2e.nginx_reference import NGINX, requires_nginx, wait_port
 
-H5BP = Path(__file__).with_name("h5bp")
+H5BP = Path(__file__).parents[1] / "porting" / "h5bp"
 
 # (file, line, message start) of every diagnostic: nginx-only tuning webserv does not need,
 # the log format it does not write, and the socket option it ignores
