@@ -19,6 +19,7 @@ import os
 import socket
 import ssl
 import struct
+from collections import deque
 from collections.abc import Callable
 
 from framework.core.writequeue import HIGH_WATER, LOW_WATER, WriteQueue
@@ -165,9 +166,15 @@ class TlsSession:
 
 class TlsWriteQueue(WriteQueue):
     """A ``WriteQueue`` that encrypts through ``tls`` once it is set (plain until then: the
-    handshake's own records and a plain-HTTP error answer go out as they are)."""
+    handshake's own records and a plain-HTTP error answer go out as they are).
 
-    __slots__ = ("tls",)
+    Plaintext larger than ``FILE_CHUNK`` is kept as it is and encrypted ``FILE_CHUNK`` at a
+    time while the records queued stay below the high-water mark, so a large in-memory body
+    never costs a second, encrypted copy of itself nor one long stall of the loop. The
+    plaintext still waiting counts in ``buffered`` (``drain``, ``flush``, ``full``), and
+    close_notify and the close itself wait for it."""
+
+    __slots__ = ("tls", "_plain", "_plain_left", "_notify_when_done", "_close_when_done")
 
     def __init__(
         self,
@@ -188,6 +195,10 @@ class TlsWriteQueue(WriteQueue):
             on_lost=on_lost,
         )
         self.tls: TlsSession | None = None
+        self._plain: deque[memoryview] = deque()
+        self._plain_left = 0  # bytes in _plain (also counted in _buffered)
+        self._notify_when_done = False
+        self._close_when_done = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Encrypt ``data`` and send the records now as far as the socket takes them."""
@@ -195,18 +206,66 @@ class TlsWriteQueue(WriteQueue):
         if tls is None or not tls.established:
             WriteQueue.write(self, data)
             return
-        if self._closed or self._closing or not data:
+        if self._closed or self._closing or self._close_when_done or not data:
             return
+        if len(data) <= FILE_CHUNK and not self._plain:
+            self._encrypt_now(data)  # consumed now: no copy needed
+            return
+        if not isinstance(data, bytes):
+            data = bytes(data)  # the caller may reuse its buffer
+        self._plain.append(memoryview(data))
+        self._plain_left += len(data)
+        self._buffered += len(data)
+        self._refill()
+
+    def _encrypt_now(self, data: bytes | bytearray | memoryview) -> None:
+        assert self.tls is not None
         try:
-            records = tls.encrypt(data)  # consumed now: no copy needed
+            records = self.tls.encrypt(data)
         except TlsError as exc:
             self._fail(exc)
             return
+        self._write_records(records)
+
+    def _write_records(self, records: bytes) -> None:
+        # the base queue counts only what it holds (it resets the count when it was empty)
+        waiting = self._plain_left
+        self._buffered -= waiting
         WriteQueue.write(self, records)
+        if not self._closed:
+            self._buffered += waiting
+
+    def _refill(self) -> None:
+        """Encrypt waiting plaintext while fewer records than the high-water mark are
+        queued; then the close_notify and close that waited for it."""
+        plain = self._plain
+        while plain and not self._closed and self._buffered - self._plain_left <= self._high:
+            view = plain[0]
+            piece = view[:FILE_CHUNK]
+            if len(view) > FILE_CHUNK:
+                plain[0] = view[FILE_CHUNK:]
+            else:
+                plain.popleft()
+            self._plain_left -= len(piece)
+            self._buffered -= len(piece)
+            self._encrypt_now(piece)
+        if plain or self._closed:
+            return
+        if self._notify_when_done:
+            self._notify_when_done = False
+            self.notify_close()
+        if self._close_when_done:
+            self._close_when_done = False
+            self.close()
+
+    def _on_writable(self) -> None:
+        WriteQueue._on_writable(self)
+        if self._plain:
+            self._refill()
 
     def write_raw(self, data: bytes) -> None:
         """Send ``data`` as it is (records the session produced itself)."""
-        WriteQueue.write(self, data)
+        self._write_records(data)
 
     async def sendfile(self, file_fd: int, offset: int, count: int) -> int:
         """Read, encrypt and queue ``count`` bytes of ``file_fd`` from ``offset`` in
@@ -230,7 +289,11 @@ class TlsWriteQueue(WriteQueue):
         return sent
 
     def notify_close(self) -> None:
-        """Queue close_notify: cheap, and tells the peer the data ended on purpose."""
+        """Queue close_notify: cheap, and tells the peer the data ended on purpose (after
+        any plaintext still waiting to be encrypted)."""
+        if self._plain:
+            self._notify_when_done = True
+            return
         tls = self.tls
         if tls is not None and tls.established and not (self._closed or self._closing):
             try:
@@ -241,8 +304,29 @@ class TlsWriteQueue(WriteQueue):
 
     def close(self) -> None:
         """Send close_notify, then close once the queue is flushed."""
+        if self._plain and not self._closed:
+            self._close_when_done = True
+            return
         self.notify_close()
         WriteQueue.close(self)
+
+    def abort(self) -> None:
+        """Drop whatever is queued, plaintext included, and close the fd now."""
+        self._drop_plain()
+        WriteQueue.abort(self)
+
+    def _fail(self, exc: BaseException) -> None:
+        closing = self._close_when_done
+        self._drop_plain()
+        WriteQueue._fail(self, exc)
+        if closing:  # close() was called and deferred: release the fd as it would have
+            WriteQueue.close(self)
+
+    def _drop_plain(self) -> None:
+        self._plain.clear()
+        self._buffered = max(0, self._buffered - self._plain_left)
+        self._plain_left = 0
+        self._notify_when_done = self._close_when_done = False
 
 
 # -- the first bytes of a connection (sans I/O) ------------------------------------------------
