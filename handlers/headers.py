@@ -159,7 +159,7 @@ class HeadersHandler(Handler):
             self._add_charset(response)
 
     def _set_expires(self, request: Request, response: Response) -> None:
-        expires = self._expires
+        expires = configured = self._expires
         assert expires is not None
         if expires.template is not None:
             text = expand(expires.template, request, response)
@@ -174,7 +174,9 @@ class HeadersHandler(Handler):
             expires = parsed
         now = int(time.time())
         headers = response.headers
-        if expires.mode == "access" and expires.template is None:
+        # only a fixed configured value may share the per-second cache: a variable's
+        # value differs from one response to the next
+        if expires.mode == "access" and configured.template is None:
             cached = self._access_cache
             if cached[0] != now:
                 cached = self._access_cache = (now, *expires_fields(expires, None, now))
