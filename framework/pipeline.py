@@ -186,14 +186,18 @@ def _error_page_result(failed: ErrorResponse, page: Response, status: int) -> Re
     """The ``error_page`` answer: the page's body and content headers with ``status`` and
     every other header of the error it answers for (nginx keeps ``WWW-Authenticate`` on a
     401 page; RFC 9110 requires ``Allow`` on 405). A page that fails itself (an
-    ``ErrorResponse``: the page file is missing, its CGI crashed) leaves the built-in one;
-    an error body a handler built (a CGI or plugin error page that answers 404 itself) is
-    the page, as nginx sends an upstream's; a redirect from it is sent as is."""
+    ``ErrorResponse``: the page file is missing, is denied, asks for credentials) is sent
+    as that failure -- its own status and built-in body, with the headers of its location
+    (``add_header ... always``) and of the error it answers for, as nginx does; an error
+    body a handler built (a CGI or plugin error page that answers 404 itself) is the page,
+    as nginx sends an upstream's; a redirect from it is sent as is."""
     if page.status >= 300 and page.status != 304:
         if page.status < 400:
             return page
         if page.__class__ is ErrorResponse:
-            return failed
+            status = page.status
+            if failed.close:
+                page.close = True  # type: ignore[attr-defined]
     headers = page.headers
     kept = [(n, v) for n, v in failed.headers.items() if n.lower() not in CONTENT_HEADERS]
     for name in {n.lower() for n, _ in kept}:

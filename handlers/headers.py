@@ -130,14 +130,18 @@ class HeadersHandler(Handler):
             response.body = without_version(response.body)
         status = response.status
         state = request.state
-        if response.__class__ is ErrorResponse and request.redirects < MAX_REDIRECTS:
-            page = self._error_pages.get(status)
-            if page is not None and not page.uri.startswith(("http://", "https://")):
-                # error_page answers this error: only the page's location applies, to the
-                # status the page is sent with
-                state[FINAL_STATUS_KEY] = page.status_override or status
-                return
-        if state and "error_status" in state and not (300 <= status < 400 and status != 304):
+        serving_page = bool(state) and "error_status" in state
+        if response.__class__ is ErrorResponse:
+            if not serving_page and request.redirects < MAX_REDIRECTS:
+                page = self._error_pages.get(status)
+                if page is not None and not page.uri.startswith(("http://", "https://")):
+                    # error_page answers this error: only the page's location applies, to
+                    # the status the page is sent with
+                    state[FINAL_STATUS_KEY] = page.status_override or status
+                    return
+            # else: no error_page answers it (error_page applies once: this may be the
+            # page itself failing), so it is sent with its own status
+        elif serving_page and not (300 <= status < 400 and status != 304):
             status = state.get(FINAL_STATUS_KEY) or state["error_status"]
         safe = status in SAFE_STATUSES
         headers = response.headers
@@ -159,8 +163,9 @@ class HeadersHandler(Handler):
             self._add_charset(response)
 
     def _set_expires(self, request: Request, response: Response) -> None:
-        expires = configured = self._expires
-        assert expires is not None
+        configured = self._expires
+        assert configured is not None
+        expires = configured
         if expires.template is not None:
             text = expand(expires.template, request, response)
             parsed = parse_expires_value(text)
