@@ -71,7 +71,12 @@ class RedirectHandler(Handler):
             return Response(status, error_page_bytes(status), headers)  # nginx's page
         text = spec.text if spec.text is not None else spec.url
         body = expand(text, request) if text else ""
-        return Response(status, body.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+        # a non-UTF-8 byte of the request path ($uri of /b/%FF) goes out raw, as in nginx
+        return Response(
+            status,
+            body.encode("utf-8", "surrogateescape"),
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
 
 
 registry.register(RedirectHandler)

@@ -211,7 +211,14 @@ def header_block(headers: Headers) -> str:
 
 
 def encode_head(text: str) -> bytes:
+    """The head's bytes: latin-1 (request bytes as webserv holds them), else UTF-8 (a
+    handler's text), where a request byte that was no UTF-8 (held as a surrogate escape:
+    ``$uri`` of ``/a/%FF``) goes out raw, as nginx sends it. Never raises."""
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:
-        return text.encode("utf-8")
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no request byte makes
+        return text.encode("utf-8", "replace")
