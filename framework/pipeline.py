@@ -284,8 +284,15 @@ class Application:
         request.location, captures = self._matchers[id(server)].lookup(request.path)
         apply_real_ip(request, server.context)  # nginx: the server's settings first (post-read)
         apply_real_ip(request, request.location)
+        named = self.selector.captures(server, request.host)
         if captures is not None:
             request.captures = captures.copy()
+            if named:  # a location regex's captures replace the server name's numbered ones
+                request.captures.update(
+                    (k, v) for k, v in named.items() if not k.isdigit() and k not in captures
+                )
+        elif named:
+            request.captures = named
         elif request.captures:  # an internal redirect left a regex location
             request.captures = {}
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from framework.config.models import Config, ServerConfig
+from framework.http.variables import captures_of
 
 _WILDCARDS = ("0.0.0.0", "::")
 _MEMO_MAX = 4096
@@ -96,6 +97,16 @@ class ServerSelector:
             self._groups[address] = group
         self._by_sockname: dict[tuple[str, int], _AddressGroup | None] = {}
         self._memo: dict[tuple[str, int, str], ServerConfig] = {}
+        # the servers named by a regex, whose captures ($1, (?<name>...)) are variables
+        self._regex_names: dict[int, list[re.Pattern[str]]] = {}
+        for server in config.servers:
+            regexes = [
+                re.compile(raw[1:], re.IGNORECASE)
+                for raw in server.server_names
+                if raw.startswith("~")
+            ]
+            if regexes:
+                self._regex_names[id(server)] = regexes
 
     def _group(self, sockname: tuple) -> _AddressGroup | None:
         key = (sockname[0], sockname[1])
@@ -121,6 +132,21 @@ class ServerSelector:
         """The default server of the address that accepted the connection."""
         group = self._group(sockname)
         return group.default if group is not None else self._fallback
+
+    def captures(self, server: ServerConfig, host: str) -> dict[str, str] | None:
+        """The captures of ``server``'s first ``server_name ~regex`` that matches
+        ``host`` (nginx makes them variables: ``$1``, ``$sub`` of ``(?<sub>...)``), or
+        None."""
+        regexes = self._regex_names.get(id(server))
+        if regexes is None:
+            return None
+        if host[-1:] == ".":
+            host = host[:-1]
+        for regex in regexes:
+            match = regex.search(host)
+            if match is not None:
+                return captures_of(match)
+        return None
 
     def select(self, sockname: tuple, host: str) -> ServerConfig:
         """The server for a request that arrived on ``sockname`` with ``host`` (already
