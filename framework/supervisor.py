@@ -11,6 +11,8 @@ instance on the same port fails to bind (exit 3) instead of taking a share of th
   on it; once every new worker accepts, the old ones retire (SIGWINCH: stop accepting,
   finish what they serve) and removed listeners close. A respawned worker always runs the
   current configuration.
+- The workers of one generation share its session ticket keys (made by the master for each
+  configuration load), so a ticket resumes on any worker, and keys rotate on reload.
 - SIGUSR1: the master reopens its error log and forwards the signal (the workers reopen
   theirs and every access log).
 - A worker that served and then died is replaced at once. A worker that dies before it
@@ -31,13 +33,14 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from framework import privileges
 from framework.config.models import Config
 from framework.logs import configure_error_log, error_log
 from framework.server import url_of
 from framework.systemd import Notifier
+from framework.tls import new_ticket_keys, use_ticket_keys
 
 Address = tuple[str, int]
 
@@ -80,12 +83,14 @@ class Worker:
 
 @dataclass(eq=False)
 class Generation:
-    """One configuration's workers and listeners."""
+    """One configuration's workers and listeners, and the session ticket keys they share
+    (made once per configuration load, so that they rotate on reload as nginx's do)."""
 
     number: int
     config: Config
     listeners: dict[Address, socket.socket]
     count: int
+    ticket_keys: bytes = field(default_factory=new_ticket_keys, repr=False)
 
 
 class Master:
@@ -209,6 +214,7 @@ class Master:
                 for address, sock in other.listeners.items():
                     if gen.listeners.get(address) is not sock:
                         sock.close()  # this process's copy only
+            use_ticket_keys(gen.ticket_keys)  # a ticket one worker issued resumes on another
             code = self._serve(gen.config, gen.listeners, write_fd, self._life_r)
         except BaseException:  # noqa: BLE001 - a worker must never return into the master
             error_log.exception("worker failed")

@@ -15,6 +15,7 @@ a server chosen by SNI that has no certificate of its own leaves the default's i
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 from collections.abc import Callable
 
@@ -22,7 +23,14 @@ from framework import tls_openssl as openssl
 from framework.config.models import Config, Listen, ServerConfig
 from framework.routing.servers import ServerSelector
 
-__all__ = ["TlsSetupError", "server_contexts", "ssl_addresses", "ALPN_PROTOCOLS"]
+__all__ = [
+    "TlsSetupError",
+    "server_contexts",
+    "ssl_addresses",
+    "ALPN_PROTOCOLS",
+    "new_ticket_keys",
+    "use_ticket_keys",
+]
 
 ALPN_PROTOCOLS = ["http/1.1"]
 
@@ -32,6 +40,25 @@ _VERSIONS: dict[str, ssl.TLSVersion] = {
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
+
+
+# the session ticket keys every context built in this process gets (None: OpenSSL's own
+# random keys per context); a master sets them for each generation of workers it forks
+_ticket_keys: bytes | None = None
+
+
+def new_ticket_keys() -> bytes:
+    """Fresh random session ticket keys (name, HMAC secret, AES key) for one configuration
+    load: the master makes them once and all the workers of that generation share them."""
+    return os.urandom(openssl.TICKET_KEYS_SIZE)
+
+
+def use_ticket_keys(keys: bytes | None) -> None:
+    """Give every context built from now on in this process these ticket keys, so that a
+    ticket one worker issued resumes on another (nginx builds its SSL_CTX in the master,
+    before forking, to the same effect); None goes back to a random key set per context."""
+    global _ticket_keys
+    _ticket_keys = keys
 
 
 class TlsSetupError(Exception):
@@ -119,6 +146,8 @@ def build_context(server: ServerConfig) -> ssl.SSLContext:
     if not server.ssl_session_tickets:
         options |= ssl.OP_NO_TICKET
     ctx.options = options
+    if server.ssl_session_tickets and _ticket_keys is not None:
+        _install_ticket_keys(ctx, _ticket_keys)
     ctx.set_alpn_protocols(ALPN_PROTOCOLS)
     _session_settings(ctx, server)
     if server.ssl_ecdh_curve != "auto":
@@ -174,6 +203,24 @@ def _warn_openssl_unreachable() -> None:
     error_log.warning(
         "libssl is not reachable through ctypes: ssl_session_timeout, ssl_session_cache "
         "and ssl_ecdh_curve lists fall back to OpenSSL's defaults (2h, 20480 sessions)"
+    )
+
+
+def _install_ticket_keys(ctx: ssl.SSLContext, keys: bytes) -> None:
+    try:
+        openssl.set_ticket_keys(ctx, keys)
+    except (OSError, ValueError) as exc:
+        _warn_ticket_keys(str(exc))
+
+
+@functools.cache
+def _warn_ticket_keys(reason: str) -> None:
+    from framework.logs import error_log
+
+    error_log.warning(
+        "session ticket keys cannot be shared by the workers (%s): each worker keeps its "
+        "own, and a ticket resumes only on the worker that issued it",
+        reason,
     )
 
 

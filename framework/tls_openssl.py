@@ -1,5 +1,6 @@
 """The few ``SSL_CTX`` settings nginx has and stdlib ``ssl`` does not expose: the session
-timeout, the server session cache's mode and size, and a list of key exchange groups.
+timeout, the server session cache's mode and size, a list of key exchange groups and the
+session ticket keys (shared by the workers of one configuration).
 
 They are set through ctypes on the ``SSL_CTX`` behind an ``ssl.SSLContext``, in the very
 libssl that CPython's ``_ssl`` module is linked against. Before writing anything, the
@@ -21,6 +22,9 @@ _SSL_CTRL_SET_SESS_CACHE_SIZE = 42
 _SSL_CTRL_SET_SESS_CACHE_MODE = 44
 _SSL_CTRL_GET_SESS_CACHE_MODE = 45
 _SSL_CTRL_SET_GROUPS_LIST = 92
+_SSL_CTRL_GET_TLSEXT_TICKET_KEYS = 58
+_SSL_CTRL_SET_TLSEXT_TICKET_KEYS = 59
+TICKET_KEYS_SIZE = 80  # key name (16), HMAC secret (32), AES key (32): OpenSSL >= 1.1.0
 SESS_CACHE_OFF = 0x0000
 SESS_CACHE_SERVER = 0x0002
 SESS_CACHE_NO_INTERNAL_STORE = 0x0200
@@ -134,6 +138,44 @@ def set_groups(ctx: ssl.SSLContext, groups: str) -> None:
         != 1
     ):
         raise ValueError(f"OpenSSL refuses the group list {groups!r}")
+
+
+def set_ticket_keys(ctx: ssl.SSLContext, keys: bytes) -> None:
+    """``SSL_CTX_set_tlsext_ticket_keys``: the name and secrets that encrypt and check the
+    session tickets ``ctx`` issues (``TICKET_KEYS_SIZE`` bytes). Contexts given the same keys
+    resume each other's tickets, as the workers of one nginx configuration do. OSError if
+    libssl cannot be reached, ValueError if OpenSSL refuses the keys."""
+    if len(keys) != TICKET_KEYS_SIZE:
+        raise ValueError(f"ticket keys are {TICKET_KEYS_SIZE} bytes, not {len(keys)}")
+    lib, pointer = _checked(ctx)
+    buffer = ctypes.create_string_buffer(keys, len(keys))
+    if (
+        lib.SSL_CTX_ctrl(
+            pointer,
+            _SSL_CTRL_SET_TLSEXT_TICKET_KEYS,
+            len(keys),
+            ctypes.cast(buffer, ctypes.c_void_p),
+        )
+        != 1
+    ):
+        raise ValueError("OpenSSL refuses the session ticket keys")
+
+
+def ticket_keys(ctx: ssl.SSLContext) -> bytes:
+    """The context's current session ticket keys (``SSL_CTX_get_tlsext_ticket_keys``)."""
+    lib, pointer = _checked(ctx)
+    buffer = ctypes.create_string_buffer(TICKET_KEYS_SIZE)
+    if (
+        lib.SSL_CTX_ctrl(
+            pointer,
+            _SSL_CTRL_GET_TLSEXT_TICKET_KEYS,
+            TICKET_KEYS_SIZE,
+            ctypes.cast(buffer, ctypes.c_void_p),
+        )
+        != 1
+    ):
+        raise ValueError("OpenSSL does not give the session ticket keys")
+    return buffer.raw
 
 
 def check_groups(groups: str) -> str | None:
