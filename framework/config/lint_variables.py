@@ -8,6 +8,8 @@
 - ``unknown-variable`` (error): a ``$name`` that no one defines, in a directive that expands
   variables. nginx refuses to start (``[emerg] unknown "name" variable``); webserv would
   send the text as written.
+- ``variable-cycle`` (error): ``map`` variables whose values name each other; each request
+  that uses them is answered 500, as in nginx ("cycle while evaluating variable").
 """
 
 from __future__ import annotations
@@ -133,6 +135,51 @@ def check_unknown(ctx: LintContext) -> Iterator[Diagnostic]:
     return _findings(ctx, unknown=True)
 
 
+def check_cycle(ctx: LintContext) -> Iterator[Diagnostic]:
+    """``variable-cycle``: ``map`` variables whose values (or sources) name each other,
+    directly or through other maps: nginx answers such a request 500 ("cycle while
+    evaluating variable"). One finding per map on a cycle."""
+    refs: dict[str, set[str]] = {}
+    where: dict[str, Directive] = {}
+    for d in _directives(ctx):
+        if d.name != "map" or len(d.args) != 2:
+            continue
+        name = d.args[1].value[1:]
+        where.setdefault(name, d)
+        names = refs.setdefault(name, set())
+        for arg in _templates(d):
+            for match in VARIABLE.finditer(arg.value):
+                names.add(match.group(1) or match.group(2))
+    for name, d in where.items():
+        path = _cycle_from(name, refs)
+        if path is not None:
+            chain = " -> ".join(f"${n}" for n in path)
+            yield warn(
+                "variable-cycle",
+                f'cycle while evaluating variable "{name}": {chain}',
+                d,
+                d.args[1].span,
+                "a map's value or source names a map variable that leads back to it; "
+                "such a request is answered 500",
+                severity="error",
+            )
+
+
+def _cycle_from(start: str, refs: dict[str, set[str]]) -> list[str] | None:
+    """A path of map names from ``start`` back to itself, or None."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        name, path = stack.pop()
+        for nxt in sorted(refs.get(name, ())):
+            if nxt == start:
+                return [*path, start]
+            if nxt in refs and nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*path, nxt]))
+    return None
+
+
 _UNKNOWN_HINT = (
     "webserv knows "
     + ", ".join(f"${v}" for v in sorted(KNOWN_VARIABLES) if not v.isdigit())
@@ -150,5 +197,10 @@ RULES: list[LintRule] = [
         "unknown-variable",
         "an unknown $variable where variables are expanded (error: nginx refuses it)",
         check_unknown,
+    ),
+    LintRule(
+        "variable-cycle",
+        "map variables that name each other (error: nginx answers 500)",
+        check_cycle,
     ),
 ]

@@ -25,7 +25,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from framework.http.errors import HTTPError
 from framework.http.request import Request
+from framework.logs import error_log
 from framework.routing.urls import origin_form, quote_path, quote_query, safe_host
 
 if TYPE_CHECKING:
@@ -143,13 +145,21 @@ def _cookie(request: Request, name: str) -> str:
 class _Expansion:
     """One template expanded against one request (and maybe its response)."""
 
-    __slots__ = ("request", "response", "mode", "depth")
+    __slots__ = ("request", "response", "mode", "depth", "maps")
 
-    def __init__(self, request: Request, response: Response | None, mode: str, depth: int = 0):
+    def __init__(
+        self,
+        request: Request,
+        response: Response | None,
+        mode: str,
+        depth: int = 0,
+        maps: frozenset[str] = frozenset(),
+    ):
         self.request = request
         self.response = response
         self.mode = mode  # "header", "uri" or "path"
         self.depth = depth
+        self.maps = maps  # the map variables being evaluated (a cycle is an error)
 
     def value(self, name: str, captures: dict[str, str]) -> tuple[str, bool] | None:
         """``(value, decoded)`` of ``name``, or None when it is unknown."""
@@ -186,7 +196,12 @@ class _Expansion:
         table = maps.get(name) if maps else None
         if table is None or self.depth >= _MAP_DEPTH:
             return None
-        inner = _Expansion(self.request, self.response, "path", self.depth + 1)
+        if name in self.maps:
+            # nginx: 500 and "cycle while evaluating variable" (one map's value names the
+            # other's: without this check each level would expand all the ones below)
+            error_log.error('cycle while evaluating variable "%s"', name)
+            raise HTTPError(500, f'cycle while evaluating variable "{name}"')
+        inner = _Expansion(self.request, self.response, "path", self.depth + 1, self.maps | {name})
         template, match = table.lookup(inner.run(table.source, self.request.captures))
         captures = self.request.captures
         if match is not None:
