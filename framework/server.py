@@ -544,9 +544,12 @@ def _serve(
     if transports is not None:
         server.transports = transports
     server.fixed_workers = fixed_workers
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _log_unraisable
     try:
         return loop.run_until_complete(server.run())
     finally:
+        sys.unraisablehook = previous_hook
         try:
             leftovers = asyncio.all_tasks(loop)
             for task in leftovers:
@@ -557,6 +560,23 @@ def _serve(
         finally:
             kill_all(reap=True)  # no CGI outlives its worker (its SIGKILL timers die here)
             loop.close()
+
+
+def _log_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """An exception Python can only drop (``PyErr_WriteUnraisable``) goes to the error log
+    as one info line, without a traceback: the ssl module's servername callback reports a
+    client's non-ASCII SNI this way, and a client must not be able to fill stderr with
+    tracebacks, one per connection."""
+    exc = unraisable.exc_value
+    kind = unraisable.exc_type.__name__
+    where = unraisable.err_msg or "Exception ignored"
+    try:
+        message = str(exc) if exc is not None else ""
+    except Exception:  # noqa: BLE001 - a __str__ that fails too
+        message = "?"
+    if len(message) > 200:
+        message = message[:200] + "..."
+    error_log.info("%s: %s: %s", where, kind, message)
 
 
 def _prepare_files(config: Config) -> str | None:
