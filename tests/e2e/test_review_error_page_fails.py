@@ -7,11 +7,19 @@ against nginx."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from nginx_reference import nginx_reference, requires_nginx
 
-from framework.testing import HTTPResult, parse_response, read_until_close, write_files
+from framework.testing import (
+    HTTPResult,
+    ServerProcess,
+    parse_response,
+    read_until_close,
+    write_files,
+)
 
 SERVERS = """
 server {
@@ -32,7 +40,7 @@ server {
 }
 """
 
-FILES = {
+FILES: dict[str, str | bytes] = {
     "www/index.html": "i",
     "www/private/403.html": "private 403 page",
     "www/private/x.html": "private page",
@@ -53,6 +61,15 @@ CASES = [
 COMPARED = ("x-frame-options", "x-only-ok", "www-authenticate")
 
 
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module's tests."""
+    base = tmp_path_factory.mktemp("srv")
+    write_files(base, FILES)
+    with ServerProcess(SERVERS % "{port}", cwd=base) as server:
+        yield server
+
+
 def fetch(port: int, method: str, path: str) -> tuple[int, list[tuple[str, str]], bool]:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
@@ -63,9 +80,7 @@ def fetch(port: int, method: str, path: str) -> tuple[int, list[tuple[str, str]]
     return result.status, headers, builtin
 
 
-def test_a_failing_error_page_keeps_the_always_headers(serve, tmp_path: Path):
-    write_files(tmp_path, FILES)
-    srv = serve(SERVERS % "{port}")
+def test_a_failing_error_page_keeps_the_always_headers(srv: ServerProcess):
     got = {(m, p): fetch(srv.port, m, p) for m, p in CASES}
     for _status, headers, builtin in got.values():
         assert ("x-frame-options", "DENY") in headers
@@ -77,9 +92,8 @@ def test_a_failing_error_page_keeps_the_always_headers(serve, tmp_path: Path):
 
 
 @requires_nginx
-def test_a_failing_error_page_as_nginx(serve, tmp_path: Path):
+def test_a_failing_error_page_as_nginx(srv: ServerProcess, tmp_path: Path):
     write_files(tmp_path, FILES)
-    srv = serve(SERVERS % "{port}")
     ours = [fetch(srv.port, m, p) for m, p in CASES]
     with nginx_reference(tmp_path, SERVERS % "PORT") as port:
         theirs = [fetch(port, m, p) for m, p in CASES]

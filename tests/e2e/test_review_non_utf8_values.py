@@ -5,11 +5,13 @@ nginx sends it -- no empty reply, no 500. Differential check against nginx."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from nginx_reference import nginx_reference, requires_nginx
 
-from framework.testing import read_until_close
+from framework.testing import ServerProcess, read_until_close
 
 SERVERS = """
 server {
@@ -22,6 +24,14 @@ server {
 CASES = ["/h/%FF", "/h/a%E9b", "/c/%FFz"]
 
 
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module's tests."""
+    base = tmp_path_factory.mktemp("srv")
+    with ServerProcess(SERVERS % "{port}", cwd=base) as server:
+        yield server
+
+
 def fetch(port: int, path: str) -> tuple[bytes, list[bytes], bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
@@ -31,16 +41,14 @@ def fetch(port: int, path: str) -> tuple[bytes, list[bytes], bytes]:
     return status, [line for line in lines if line.startswith((b"X-Uri", b"X-C"))], body
 
 
-def test_non_utf8_bytes_go_out_raw(serve):
-    srv = serve(SERVERS % "{port}")
+def test_non_utf8_bytes_go_out_raw(srv: ServerProcess):
     assert fetch(srv.port, "/h/%FF") == (b"HTTP/1.1 200 OK", [b"X-Uri: /h/\xff"], b"uri=/h/\xff")
     assert fetch(srv.port, "/c/%FFz") == (b"HTTP/1.1 200 OK", [b"X-C: \xffz"], b"c=\xffz")
     assert "Traceback" not in srv.stderr
 
 
 @requires_nginx
-def test_non_utf8_bytes_as_nginx(serve, tmp_path: Path):
-    srv = serve(SERVERS % "{port}")
+def test_non_utf8_bytes_as_nginx(srv: ServerProcess, tmp_path: Path):
     ours = [fetch(srv.port, path) for path in CASES]
     with nginx_reference(tmp_path, SERVERS % "PORT") as port:
         theirs = [fetch(port, path) for path in CASES]
