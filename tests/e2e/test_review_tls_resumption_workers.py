@@ -39,7 +39,7 @@ def _fetch(
         assert read_until_close(sock).startswith(b"HTTP/1.1 200")
         new = sock.session
         assert new is not None
-        return sock.session_reused, new
+        return bool(sock.session_reused), new
 
 
 @pytest.fixture
