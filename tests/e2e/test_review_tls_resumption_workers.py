@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import ssl
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,16 +42,22 @@ def _fetch(
         return bool(sock.session_reused), new
 
 
-@pytest.fixture
-def server(serve: Callable[..., ServerProcess], tmp_path: Path) -> ServerProcess:
-    make_cert(tmp_path, ["localhost"], stem="site")
-    (tmp_path / "www").mkdir()
-    (tmp_path / "www/index.html").write_text("hello\n")
-    return serve(CONFIG)
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    base = tmp_path_factory.mktemp("resumption")
+    make_cert(base, ["localhost"], stem="site")
+    (base / "www").mkdir()
+    (base / "www/index.html").write_text("hello\n")
+    with ServerProcess(CONFIG, cwd=base) as srv:
+        yield srv
 
 
-def _client(tmp_path: Path, version: ssl.TLSVersion) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(tmp_path / "site.pem"))
+def _cafile(srv: ServerProcess) -> str:
+    return str(Path(str(srv.cwd)) / "site.pem")
+
+
+def _client(srv: ServerProcess, version: ssl.TLSVersion) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=_cafile(srv))
     ctx.minimum_version = ctx.maximum_version = version
     return ctx
 
@@ -60,9 +66,9 @@ def _client(tmp_path: Path, version: ssl.TLSVersion) -> ssl.SSLContext:
     "version", [ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2], ids=["TLSv1.3", "TLSv1.2"]
 )
 def test_every_ticket_resumes_whichever_worker_answers(
-    server: ServerProcess, tmp_path: Path, version: ssl.TLSVersion
+    server: ServerProcess, version: ssl.TLSVersion
 ) -> None:
-    ctx = _client(tmp_path, version)
+    ctx = _client(server, version)
     resumed = 0
     for _ in range(ATTEMPTS):
         _, session = _fetch(server, ctx)
@@ -71,8 +77,8 @@ def test_every_ticket_resumes_whichever_worker_answers(
     assert resumed == ATTEMPTS
 
 
-def test_reload_rotates_the_ticket_keys(server: ServerProcess, tmp_path: Path) -> None:
-    ctx = _client(tmp_path, ssl.TLSVersion.TLSv1_3)
+def test_reload_rotates_the_ticket_keys(server: ServerProcess) -> None:
+    ctx = _client(server, ssl.TLSVersion.TLSv1_3)
     _, old = _fetch(server, ctx)
     os.kill(server.pid, signal.SIGHUP)
     assert server.wait_for_log(r"reloaded configuration \(2 workers\)"), server.stderr
