@@ -15,6 +15,7 @@ a server chosen by SNI that has no certificate of its own leaves the default's i
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import ssl
 from collections.abc import Callable
@@ -206,6 +207,12 @@ def _warn_openssl_unreachable() -> None:
     )
 
 
+def _address_ticket_keys(keys: bytes, address: tuple[str, int]) -> bytes:
+    """The ticket keys of one listening address, derived from a generation's keys."""
+    host, port = address
+    return hashlib.shake_256(keys + f"{host} {port}".encode()).digest(len(keys))
+
+
 def _install_ticket_keys(ctx: ssl.SSLContext, keys: bytes) -> None:
     try:
         openssl.set_ticket_keys(ctx, keys)
@@ -289,6 +296,11 @@ def server_contexts(config: Config) -> dict[tuple[str, int], ssl.SSLContext]:
         # the address's own context: a fresh one so that its sni_callback (bound to this
         # address's servers) does not leak onto a context shared with another address
         ctx = build_context(default)
+        if default.ssl_session_tickets and _ticket_keys is not None:
+            # OpenSSL encrypts tickets with the keys of the context a handshake started on
+            # (the address's): each address its own keys, as each nginx SSL_CTX has, the
+            # same in every worker of a generation
+            _install_ticket_keys(ctx, _address_ticket_keys(_ticket_keys, address))
         ctx.sni_callback = _sni_callback(address, default, selector, by_server)
         result[address] = ctx
     return result

@@ -81,3 +81,43 @@ def test_contexts_with_the_same_keys_resume_each_others_tickets(
 def test_keys_of_the_wrong_size_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         tls_openssl.set_ticket_keys(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), b"short")
+
+
+def test_workers_share_each_addresss_keys_and_addresses_differ(tmp_path: Path) -> None:
+    """Two builds of one configuration with the same generation keys (two workers) give
+    each address the same keys; two addresses get different ones (nginx: one SSL_CTX, so
+    one key set, per address), and ``ssl_session_tickets off`` installs none."""
+    from framework import tls
+    from framework.config.build import load_config
+
+    cert, key = make_cert(tmp_path, ["localhost"])
+    text = f"""
+    server {{
+        listen 127.0.0.1:18001 ssl;
+        listen 127.0.0.1:18002 ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+    }}
+    server {{
+        listen 127.0.0.1:18003 ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_session_tickets off;
+    }}
+    """
+    (tmp_path / "t.conf").write_text(text)
+    config = load_config(tmp_path / "t.conf").config
+    assert config is not None
+    keys = tls.new_ticket_keys()
+    tls.use_ticket_keys(keys)
+    try:
+        first = tls.server_contexts(config)
+        second = tls.server_contexts(config)
+    finally:
+        tls.use_ticket_keys(None)
+    one, two, off = (("127.0.0.1", port) for port in (18001, 18002, 18003))
+    assert tls_openssl.ticket_keys(first[one]) == tls_openssl.ticket_keys(second[one])
+    assert tls_openssl.ticket_keys(first[two]) == tls_openssl.ticket_keys(second[two])
+    assert tls_openssl.ticket_keys(first[one]) != tls_openssl.ticket_keys(first[two])
+    assert tls_openssl.ticket_keys(first[off]) != tls_openssl.ticket_keys(second[off])
+    assert first[off].options & ssl.OP_NO_TICKET
