@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tls_certs import make_cert
 
-from framework.testing import ServerProcess, read_until_close
+from framework.testing import ServerProcess, read_until_close, wait_until
 
 CONFIG = """
 workers 2;
@@ -80,9 +80,11 @@ def test_every_ticket_resumes_whichever_worker_answers(
 def test_reload_rotates_the_ticket_keys(server: ServerProcess) -> None:
     ctx = _client(server, ssl.TLSVersion.TLSv1_3)
     _, old = _fetch(server, ctx)
+    old_workers = set(server.children())
     os.kill(server.pid, signal.SIGHUP)
     assert server.wait_for_log(r"reloaded configuration \(2 workers\)"), server.stderr
-    # the old generation has stopped accepting: every new connection meets the new keys
+    # once the old generation has exited, every new connection meets the new keys
+    assert wait_until(lambda: not old_workers & set(server.children()))
     reused, new = _fetch(server, ctx, old)
     assert not reused
     assert _fetch(server, ctx, new)[0]
