@@ -352,7 +352,9 @@ class WriteQueue:
     def _fail(self, exc: BaseException) -> None:
         if self._closed:
             return
-        self._error = exc
+        # kept without its traceback: that would hold the frame that failed, and through it
+        # this queue and the body being written, in a cycle only the cyclic GC frees
+        self._error = exc.with_traceback(None)
         self._buf.clear()
         self._buffered = 0
         self._stop_writing()

@@ -75,10 +75,6 @@ def _abort_after_a_little(srv: ServerProcess, tls: bool) -> None:
     # the server has seen the reset once it answers the next request (one worker, in order)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs WriteQueue._fail to drop the error's traceback (framework/core/writequeue.py)",
-)
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 def test_aborted_large_bodies_are_freed_without_the_cyclic_gc(tmp_path: Path, tls: bool) -> None:
     make_cert(tmp_path, ["localhost"], stem="site")
