@@ -229,7 +229,7 @@ SPECS: list[DirectiveSpec] = [
          summary="the server's cipher order wins over the client's"),
     spec("ssl_session_tickets", "HS", "ssl_session_tickets on|off;", parse=as_flag,
          scope="server", field="ssl_session_tickets", default="on",
-         summary="resume sessions with tickets (keys per worker, renewed on reload)"),
+         summary="resume sessions with tickets (keys shared by the workers, renewed on reload)"),
     spec("ssl_session_timeout", "HS", "ssl_session_timeout TIME;", parse=as_time,
          scope="server", field="ssl_session_timeout", default="5m",
          summary="how long a session (cache entry or ticket) can be resumed"),
