@@ -33,7 +33,7 @@ __all__ = [
     "use_ticket_keys",
 ]
 
-ALPN_PROTOCOLS = ["http/1.1"]
+ALPN_PROTOCOLS = ["http/1.1", "http/1.0", "http/0.9"]  # nginx 1.22 without http2, in its order
 
 _VERSIONS: dict[str, ssl.TLSVersion] = {
     "TLSv1": ssl.TLSVersion.TLSv1,

@@ -83,7 +83,17 @@ def test_plain_http_to_the_tls_port_matches_nginx(pair, data: bytes):
     assert mine.body == ref.body.replace(b"nginx/1.22.1", b"webserv")
 
 
-@pytest.mark.parametrize("offered", [["h2"], ["h2", "http/1.1"], ["http/1.1"]])
+@pytest.mark.parametrize(
+    "offered",
+    [
+        ["h2"],
+        ["h2", "http/1.1"],
+        ["http/1.1"],
+        ["http/1.0"],
+        ["http/1.0", "http/1.1"],
+        ["http/0.9"],
+    ],
+)
 def test_alpn_outcome_matches_nginx(pair, offered: list[str]):
     ours, theirs, base = pair
     cafile = base / "localhost.pem"
