@@ -14,6 +14,7 @@ import re
 from framework.config.models import LocationConfig
 from framework.handler import CallNext, Handler, HandlerSettings
 from framework.http.errorpage import error_page_bytes
+from framework.http.errors import HTTPError
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.http.variables import expand
@@ -70,6 +71,11 @@ class RedirectHandler(Handler):
                 headers["Location"] = location_url(request, expand(target, request))
             return Response(status, error_page_bytes(status), headers)  # nginx's page
         text = spec.text if spec.text is not None else spec.url
+        if text is None and status >= 400:
+            # nginx: `return 403;` is an error like any other: its page, and error_page
+            raise HTTPError(status)
+        if text is None and status in (204, 304):
+            return Response(status, b"", {})  # no body, so no Content-Type (nginx)
         body = expand(text, request) if text else ""
         # a non-UTF-8 byte of the request path ($uri of /b/%FF) goes out raw, as in nginx
         return Response(
