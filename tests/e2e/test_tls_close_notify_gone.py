@@ -37,12 +37,13 @@ class Hold(Handler):
 """
 
 
-# a bare close() while the server's session tickets sit unread in the client is a reset;
-# uvloop does not report a reset to a reader (noted in the closing note): asyncio only
+# asyncio only: a close() while the server's session tickets sit unread in the client is a
+# reset, and uvloop does not report a reset to a reader (a known gap, see the closing note of
+# issue 10); the close_notify case can turn into one when unwrap() times out under load
 @pytest.mark.parametrize(
     ("notify", "loop"),
-    [(True, "uvloop"), (True, "asyncio"), (False, "asyncio")],
-    ids=["close_notify-uvloop", "close_notify-asyncio", "reset-asyncio"],
+    [(True, "asyncio"), (False, "asyncio")],
+    ids=["close_notify", "reset"],
 )
 def test_a_tls_client_gone_while_its_body_is_held_back_cancels_the_handler(
     tmp_path: Path, notify: bool, loop: str
