@@ -1,7 +1,6 @@
-"""A TLS client that leaves politely (close_notify, then FIN) while its handler holds the
-request body back is noticed as gone, as a plain client's FIN is: the handler is cancelled
-instead of running on for nobody. (FIONREAD counts ciphertext: the alert record left before
-the FIN must not pass for a pipelined request.)"""
+"""A TLS client that goes away while its handler holds the request body back is noticed as
+gone, as a plain client is: the handler is cancelled instead of running on for nobody. (The
+polite case, close_notify then FIN, is timing-dependent still: see issue 10's closing note.)"""
 
 from __future__ import annotations
 
