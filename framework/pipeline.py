@@ -3,7 +3,7 @@
 ``route(request)`` picks the virtual server (local address, then ``Host``) and the location.
 ``respond(request)`` runs the location's handler chain, compiled once per location in the
 order of ``FRONT_CHAIN`` (output filters, return, access checks) -> ``handler`` entries ->
-``BUILTIN_CHAIN`` (try_files, upload, cgi, static, autoindex). Every outcome of
+``BUILTIN_CHAIN`` (try_files, upload, cgi, proxy, asgi, wsgi, static, autoindex). Every outcome of
 the chain is a ``Response``: ``call_next`` turns an ``HTTPError`` (or a failure, a logged
 500) into an ``ErrorResponse`` where it is raised, so wrapping handlers see errors too. The
 location's ``on_response`` hooks then see the final response (also one decided before the
@@ -40,7 +40,16 @@ _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
 # then user handlers, then the content handlers
 FRONT_CHAIN = ("headers", "gzip", "redirect", "access", "auth_basic")
 ACCESS_CHECKS = frozenset({"access", "auth_basic"})  # they run before a 405, as in nginx
-BUILTIN_CHAIN = ("try_files", "upload", "cgi", "static", "autoindex")
+BUILTIN_CHAIN = (
+    "try_files",
+    "upload",
+    "cgi",
+    "proxy",
+    "asgi",
+    "wsgi",
+    "static",
+    "autoindex",
+)
 # what an error_page replaces of the error response it answers for: the body and these
 # (every other header of the error is kept: WWW-Authenticate, Allow, Retry-After, ...)
 CONTENT_HEADERS = frozenset(

@@ -15,13 +15,16 @@ from pathlib import Path
 from config_grammar.tree import Arg, Directive
 from framework.config import (
     directives_access,
+    directives_apps,
     directives_gzip,
     directives_headers,
     directives_map,
     directives_ops,
+    directives_proxy,
     directives_realip,
     directives_tls,
     directives_try_files,
+    directives_websocket,
 )
 from framework.config.models import AccessLog, CgiRule, ErrorLog, ErrorPage, Listen, Return
 from framework.config.spec import (
@@ -452,6 +455,9 @@ _SPECS = [
     *directives_try_files.SPECS,
     *directives_ops.SPECS,
     *directives_map.SPECS,
+    *directives_apps.SPECS,
+    *directives_websocket.SPECS,
+    *directives_proxy.SPECS,
 ]
 # fmt: on
 

@@ -16,13 +16,16 @@ from pydantic import Field
 
 from config_grammar.tree import Span
 from framework.config.directives_access import AccessFields
+from framework.config.directives_apps import AppFields
 from framework.config.directives_gzip import GzipFields
 from framework.config.directives_headers import HeaderFields
 from framework.config.directives_map import MapFields
 from framework.config.directives_ops import OpsFields
+from framework.config.directives_proxy import ProxyFields, UpstreamFields
 from framework.config.directives_realip import RealIpFields
 from framework.config.directives_tls import TlsFields
 from framework.config.directives_try_files import TryFilesFields
+from framework.config.directives_websocket import WebSocketFields
 from framework.config.model_base import Model
 
 __all__ = ["Model"]
@@ -87,7 +90,16 @@ LocationModifier = Literal["", "=", "^~", "~", "~*"]
 
 
 class LocationConfig(
-    RealIpFields, HeaderFields, GzipFields, AccessFields, TryFilesFields, MapFields, Model
+    RealIpFields,
+    HeaderFields,
+    GzipFields,
+    AccessFields,
+    TryFilesFields,
+    MapFields,
+    AppFields,
+    WebSocketFields,
+    ProxyFields,
+    Model,
 ):
     """A ``location`` block (or, for ``modifier == "" and pattern == ""``, the implicit
     server-level context used when no location matches) with effective settings."""
@@ -144,7 +156,7 @@ class ErrorLog(Model):
     level: Literal["debug", "info", "warn", "error"] = "warn"
 
 
-class Config(OpsFields, Model):
+class Config(OpsFields, UpstreamFields, Model):
     """The whole validated configuration."""
 
     source: Path | None = None  # the main config file; None for the embedded default
