@@ -18,6 +18,7 @@ from pathlib import Path
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Comment, Directive
 from framework.config.lint_access import RULES as ACCESS_RULES
+from framework.config.lint_apps import RULES as APP_RULES
 from framework.config.lint_context import LintContext, LintRule, served_dir
 from framework.config.lint_context import warn as _warn
 from framework.config.lint_gzip import RULES as GZIP_RULES
@@ -370,6 +371,7 @@ RULES: list[LintRule] = [
     *TRY_FILES_RULES,
     *TLS_RULES,
     *GZIP_RULES,
+    *APP_RULES,
 ]
 
 
