@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from framework.http.body import RequestBody
     from framework.http.connection import Owner
     from framework.http.request import Request
+    from framework.http.tunnel import Tunnel, UpgradeHold
 
 LINGER_TIME = 2.0  # seconds we read and discard after answering an error, before closing
 HALF_CLOSE_GRACE = 1.0  # seconds a handler running when its client sent a FIN may finish
@@ -56,6 +57,7 @@ class ConnectionCloser:
     _timer_kind: str
     _hup_on: bool
     _hreq: Request | None
+    _tunnel: UpgradeHold | Tunnel | None
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():  # cancelled before it ever ran: nothing else will close us
@@ -205,6 +207,8 @@ class ConnectionCloser:
     def close_if_idle(self) -> bool:
         """Graceful stop: close now when no request is in progress (True if closed)."""
         self._closing = True
+        if self._tunnel is not None:
+            self._tunnel.server_stopping()
         if self._busy or self.pending or self._in_head:
             return False
         self._wake()
@@ -227,6 +231,8 @@ class ConnectionCloser:
 
     def abort(self) -> None:
         """Immediate stop: cancel whatever runs and close the socket."""
+        if self._tunnel is not None:
+            self._tunnel.server_aborting()
         self._lost()
 
 

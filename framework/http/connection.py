@@ -46,6 +46,14 @@ from framework.http.responder import SMALL_FILE as SMALL_FILE  # re-exported
 from framework.http.responder import ResponseWriter
 from framework.http.response import Response
 from framework.http.trailers import TrailerGuard
+from framework.http.tunnel import (
+    PAUSE_UPGRADE,
+    Tunnel,
+    Upgrade,
+    UpgradeHold,
+    serve_tunnel,
+    upgrade_problem,
+)
 from framework.logs import error_log
 from framework.stats import stats
 
@@ -152,6 +160,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         "_tls_context",
         "_preamble",
         "_plain_on_tls",
+        "_tunnel",
     )
 
     def __init__(
@@ -221,6 +230,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._tls: TlsSession | None = None
         self._tls_context = tls
         self._plain_on_tls = False  # plain HTTP on a TLS address: its request gets a 400
+        self._tunnel: UpgradeHold | Tunnel | None = None  # input after an upgrade request
         if tls is not None or proxy_protocol:
             self._preamble: Preamble | None = Preamble(
                 proxy_protocol=proxy_protocol, tls=tls is not None
@@ -281,6 +291,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         self._hup_seen = True
         if self._requests_still_coming():
             return  # the FIN follows requests the client wants answered (a deep pipeline)
+        if self._tunnel is not None and self._tunnel.hangup():
+            return
         request = self._hreq
         if request is not None and not request.body.complete:
             if request._half_close_ok and self._body_in_kernel(request.body):
@@ -392,6 +404,9 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self._by_heads = seen[-3:]  # the head goes on in the next read
 
     def _feed(self, data: bytes | memoryview) -> None:
+        if self._tunnel is not None:  # not HTTP (for now): after an upgrade request
+            self._tunnel.feed(data)
+            return
         trailers = self._trailers
         if trailers is not None and trailers.skipping:
             found = trailers.skip(data)
@@ -454,9 +469,23 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         body = self._body
         if upgrade and body is not None:
             self.parser = _parser_inside_body(self, body.length)
+        elif not upgrade and self.pending:
+            # a bodiless upgrade request: hold what follows until its answer is known
+            self._tunnel = UpgradeHold(self.pending[-1][0], bytes(data[offset:]))
+            self.pause(PAUSE_UPGRADE)
+            return
         rest = data[offset:]
         if rest:
             self._feed(rest)
+
+    def _release_hold(self) -> None:
+        """The upgrade request was answered without a 101: parse what followed it."""
+        hold = self._tunnel
+        assert isinstance(hold, UpgradeHold)
+        self._tunnel = None
+        self.resume(PAUSE_UPGRADE)
+        for chunk in hold.chunks:
+            self._feed(chunk)
 
     def _parse_on_in_chunked_body(self) -> bool:
         """llhttp refused a ``Transfer-Encoding: chunked<HTAB>`` head that ``check_head``
@@ -471,6 +500,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
     def _on_eof(self) -> None:
         self._eof = True
         self._stop_reading()
+        if self._tunnel is not None:
+            self._tunnel.put_eof()
         body = self._body
         if body is not None:
             body.fail(ConnectionError("client closed the connection"))
@@ -867,6 +898,15 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                             if self._hexpired:  # the handler swallowed the cancellation
                                 self._hexpired = False
                                 self.task.uncancel()
+                    if response.status == 101 or response.body.__class__ is Upgrade:
+                        problem = upgrade_problem(self, request, response)
+                        if not problem:
+                            stats.requests += 1
+                            await serve_tunnel(self, request, response)  # logs it
+                            break
+                        error_log.error("%s %s: %s", request.method, request.target, problem)
+                        request.keep_alive = False
+                        response = self.owner.app.error_response(request, 500)
                     if response.body.__class__ is bytes and not response.raw:
                         sent = self._send_bytes(request, response)
                     else:
@@ -894,6 +934,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                         or not request.body.complete  # unread input: avoid a reset
                     )
                     break
+                if self._tunnel is not None and self._tunnel.request is request:
+                    self._release_hold()
                 if not pending and not self._body and not self._in_head:
                     server = request.server_config or self.defaults
                     if server.keepalive_timeout <= 0:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from framework.http.headers import Headers
+from framework.http.tunnel import Upgrade
 
 
 @dataclass(slots=True)
@@ -59,7 +60,7 @@ class Response:
     def __init__(
         self,
         status: int = 200,
-        body: bytes | str | Path | IO[bytes] | AsyncIterable[bytes] | FileBody = b"",
+        body: bytes | str | Path | IO[bytes] | AsyncIterable[bytes] | FileBody | Upgrade = b"",
         headers: Headers | dict[str, str] | list[tuple[str, str]] | None = None,
         *,
         reason: str | None = None,
@@ -120,4 +121,6 @@ def _coerce_body(body: Any, headers: Headers) -> Body:
         return FileBody(body)
     if hasattr(body, "__aiter__"):
         return body
+    if isinstance(body, Upgrade):  # a 101 answer's tunnel (framework.http.tunnel)
+        return body  # type: ignore[return-value]
     raise TypeError(f"unsupported response body type {type(body).__name__}")

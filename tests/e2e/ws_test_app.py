@@ -1,0 +1,55 @@
+"""Native plugin handlers for the tunnel and WebSocket end-to-end tests (``load_module
+ws_test_app``): a raw upgrade echo on the engine's ``Tunnel``, and WebSocket echo and chat
+sessions on ``request.accept_websocket``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from framework import Handler, Response
+from framework.http.errors import HTTPError
+from framework.http.tunnel import Tunnel, Upgrade
+
+
+class TunnelEcho(Handler):
+    """``Upgrade: echo``: echoes the tunnel's bytes; ``quit`` ends it, ``stop?`` waits for a
+    graceful stop and says so."""
+
+    name = "tunnel_echo"
+
+    async def handle(self, request, call_next):
+        if request.headers.get("upgrade", "").lower() != "echo":
+            if request.query == "wrong101":  # a 101 for a request that did not ask
+                return Response(101, body=Upgrade(_echo), headers={"Upgrade": "echo"})
+            return Response(200, b"plain\n")
+        if request.query == "refuse":
+            raise HTTPError(403, "no")
+        headers = {"Upgrade": "echo", "Connection": "Upgrade"}
+        return Response(101, body=Upgrade(_echo), headers=headers)
+
+
+async def _echo(tunnel: Tunnel) -> None:
+    while True:
+        data = await tunnel.read()
+        if not data:
+            tunnel.write(b"bye\n")
+            return
+        if data.startswith(b"quit"):
+            return
+        if data.startswith(b"boom"):
+            raise RuntimeError("boom")
+        if data.startswith(b"stop?"):
+            tunnel.on_abort = lambda: tunnel.write(b"aborted\n")
+            await tunnel.stopping.wait()
+            tunnel.write(b"stopping\n")
+            await tunnel.drain()
+            continue
+        if data.startswith(b"pid"):
+            tunnel.write(b"%d\n" % os.getpid())
+            continue
+        if data.startswith(b"sleep"):
+            await asyncio.sleep(float(data.split(b"\n")[0].split()[1]))
+            continue
+        tunnel.write(data)
+        await tunnel.drain()
