@@ -87,6 +87,14 @@ def _header(name: str) -> Getter:
     return get
 
 
+def _forwarded_for(request: Request) -> str:
+    """nginx's ``$proxy_add_x_forwarded_for``: the client's X-Forwarded-For with the
+    client address appended (the address alone when there is none)."""
+    values = request.headers.get_all("x-forwarded-for")
+    client = request.client[0]
+    return f"{', '.join(values)}, {client}" if values else client
+
+
 # decoded values: percent-encoded as a path by ``expand_uri``
 _DECODED: dict[str, Getter] = {
     "uri": lambda r: r.path,
@@ -104,6 +112,10 @@ _DECODED: dict[str, Getter] = {
     "remote_user": lambda r: r.remote_user,
     "content_type": _header("content-type"),
     "content_length": _header("content-length"),
+    # set by the proxy handler for the request it forwards (empty elsewhere)
+    "proxy_host": lambda r: r.state.get("proxy_host", ""),
+    "proxy_port": lambda r: r.state.get("proxy_port", ""),
+    "proxy_add_x_forwarded_for": _forwarded_for,
 }
 # values that are already in URL form (escapes as the client sent them)
 _RAW: dict[str, Getter] = {
