@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from framework.config.explain_apps import answered_by_app, content_lines
 from framework.config.models import Config, Listen, LocationConfig, ServerConfig
 
 _SKIPPED_FIELDS = {"modifier", "pattern", "span", "children", "regex"}
@@ -92,7 +93,8 @@ def explain(config: Config, url: str) -> str:
     location = LocationMatcher(server).match(path)
     lines.append(f"location  {_location_title(location)}" + _at(location))
     lines.append(f"          {_location_reason(location)}")
-    if location.return_ is None and not location.handlers:
+    lines.extend(content_lines(location))
+    if location.return_ is None and not location.handlers and not answered_by_app(location):
         try:
             lines.append(f"file      {map_path(location, path)}")
         except HTTPError as exc:
@@ -277,7 +279,7 @@ def _show(name: str, value: object) -> str:
             return "(none)"
         return "; ".join(f"{k} -> {_show('', v)}" for k, v in value.items())
     if hasattr(value, "model_dump"):
-        data = value.model_dump(exclude={"span"})  # type: ignore[attr-defined]
+        data = value.model_dump(exclude={"span", "written_at"})  # type: ignore[attr-defined]
         return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, False))
     if name.endswith("size") and isinstance(value, int):
         return f"{value} bytes" + (" (unlimited)" if value == 0 else "")
