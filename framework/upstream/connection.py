@@ -1,0 +1,219 @@
+"""``UpstreamConnection``: one non-blocking TCP connection to an upstream server.
+
+Writes go through a ``WriteQueue`` (its no-progress timeout is ``proxy_send_timeout``);
+reads are taken by a loop reader into a ``ChunkQueue`` that stops reading the socket above
+its high-water mark, so a slow client pauses the upstream instead of filling memory. The
+read timeout (``proxy_read_timeout``) counts only while the socket is being read and a
+response is awaited: a paused read (client backpressure) never times the upstream out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+
+from framework.core.chunkqueue import ChunkQueue
+from framework.core.writequeue import WriteQueue
+
+READ_SIZE = 256 * 1024
+HIGH_WATER = 256 * 1024
+LOW_WATER = 64 * 1024
+
+Address = tuple[int, tuple]  # (address family, sockaddr)
+
+
+class UpstreamTimeout(TimeoutError):
+    """The upstream did not answer (or accept data) within the configured timeout."""
+
+
+class UpstreamConnection:
+    """A connected socket with its write queue and read queue.
+
+    ``incoming.get()`` gives the bytes read (None at EOF), or raises the read error, an
+    ``UpstreamTimeout`` or the error that ``fail`` was given. ``idle`` is set while the
+    connection sits in a keep-alive pool: then any byte or EOF from the upstream closes it
+    (``on_idle_close`` tells the pool)."""
+
+    __slots__ = (
+        "loop",
+        "sock",
+        "fd",
+        "address",
+        "queue",
+        "incoming",
+        "requests",
+        "idle",
+        "on_idle_close",
+        "_reading",
+        "_closed",
+        "_read_timeout",
+        "_last_read",
+        "_timer",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        address: Address,
+        *,
+        send_timeout: float = 60.0,
+    ) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.address = address
+        self.queue = WriteQueue(loop, sock, timeout=send_timeout, owns_fd=False)
+        self.queue.on_lost = self._write_lost
+        self.incoming = ChunkQueue(
+            high_water=HIGH_WATER, low_water=LOW_WATER, pause=self._pause, resume=self._resume
+        )
+        self.requests = 0  # requests sent on this connection
+        self.idle = False
+        self.on_idle_close: Callable[[UpstreamConnection], None] | None = None
+        self._reading = False
+        self._closed = False
+        self._read_timeout = 0.0
+        self._last_read = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._resume()
+
+    @classmethod
+    async def open(
+        cls,
+        address: Address,
+        *,
+        connect_timeout: float,
+        send_timeout: float,
+    ) -> UpstreamConnection:
+        """Connect to ``address``; raises ``OSError`` (refused, unreachable...) or
+        ``UpstreamTimeout`` after ``connect_timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        family, sockaddr = address
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            if family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                await asyncio.wait_for(loop.sock_connect(sock, sockaddr), connect_timeout)
+            except TimeoutError:
+                raise UpstreamTimeout("upstream timed out while connecting") from None
+        except BaseException:
+            sock.close()
+            raise
+        return cls(loop, sock, address, send_timeout=send_timeout)
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def usable(self) -> bool:
+        """Open, with nothing unread and no EOF or error seen: may carry a new request."""
+        incoming = self.incoming
+        return (
+            not self._closed
+            and not self.queue.closed
+            and incoming.buffered == 0
+            and not incoming.eof
+            and incoming.error is None
+        )
+
+    # -- reading -------------------------------------------------------------------------
+    def _resume(self) -> None:
+        if self._reading or self._closed or self.incoming.eof:
+            return
+        self._reading = True
+        self.loop.add_reader(self.fd, self._on_readable)
+        self._last_read = self.loop.time()
+
+    def _pause(self) -> None:
+        if self._reading:
+            self._reading = False
+            self.loop.remove_reader(self.fd)
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._pause()
+            self.incoming.fail(exc)
+            if self.idle:
+                self._idle_closed()
+            return
+        if self.idle:  # a pooled connection: the upstream closed it (or spoke out of turn)
+            self._pause()
+            self._idle_closed()
+            return
+        self._last_read = self.loop.time()
+        if not data:
+            self._pause()
+            self.incoming.put_eof()
+            return
+        self.incoming.put(data)  # pauses reading at the high-water mark
+
+    def _idle_closed(self) -> None:
+        callback, self.on_idle_close = self.on_idle_close, None
+        self.close()
+        if callback is not None:
+            callback(self)
+
+    def _write_lost(self, exc: BaseException) -> None:
+        if isinstance(exc, TimeoutError):
+            exc = UpstreamTimeout("upstream timed out while sending the request")
+        self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        """End the read side with ``exc`` (wakes a waiting reader)."""
+        self.incoming.fail(exc)
+
+    # -- read timeout ----------------------------------------------------------------------
+    def start_read_timer(self, timeout: float) -> None:
+        """From now on, fail reads when nothing arrives for ``timeout`` seconds while the
+        socket is being read (0: never)."""
+        self._read_timeout = timeout
+        self._last_read = self.loop.time()
+        if timeout > 0 and self._timer is None:
+            self._timer = self.loop.call_at(self._last_read + timeout, self._on_timer)
+
+    def stop_read_timer(self) -> None:
+        self._read_timeout = 0.0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        timeout = self._read_timeout
+        if timeout <= 0 or self._closed:
+            return
+        now = self.loop.time()
+        if not self._reading:  # paused by backpressure, or at EOF: not the upstream's fault
+            self._last_read = now
+        elif now - self._last_read >= timeout:
+            self.incoming.fail(UpstreamTimeout("upstream timed out while reading the response"))
+            return
+        self._timer = self.loop.call_at(self._last_read + timeout, self._on_timer)
+
+    # -- closing -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the socket now (what is queued is dropped)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop_read_timer()
+        self._pause()
+        self.queue.abort()
+        self.incoming.clear()
+        if self.incoming.error is None and not self.incoming.eof:
+            self.incoming.fail(ConnectionAbortedError("upstream connection closed"))
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,154 @@
+"""``ResponseParser``: an upstream's response head and body, parsed with httptools'
+``HttpResponseParser`` (llhttp), sans-I/O: ``feed(data)`` and look at the state.
+
+Informational answers (``100 Continue``, ``103 Early Hints``) are skipped; a ``101`` stops
+the parser and keeps the bytes after the head (the tunnel's first bytes). A response to
+HEAD ends with its head, whatever ``Content-Length`` says (llhttp cannot be told the
+request method, so such a connection is not reused). A body delimited by the close of the
+connection ends at EOF (``feed_eof``)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import httptools
+
+
+class InvalidResponse(Exception):
+    """The upstream sent something that is not an HTTP/1.x response."""
+
+
+class ResponseParser:
+    """One response (httptools protocol callbacks plus the state they fill)."""
+
+    __slots__ = (
+        "_parser",
+        "head_request",
+        "status",
+        "reason",
+        "version",
+        "headers",
+        "head_done",
+        "complete",
+        "keep_alive",
+        "chunks",
+        "buffered",
+        "upgraded",
+        "rest",
+        "close_delimited",
+        "_interim",
+    )
+
+    def __init__(self, *, head_request: bool = False) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self.head_request = head_request
+        self.status = 0
+        self.reason = ""
+        self.version = "1.0"
+        self.headers: list[tuple[str, str]] = []
+        self.head_done = False
+        self.complete = False
+        self.keep_alive = False
+        self.chunks: deque[bytes] = deque()
+        self.buffered = 0
+        self.upgraded = False
+        self.rest = b""  # bytes after a 101's head
+        self.close_delimited = False
+        self._interim = False
+
+    # -- httptools callbacks -------------------------------------------------------------
+    def on_status(self, status: bytes) -> None:
+        self.reason = status.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._interim:
+            self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        status = parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            self._interim = True
+            self.headers.clear()
+            return
+        self.status = status
+        self.version = parser.get_http_version()
+        self.keep_alive = parser.should_keep_alive()
+        self.head_done = True
+        if self.head_request:
+            self.complete = True
+            self.keep_alive = False
+            return
+        names = {name.lower() for name, _ in self.headers}
+        self.close_delimited = (
+            status not in (204, 304) and "content-length" not in names and not _chunked(self)
+        )
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        self.complete = True
+
+    # -- feeding -------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; raises ``InvalidResponse`` for a malformed response."""
+        if self.complete:
+            if self.head_request or data.strip():
+                self.keep_alive = False  # bytes after the response: never reuse
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            offset = exc.args[0] if exc.args else len(data)
+            self.upgraded = self.status == 101
+            self.rest = data[offset:]
+            self.complete = True
+            self.keep_alive = False
+            if not self.upgraded:
+                raise InvalidResponse("unexpected upgrade from upstream") from None
+        except httptools.HttpParserError as exc:
+            if self.complete and self.head_request:
+                return
+            raise InvalidResponse(str(exc) or type(exc).__name__) from None
+
+    def feed_eof(self) -> bool:
+        """The upstream closed the connection: True when that ends the response normally
+        (a close-delimited body), False when the response is truncated."""
+        if self.complete:
+            return True
+        if self.head_done and self.close_delimited:
+            self.complete = True
+            self.keep_alive = False
+            return True
+        return False
+
+    def take(self, limit: int = 0) -> bytes | None:
+        """The body bytes parsed so far (joined up to ``limit`` bytes when given, else one
+        chunk), or None when none are waiting."""
+        chunks = self.chunks
+        if not chunks:
+            return None
+        if not limit or len(chunks) == 1:
+            chunk = chunks.popleft()
+            self.buffered -= len(chunk)
+            return chunk
+        parts = []
+        size = 0
+        while chunks and size < limit:
+            chunk = chunks.popleft()
+            parts.append(chunk)
+            size += len(chunk)
+        self.buffered -= size
+        return b"".join(parts)
+
+
+def _chunked(parser: ResponseParser) -> bool:
+    for name, value in parser.headers:
+        if name.lower() == "transfer-encoding" and "chunked" in value.lower():
+            return True
+    return False

@@ -1,0 +1,88 @@
+"""The request head sent upstream and the response headers passed back, as nginx has them.
+
+Upstream request: ``proxy_set_header`` entries first (expanded; an empty value removes the
+header), then nginx's defaults that they do not override (``Host: $proxy_host``,
+``Connection: close``), then the client's headers, minus the ones set above and the
+hop-by-hop ones (``Connection`` and the names it lists, ``Keep-Alive``, ``Proxy-*``,
+``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``, ``Expect``); the framing
+(``Content-Length`` or ``Transfer-Encoding: chunked``) is ours. ``Upgrade`` reaches the
+upstream only when ``proxy_set_header Upgrade $http_upgrade;`` sends it, as in nginx.
+
+Response: the upstream's headers minus the hop-by-hop ones (``Upgrade`` kept on a 101);
+``Date`` and ``Server`` are webserv's own, as nginx sends its own by default.
+"""
+
+from __future__ import annotations
+
+from framework.config.models import LocationConfig
+from framework.http.headers import Headers
+from framework.http.request import Request
+from framework.http.variables import expand
+from framework.http.wire import encode_head
+
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+     "upgrade"}
+)  # fmt: skip
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
+_DEFAULTS = (("Host", "$proxy_host"), ("Connection", "close"))
+_NOT_RETURNED = HOP_BY_HOP | {"date", "server", "x-pad"}
+
+
+def _listed(headers: Headers) -> set[str]:
+    """The names a ``Connection`` header lists (hop-by-hop for this connection)."""
+    names = set()
+    for value in headers.get_all("connection"):
+        for token in value.split(","):
+            token = token.strip().lower()
+            if token:
+                names.add(token)
+    return names
+
+
+def request_head(
+    request: Request,
+    location: LocationConfig,
+    method: str,
+    uri: str,
+    framing: str,
+) -> bytes:
+    """The request line and headers for the upstream; ``framing`` is the body's framing
+    header line(s) (``Content-Length: N\\r\\n``, the chunked one, or empty)."""
+    lines = [f"{method} {uri} HTTP/{location.proxy_http_version}\r\n"]
+    overridden = set()
+    for name, template in location.proxy_set_header:
+        overridden.add(name.lower())
+        value = expand(template, request)
+        if value:
+            lines.append(f"{name}: {value}\r\n")
+    for name, template in _DEFAULTS:
+        if name.lower() not in overridden:
+            overridden.add(name.lower())
+            lines.append(f"{name}: {expand(template, request)}\r\n")
+    headers = request.headers
+    listed = _listed(headers)
+    skip = _NOT_FORWARDED | overridden
+    for lower, name, value in headers._items:
+        if lower in skip or lower in listed or lower.startswith("proxy-"):
+            continue
+        lines.append(f"{name}: {value}\r\n")
+    lines.append(framing)
+    lines.append("\r\n")
+    return encode_head("".join(lines))
+
+
+def response_headers(items: list[tuple[str, str]], status: int) -> Headers:
+    """The headers passed to the client from the upstream's ``items``."""
+    listed = set()
+    for name, value in items:
+        if name.lower() == "connection":
+            listed.update(t.strip().lower() for t in value.split(",") if t.strip())
+    out = []
+    for name, value in items:
+        lower = name.lower()
+        if lower in _NOT_RETURNED or lower in listed:
+            if not (status == 101 and lower in ("upgrade", "connection")):
+                continue
+        out.append((lower, name, value))
+    return Headers.from_list(out)
