@@ -22,15 +22,20 @@ from config_grammar.tree import Arg, Directive, Span
 from framework.config.lint_context import LintContext, LintRule, warn
 from framework.http.variables import KNOWN_PREFIXES, KNOWN_VARIABLES, VARIABLE
 
-EXPANDING = frozenset({"return", "try_files", "add_header", "expires", "error_page", "map"})
+EXPANDING = frozenset(
+    {"return", "try_files", "add_header", "expires", "error_page", "map", "proxy_pass",
+     "proxy_set_header"}
+)  # fmt: skip
 """The directives whose arguments webserv expands variables in."""
 # arguments that are regexes or blocks of other vocabularies, never templates
-_NOT_TEMPLATES = frozenset({"location", "server_name", "handler", "types", "include"})
+_NOT_TEMPLATES = frozenset(
+    {"location", "server_name", "handler", "types", "include", "upstream"}
+)  # fmt: skip
 # a named group in a PCRE-style or Python regex: (?<name>...) / (?P<name>...)
 _NAMED_GROUP = re.compile(r"\(\?P?<(\w+)>")
 _NOT_EXPANDED_HINT = (
-    "webserv expands variables only in return, try_files, add_header, expires, error_page and map; "
-    "here the text is used as written"
+    "webserv expands variables only in return, try_files, add_header, expires, error_page, map, "
+    "proxy_pass and proxy_set_header; here the text is used as written"
 )
 
 
