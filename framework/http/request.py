@@ -9,7 +9,11 @@ from framework.http.body import RequestBody
 from framework.http.headers import Headers
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from framework.config.models import LocationConfig, ServerConfig
+    from framework.http.response import Response
+    from framework.websocket import WebSocket
 
 
 class Request:
@@ -179,6 +183,20 @@ class Request:
     async def read(self) -> bytes:
         """The whole body, up to ``client_max_body_size`` (413 beyond it)."""
         return await self.body.read()
+
+    def accept_websocket(
+        self,
+        session: Callable[[WebSocket], Awaitable[None]],
+        *,
+        subprotocol: str | None = None,
+        headers: Headers | dict[str, str] | list[tuple[str, str]] | None = None,
+    ) -> Response:
+        """Accept this WebSocket handshake: the ``101`` response to return, whose
+        connection then runs ``await session(ws)`` (see ``framework.websocket``). An
+        invalid handshake raises ``HTTPError`` (400, or 426)."""
+        from framework.websocket import accept_websocket
+
+        return accept_websocket(self, session, subprotocol=subprotocol, headers=headers)
 
     @property
     def authority(self) -> str:

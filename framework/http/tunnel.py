@@ -60,18 +60,38 @@ class Tunnel:
     bytes (dropped once the client is gone); ``await drain()`` waits while too much is
     queued and raises ``ConnectionError`` if the client is gone; ``close()`` ends the
     stream (the connection closes when ``run`` returns). ``stopping`` is set when the server
-    stops gracefully; ``on_abort`` (if set) is called just before a forced close (shutdown
-    timeout, immediate stop) so a protocol can queue a last goodbye. ``sent`` counts the
-    bytes written.
+    stops gracefully (and ``on_stop``, if set, is called); ``on_abort`` (if set) is called
+    just before a forced close (shutdown timeout, immediate stop) so a protocol can queue a
+    last goodbye. ``sent`` counts the bytes written.
+
+    Instead of ``read``, a protocol may take its input pushed as it arrives
+    (``set_protocol``), applying backpressure with ``pause_reading``/``resume_reading``.
     """
 
-    __slots__ = ("request", "sent", "stopping", "on_abort", "_conn", "_queue", "_input", "_closed")
+    __slots__ = (
+        "request",
+        "sent",
+        "stopping",
+        "on_stop",
+        "on_abort",
+        "_conn",
+        "_queue",
+        "_input",
+        "_closed",
+        "_push",
+        "_push_eof",
+        "_hung_up",
+    )
 
     def __init__(self, conn: Connection, request: Request, first: list[bytes]) -> None:
         self.request = request
         self.sent = 0
         self.stopping = asyncio.Event()
+        self.on_stop: Callable[[], None] | None = None
         self.on_abort: Callable[[], None] | None = None
+        self._push: Callable[[bytes], None] | None = None
+        self._push_eof: Callable[[], None] | None = None
+        self._hung_up = False
         self._conn = conn
         self._queue: WriteQueue = conn.queue
         self._closed = False
@@ -111,6 +131,46 @@ class Tunnel:
             self._input.put_eof()
 
     @property
+    def full(self) -> bool:
+        """True while the write backlog is above its high-water mark (``drain`` would wait)."""
+        return self._queue.full
+
+    @property
+    def backlog(self) -> int:
+        """Bytes written and not yet handed to the kernel."""
+        return self._queue.buffered
+
+    def abort(self) -> None:
+        """Drop the connection now (queued bytes are lost); the owner's run is cancelled
+        (at once, or at its next await when it calls this itself)."""
+        self._closed = True
+        self._conn._lost()
+
+    def set_protocol(
+        self, data_received: Callable[[bytes], None], eof_received: Callable[[], None]
+    ) -> None:
+        """Push mode: from now on input is handed to ``data_received`` as it arrives (the
+        bytes already buffered at once), the end of input to ``eof_received``; ``read``
+        is no longer used. The callbacks run in the connection's reader: keep them short
+        and never await; call ``pause_reading`` to hold input back."""
+        self._push = data_received
+        self._push_eof = eof_received
+        queue = self._input
+        while (chunk := queue.get_nowait()) is not None:
+            data_received(chunk)
+        if queue.eof:
+            eof_received()
+
+    def pause_reading(self) -> None:
+        """Push mode: stop reading the socket until ``resume_reading``."""
+        if not self._hung_up:
+            self._conn.pause(PAUSE_UPGRADE)
+
+    def resume_reading(self) -> None:
+        """Push mode: read again."""
+        self._conn.resume(PAUSE_UPGRADE)
+
+    @property
     def closed(self) -> bool:
         """True after ``close`` or once the client is gone."""
         return self._closed or self._queue.closed
@@ -118,23 +178,38 @@ class Tunnel:
     # -- the engine's side ------------------------------------------------------------------
     def feed(self, data: bytes | memoryview) -> None:
         """Input from the connection (plain or decrypted TLS)."""
-        if not self._closed:
+        if self._closed:
+            return
+        push = self._push
+        if push is not None:
+            push(bytes(data))
+        else:
             self._input.put(bytes(data))
 
     def put_eof(self) -> None:
         """The client sent its FIN (or TLS close_notify)."""
+        if self._push_eof is not None:
+            if not self._closed:
+                self._push_eof()
+            return
         self._input.put_eof()
 
     def hangup(self) -> bool:
         """The client hung up while reading was paused: the rest of its input is in the
         kernel (bounded by the receive buffer, nothing more will come), so read it all."""
-        self._input = _unbounded(self._input)
+        self._hung_up = True
+        if self._push is None:
+            self._input = _unbounded(self._input)
         self._conn.resume(PAUSE_UPGRADE)
         return True
 
     def server_stopping(self) -> None:
         """Graceful stop: tell the owner."""
+        if self.stopping.is_set():
+            return
         self.stopping.set()
+        if self.on_stop is not None:
+            self.on_stop()
 
     def server_aborting(self) -> None:
         """Forced close: the owner's last chance to queue bytes."""
@@ -208,7 +283,8 @@ async def serve_tunnel(conn: Connection, request: Request, response: Response) -
     queue.set_timeout(loc.send_timeout if loc is not None else 60.0)
     tokens = (loc if loc is not None else conn.defaults.context).server_tokens
     head = wire.head_start(101, response.reason, tokens) + wire.header_block(response.headers)
-    queue.write(wire.encode_head(head + "\r\n"))
+    connection = response.headers.get("connection") or "upgrade"  # header_block leaves it out
+    queue.write(wire.encode_head(f"{head}Connection: {connection}\r\n\r\n"))
     tunnel = Tunnel(conn, request, hold.chunks)
     conn._tunnel = tunnel
     conn._busy = True  # graceful stop waits for it (and tells it: ``stopping``)

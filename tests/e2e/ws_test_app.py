@@ -10,6 +10,7 @@ import os
 from framework import Handler, Response
 from framework.http.errors import HTTPError
 from framework.http.tunnel import Tunnel, Upgrade
+from framework.websocket import WebSocket, offered_subprotocols
 
 
 class TunnelEcho(Handler):
@@ -53,3 +54,54 @@ async def _echo(tunnel: Tunnel) -> None:
             continue
         tunnel.write(data)
         await tunnel.drain()
+
+
+class WsEcho(Handler):
+    """A WebSocket echo: ``close-me`` closes with 4000, ``boom`` fails (1011), ``info``
+    answers with the subprotocol and the authenticated user."""
+
+    name = "ws_echo"
+
+    async def handle(self, request, call_next):
+        offered = offered_subprotocols(request)
+        subprotocol = "echo.v1" if "echo.v1" in offered else None
+
+        async def session(ws: WebSocket) -> None:
+            async for message in ws:
+                if message == "close-me":
+                    await ws.close(4000, "asked")
+                    return
+                if message == "boom":
+                    raise RuntimeError("boom")
+                if message == "info":
+                    await ws.send(f"{ws.subprotocol}|{ws.request.remote_user}")
+                    continue
+                await ws.send(message)
+
+        return request.accept_websocket(session, subprotocol=subprotocol, headers={"X-Ws": "1"})
+
+
+CLIENTS: set[WebSocket] = set()
+
+
+class WsChat(Handler):
+    """A chat room: every message goes to every member with ``send_nowait`` (a member too
+    far behind is dropped); ``count`` answers the number of members."""
+
+    name = "ws_chat"
+
+    async def handle(self, request, call_next):
+        async def session(ws: WebSocket) -> None:
+            CLIENTS.add(ws)
+            try:
+                async for message in ws:
+                    if message == "count":
+                        await ws.send(str(len(CLIENTS)))
+                        continue
+                    for member in list(CLIENTS):
+                        if not member.send_nowait(message):
+                            CLIENTS.discard(member)
+            finally:
+                CLIENTS.discard(ws)
+
+        return request.accept_websocket(session)
