@@ -26,6 +26,7 @@ from framework.config.lint_headers import RULES as HEADER_RULES
 from framework.config.lint_ops import RULES as OPS_RULES
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
 from framework.config.lint_output_paths import check_output_paths
+from framework.config.lint_proxy import RULES as PROXY_RULES
 from framework.config.lint_realip import RULES as REALIP_RULES
 from framework.config.lint_security import (
     check_alias_traversal,
@@ -372,6 +373,7 @@ RULES: list[LintRule] = [
     *TLS_RULES,
     *GZIP_RULES,
     *APP_RULES,
+    *PROXY_RULES,
 ]
 
 
