@@ -1,22 +1,111 @@
 """``asgi MODULE:ATTR;``: an ASGI 3 app (or a wrapped ASGI 2 app) answering the requests of
-its location."""
+its location.
+
+The app is imported in each worker at startup (``load_app``) and shared by every location
+of the worker naming the same target (``framework.asgi.loader.AppHost``), together with its
+lifespan. Each request runs the app in a task of its own (an app may keep streaming after
+the handler has returned the response; anyio cancel scopes need the whole call in one
+task); the handler returns the response as soon as the app has sent its first body
+message. ``WsgiHandler`` (``handlers/wsgi.py``) is this handler with another ``load_app``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from typing import Any
+
+from framework.asgi.http import HttpCycle
+from framework.asgi.lifespan import LifespanMode
+from framework.asgi.loader import AppHost, ASGIApp, app_host, as_asgi3, load_target
+from framework.asgi.scope import http_scope
+from framework.config.directives_apps import AppTarget
 from framework.config.models import LocationConfig
-from framework.handler import Handler
+from framework.handler import CallNext, Handler, HandlerSettings
+from framework.http.request import Request
+from framework.http.response import Response
 from framework.registry import registry
 
+_EAGER = sys.version_info >= (3, 12)  # Task(eager_start=True): no loop turn for quick apps
 
-class AsgiHandler(Handler):
-    """Not built yet: enabled nowhere."""
+
+class AsgiHandler(Handler[HandlerSettings]):
+    """Runs the location's ASGI app (see the module docstring)."""
 
     name = "asgi"
 
+    def __init__(self, settings: HandlerSettings, location: LocationConfig) -> None:
+        super().__init__(settings, location)
+        target = self.target_of(location)
+        assert target is not None
+        self.target: AppTarget = target
+        self.methods = None  # the app answers every method the location allows
+        self.root_path = location.asgi_root_path
+        self.host: AppHost | None = None
+        self.app: ASGIApp | None = None
+        self.state: dict[str, Any] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def target_of(cls, location: LocationConfig) -> AppTarget | None:
+        """The app directive this handler serves."""
+        return location.asgi
+
     @classmethod
     def from_location(cls, location: LocationConfig) -> AsgiHandler | None:
-        """Enabled where the location configures it."""
-        return None
+        """Enabled where the app directive is written (never where it would be inherited)."""
+        target = cls.target_of(location)
+        if target is None or not target.declared_in(location.span):
+            return None
+        return cls(cls.Settings(), location)
+
+    def load_app(self) -> ASGIApp:
+        """The ASGI 3 app to run (overridden by the WSGI handler)."""
+        return as_asgi3(load_target(self.target, self.location.asgi_app_dir))
+
+    def lifespan_mode(self) -> LifespanMode:
+        """Whether to run the app's lifespan (``asgi_lifespan``)."""
+        return self.location.asgi_lifespan
+
+    async def startup(self) -> None:
+        host = app_host(
+            self.name, self.target, self.location.asgi_app_dir, self.lifespan_mode(), self.load_app
+        )
+        await host.start()
+        self.host = host
+        self.app = host.app
+        self.state = host.lifespan.state
+
+    async def shutdown(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        host, self.host = self.host, None
+        if host is not None:
+            await host.stop()
+
+    async def handle(self, request: Request, call_next: CallNext) -> Response:
+        cycle = HttpCycle(request)
+        scope = http_scope(request, self.root_path, self.state)
+        coro = self._run(cycle, scope)
+        loop = asyncio.get_running_loop()
+        task = asyncio.Task(coro, loop=loop, eager_start=True) if _EAGER else loop.create_task(coro)  # type: ignore[call-arg]
+        if not task.done():
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        try:
+            return await cycle.response()
+        except asyncio.CancelledError:
+            cycle.abandon()
+            task.cancel()
+            raise
+
+    async def _run(self, cycle: HttpCycle, scope: dict[str, Any]) -> None:
+        try:
+            await self.app(scope, cycle.receive, cycle.send)  # type: ignore[misc]
+        except BaseException as exc:  # noqa: BLE001 - the cycle decides: 500, abort or log
+            cycle.app_failed(exc)
+            return
+        cycle.app_returned()
 
 
 registry.register(AsgiHandler)

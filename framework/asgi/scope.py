@@ -1,0 +1,83 @@
+"""The ASGI ``http`` scope of a request, with what a location fixes computed once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from framework.asgi import ASGI_VERSION
+from framework.http.request import Request
+
+EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
+"""What ``scope["extensions"]`` advertises (shared: apps only read it)."""
+
+_NAMES: dict[str, bytes] = {}  # lower-cased request header name -> its bytes
+
+
+def latin1(text: str) -> bytes:
+    """``text`` back as the bytes it was read from (the engine decodes heads as latin-1);
+    text a rewrite put there that latin-1 cannot hold goes as UTF-8."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+
+
+def scope_path(path: str) -> str:
+    """The decoded path as ASGI wants it: UTF-8 text. Bytes that were not UTF-8 (kept as
+    surrogate escapes by the engine) become U+FFFD, as in uvicorn; raw_path has them."""
+    if path.isascii():
+        return path
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return path
+
+
+def raw_path(target: str) -> bytes:
+    """The request-target's path as sent (no query; an absolute-form target's path)."""
+    q = target.find("?")
+    path = target if q < 0 else target[:q]
+    if path[:1] != "/":
+        if path == "*":
+            return b"*"
+        rest = path.partition("://")[2]
+        slash = rest.find("/")
+        path = rest[slash:] if slash >= 0 else "/"
+    return latin1(path)
+
+
+def header_pairs(request: Request) -> list[tuple[bytes, bytes]]:
+    """``[(lower-cased name, value)]`` as bytes, in arrival order."""
+    names = _NAMES
+    out = []
+    # the engine's (lower-cased, as sent, value) triples: one pass, no copies
+    for lower, _, value in request.headers._items:
+        name = names.get(lower)
+        if name is None:
+            name = lower.encode("latin-1")
+            if len(names) < 1024:
+                names[lower] = name
+        out.append((name, value.encode("latin-1")))
+    return out
+
+
+def http_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The ``http`` scope of ``request`` (``state``: the lifespan state, copied)."""
+    query = request.query
+    return {
+        "type": "http",
+        "asgi": ASGI_VERSION,
+        "http_version": request.http_version,
+        "method": request.method,
+        "scheme": request.scheme,
+        "path": scope_path(request.path),
+        "raw_path": raw_path(request.target),
+        "query_string": latin1(query) if query else b"",
+        "root_path": root_path,
+        "headers": header_pairs(request),
+        "client": request.client,
+        "server": request.server,
+        "state": state.copy(),
+        "extensions": EXTENSIONS,
+    }
