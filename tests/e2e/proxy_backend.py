@@ -4,7 +4,8 @@ listens). Every answer says which backend and which connection served it.
 
 - ``GET /anything``: JSON with name, conn (connection number), method, target, version,
   headers, body_len; keep-alive as HTTP/1.x says.
-- ``/stats``: connections accepted, bytes of ``/stream`` written so far.
+- ``/stats``: connections accepted and open, bytes of ``/stream`` written so far.
+Endpoints are chosen by the last path segment (``/any/prefix/echo`` is ``/echo``).
 - ``/stream?n=BYTES``: a chunked body of BYTES bytes, written with backpressure (drain).
 - ``/length?n=BYTES``: the same with a Content-Length.
 - ``/echo``: the request body streamed back (chunked) as it arrives.
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httptools
 
-STATE = {"connections": 0, "stream_written": 0}
+STATE = {"connections": 0, "open": 0, "stream_written": 0}
 
 
 class _Request:
@@ -79,7 +80,9 @@ def _head(status: int, headers: list[tuple[str, str]], keep: bool) -> bytes:
     lines.append("Server: backend\r\n")
     lines.append("Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n")
     lines.append(
-        "X-Hop: yes\r\nConnection: " + ("keep-alive, X-Hop" if keep else "close") + "\r\n\r\n"
+        "X-Hop: yes\r\nConnection: "
+        + ("keep-alive, X-Hop" if keep else "close, X-Hop")
+        + "\r\n\r\n"
     )
     return "".join(lines).encode("latin-1")
 
@@ -112,7 +115,7 @@ async def serve(
             keep = parser.should_keep_alive()
             url = urlsplit(request.url.decode("latin-1"))
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            path = url.path
+            path = "/" + url.path.rsplit("/", 1)[-1]  # /any/prefix/echo is /echo
             if path == "/close":
                 return
             if path == "/garbage":
@@ -207,7 +210,11 @@ async def main() -> None:
         nonlocal counter
         counter += 1
         STATE["connections"] = counter
-        await serve(name, counter, reader, writer)
+        STATE["open"] += 1
+        try:
+            await serve(name, counter, reader, writer)
+        finally:
+            STATE["open"] -= 1
 
     server = await asyncio.start_server(accept, "127.0.0.1", port)
     if len(sys.argv) > 3:
