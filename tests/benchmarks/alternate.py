@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import pstats
+import signal
 import statistics
 import sys
 import urllib.error
@@ -126,10 +128,11 @@ TABLE_HEAD = (
 
 
 def profiled(cmd: list[str]) -> tuple[list[str], Path]:
-    """``cmd`` (a ``python -m framework run CONF`` command) wrapped in cProfile, and the
-    file its profile is written to when the server stops."""
+    """``cmd`` (a ``python -m framework run CONF`` command) run under a CPU-time cProfile
+    (``cpu_profile.py``), and the file its profile is written to when the server stops."""
     out = Path(cmd[-1]).with_suffix(".prof")
-    return [sys.executable, "-m", "cProfile", "-o", str(out), *cmd[1:]], out
+    wrapper = Path(__file__).parent / "cpu_profile.py"
+    return [sys.executable, str(wrapper), str(out), *cmd[1:]], out
 
 
 def profile_summary(prof: Path, top: int = 25) -> str:
@@ -140,6 +143,7 @@ def profile_summary(prof: Path, top: int = 25) -> str:
     stats = pstats.Stats(str(prof), stream=buf)
     stats.strip_dirs().sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_callers(8)
     return buf.getvalue()
 
 
@@ -152,3 +156,8 @@ def fetch(port: int, path: str = "/", timeout: float = 10.0) -> tuple[int, bytes
         return exc.code, exc.read()
     except OSError as exc:
         return 0, str(exc).encode()
+
+
+def start_profile(pid: int) -> None:
+    """Tell a server run through ``profiled`` to start profiling now."""
+    os.kill(pid, signal.SIGUSR2)

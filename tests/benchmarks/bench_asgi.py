@@ -37,6 +37,7 @@ from alternate import (  # noqa: E402
     profiled,
     ratio_row,
     running,
+    start_profile,
 )
 from harness import free_port, process, webserv_cmd, wrk  # noqa: E402
 
@@ -187,7 +188,9 @@ def main() -> None:
                 port = free_port()
                 conf = webserv_conf(tmp, f"profile_{name}", port, 1, body)
                 cmd, prof = profiled(webserv_cmd(conf))
-                with process(cmd, port, cwd=tmp, env={"PYTHONPATH": str(tmp)}):
+                with process(cmd, port, cwd=tmp, env={"PYTHONPATH": str(tmp)}) as proc:
+                    wrk(f"http://127.0.0.1:{port}/", connections=args.connections, seconds=1)
+                    start_profile(proc.pid)
                     r = wrk(
                         f"http://127.0.0.1:{port}/",
                         connections=args.connections,

@@ -52,6 +52,7 @@ from alternate import (  # noqa: E402
     profiled,
     ratio_row,
     running,
+    start_profile,
 )
 from harness import free_port, process, rss_kib, webserv_cmd, wrk  # noqa: E402
 
@@ -354,7 +355,9 @@ def main() -> None:
                 port = free_port()
                 conf = webserv_conf(tmp, "profile", port, 1, fast_port, sink_port)
                 cmd, prof = profiled(webserv_cmd(conf))
-                with process(cmd, port, cwd=tmp):
+                with process(cmd, port, cwd=tmp) as proc:
+                    wrk(f"http://127.0.0.1:{port}/", connections=args.connections, seconds=1)
+                    start_profile(proc.pid)
                     r = wrk(
                         f"http://127.0.0.1:{port}/",
                         connections=args.connections,

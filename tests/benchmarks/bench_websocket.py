@@ -41,6 +41,7 @@ from alternate import (  # noqa: E402
     profiled,
     ratio_row,
     running,
+    start_profile,
 )
 from harness import free_port, process, webserv_cmd  # noqa: E402
 
@@ -238,7 +239,9 @@ def main() -> None:
                 port = free_port()
                 conf = webserv_conf(tmp, f"profile_{name}", port, 1, body)
                 cmd, prof = profiled(webserv_cmd(conf))
-                with process(cmd, port, cwd=tmp, env=env):
+                with process(cmd, port, cwd=tmp, env=env) as proc:
+                    ws_load(port, args, 1)
+                    start_profile(proc.pid)
                     r = ws_load(port, args, args.seconds)
                 if r["errors"]:
                     print(f"\n(profile of {name} skipped: {r['first_errors']})")
