@@ -9,6 +9,7 @@ Endpoints are chosen by the last path segment (``/any/prefix/echo`` is ``/echo``
 - ``/stream?n=BYTES``: a chunked body of BYTES bytes, written with backpressure (drain).
 - ``/length?n=BYTES``: the same with a Content-Length.
 - ``/echo``: the request body streamed back (chunked) as it arrives.
+- ``/discard``: the request body counted, not kept (``body_len``).
 - ``/sleep?s=SECONDS``: answers after a while. ``/status?code=N``: that status.
 - ``/truncate``: announces 100 bytes, sends 10 and closes. ``/garbage``: not HTTP.
 - ``/close``: closes without answering.
@@ -165,6 +166,18 @@ async def serve(
                     STATE["stream_written"] += len(piece)
                 if path == "/stream":
                     writer.write(b"0\r\n\r\n")
+                await writer.drain()
+                if not keep:
+                    return
+                continue
+            if path == "/discard":
+                size = 0
+                while (chunk := await request.body.get()) is not None:
+                    size += len(chunk)
+                body = b""
+                payload = json.dumps({"name": name, "body_len": size}).encode()
+                head = _head(200, [("Content-Length", str(len(payload)))], keep)
+                writer.write(head + payload)
                 await writer.drain()
                 if not keep:
                     return
