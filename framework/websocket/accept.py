@@ -61,14 +61,14 @@ async def run_session(ws: WebSocket, session: Session) -> None:
     after a failure (logged), nothing more when the session is already over."""
     code = 1000
     try:
-        await session(ws)
-    except WebSocketClosed:
-        pass
-    except Exception:  # noqa: BLE001 - the application's failure ends this session only
-        error_log.exception("WebSocket session of %s failed", ws.request.original_uri)
-        code = 1011
-    try:
+        try:
+            await session(ws)
+        except WebSocketClosed:
+            pass
+        except Exception:  # noqa: BLE001 - the application's failure ends this session only
+            error_log.exception("WebSocket session of %s failed", ws.request.original_uri)
+            code = 1011
         if not ws.ended:
             await ws.close(code, "internal error" if code == 1011 else "")
     finally:
-        ws.stop_timers()
+        ws.finish()  # also when cancelled (client gone, server stop): timers cancelled

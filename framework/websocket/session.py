@@ -384,8 +384,13 @@ class WebSocket:
             self._next_ping = now + self._ping
         self._arm()
 
+    def finish(self) -> None:
+        """The run is over: the session ends (1006 if it was still open), timers cancelled."""
+        self._end(1006, "connection lost")
+        self.stop_timers()
+
     def stop_timers(self) -> None:
-        """Cancel the session's timers (when its run ends)."""
+        """Cancel the session's timers."""
         for timer in (self._timer, self._close_timer):
             if timer is not None:
                 timer.cancel()
