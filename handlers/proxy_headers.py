@@ -2,7 +2,7 @@
 
 Upstream request: ``proxy_set_header`` entries first (expanded; an empty value removes the
 header), then nginx's defaults that they do not override (``Host: $proxy_host``,
-``Connection: close``), then the client's headers, minus the ones set above and the
+``Connection: close``), the framing, then the client's headers, minus the ones set above and the
 hop-by-hop ones (``Connection`` and the names it lists, ``Keep-Alive``, ``Proxy-*``,
 ``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``, ``Expect``); the framing
 (``Content-Length`` or ``Transfer-Encoding: chunked``) is ours. ``Upgrade`` reaches the
@@ -60,6 +60,7 @@ def request_head(
         if name.lower() not in overridden:
             overridden.add(name.lower())
             lines.append(f"{name}: {expand(template, request)}\r\n")
+    lines.append(framing)  # nginx: after its defaults, before the client's headers
     headers = request.headers
     listed = _listed(headers)
     skip = _NOT_FORWARDED | overridden
@@ -67,7 +68,6 @@ def request_head(
         if lower in skip or lower in listed or lower.startswith("proxy-"):
             continue
         lines.append(f"{name}: {value}\r\n")
-    lines.append(framing)
     lines.append("\r\n")
     return encode_head("".join(lines))
 
