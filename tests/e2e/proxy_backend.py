@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httptools
 
-STATE = {"connections": 0, "open": 0, "stream_written": 0}
+STATE = {"connections": 0, "open": 0, "stream_written": 0, "ws_open": 0}
 
 
 class _Request:
@@ -234,10 +234,14 @@ async def main() -> None:
         import websockets
 
         async def echo(ws) -> None:  # type: ignore[no-untyped-def]
-            async for message in ws:
-                await ws.send(message)
+            STATE["ws_open"] += 1
+            try:
+                async for message in ws:
+                    await ws.send(message)
+            finally:
+                STATE["ws_open"] -= 1
 
-        await websockets.serve(echo, "127.0.0.1", int(sys.argv[3]))
+        await websockets.serve(echo, "127.0.0.1", int(sys.argv[3]), max_size=None)
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
