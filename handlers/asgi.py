@@ -26,6 +26,7 @@ from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
 
+ABANDON_GRACE = 5.0  # seconds an app may run on after its client left
 _EAGER = sys.version_info >= (3, 12)  # Task(eager_start=True): no loop turn for quick apps
 
 
@@ -95,8 +96,11 @@ class AsgiHandler(Handler[HandlerSettings]):
         try:
             return await cycle.response()
         except asyncio.CancelledError:
+            # the client left (or the handler ran out of time): the app hears
+            # http.disconnect (and send raises); one that does not stop is cancelled later
             cycle.abandon()
-            task.cancel()
+            if not task.done():
+                loop.call_later(ABANDON_GRACE, task.cancel)
             raise
 
     async def _run(self, cycle: HttpCycle, scope: dict[str, Any]) -> None:
