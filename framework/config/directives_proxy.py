@@ -20,7 +20,7 @@ from pydantic import Field
 
 from config_grammar.tree import Arg, Directive, Span
 from framework.config.model_base import Model
-from framework.config.spec import DirectiveSpec, ParseContext, as_flag, as_time, one_of, spec
+from framework.config.spec import DirectiveSpec, ParseContext, as_flag, as_time, spec
 from framework.config.values import ValueProblem, is_decimal, parse_int, parse_time
 
 _NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -239,6 +239,18 @@ def _set_header(d: Directive, _: ParseContext) -> tuple[str, str]:
     return name.value, value.value
 
 
+def _http_version(d: Directive, _: ParseContext) -> str:
+    arg = d.args[0]
+    if arg.value not in ("1.0", "1.1"):
+        raise ValueProblem(
+            "invalid-value",
+            f'invalid value "{arg.value}" in "proxy_http_version" directive',
+            arg.span,
+            "1.0 (nginx's default) or 1.1 (needed for keepalive and Upgrade tunnels)",
+        )
+    return arg.value
+
+
 def _next_upstream(d: Directive, _: ParseContext) -> frozenset[str]:
     values = []
     for arg in d.args:
@@ -389,7 +401,7 @@ SPECS: list[DirectiveSpec] = [
          scope="location", field="proxy_buffering", default="on",
          summary="off: send each piece of the upstream response as it arrives"),
     spec("proxy_http_version", "HSL", "proxy_http_version 1.0|1.1;",
-         parse=one_of("1.0", "1.1"), scope="location", field="proxy_http_version",
+         parse=_http_version, scope="location", field="proxy_http_version",
          default="1.0", summary="the HTTP version spoken to the upstream (1.1 for keepalive)"),
     spec("proxy_next_upstream", "HSL", "proxy_next_upstream error|timeout|http_502|... | off;",
          max_args=None, parse=_next_upstream, scope="location", field="proxy_next_upstream",
