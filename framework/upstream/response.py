@@ -57,8 +57,11 @@ class ResponseParser:
         self._interim = False
 
     # -- httptools callbacks -------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.reason = ""
+
     def on_status(self, status: bytes) -> None:
-        self.reason = status.decode("latin-1")
+        self.reason += status.decode("latin-1")  # may come in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._interim:
