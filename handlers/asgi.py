@@ -18,13 +18,15 @@ from typing import Any
 from framework.asgi.http import HttpCycle
 from framework.asgi.lifespan import LifespanMode
 from framework.asgi.loader import AppHost, ASGIApp, app_host, as_asgi3, load_target
-from framework.asgi.scope import http_scope
+from framework.asgi.scope import http_scope, websocket_scope
+from framework.asgi.websocket import WebSocketCycle
 from framework.config.directives_apps import AppTarget
 from framework.config.models import LocationConfig
 from framework.handler import CallNext, Handler, HandlerSettings
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
+from framework.websocket import check_handshake, is_websocket_request, offered_subprotocols
 
 ABANDON_GRACE = 5.0  # seconds an app may run on after its client left
 _EAGER = sys.version_info >= (3, 12)  # Task(eager_start=True): no loop turn for quick apps
@@ -85,6 +87,8 @@ class AsgiHandler(Handler[HandlerSettings]):
             await host.stop()
 
     async def handle(self, request: Request, call_next: CallNext) -> Response:
+        if request.headers.get("upgrade") is not None and is_websocket_request(request):
+            return await self._websocket(request)
         cycle = HttpCycle(request)
         scope = http_scope(request, self.root_path, self.state)
         coro = self._run(cycle, scope)
@@ -102,6 +106,29 @@ class AsgiHandler(Handler[HandlerSettings]):
             if not task.done():
                 loop.call_later(ABANDON_GRACE, task.cancel)
             raise
+
+    async def _websocket(self, request: Request) -> Response:
+        check_handshake(request)  # the app sees valid handshakes only (else 400/426)
+        cycle = WebSocketCycle(request)
+        scope = websocket_scope(request, self.root_path, self.state, offered_subprotocols(request))
+        task = asyncio.get_running_loop().create_task(self._run_websocket(cycle, scope))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        try:
+            return await cycle.response()
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+
+    async def _run_websocket(self, cycle: WebSocketCycle, scope: dict[str, Any]) -> None:
+        try:
+            await self.app(scope, cycle.receive, cycle.send)  # type: ignore[misc]
+        except BaseException as exc:  # noqa: BLE001 - a 500, or a 1011 close once accepted
+            cycle.app_finished(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        cycle.app_finished(None)
 
     async def _run(self, cycle: HttpCycle, scope: dict[str, Any]) -> None:
         try:

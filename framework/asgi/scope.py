@@ -8,7 +8,8 @@ from framework.asgi import ASGI_VERSION
 from framework.http.request import Request
 
 EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
-"""What ``scope["extensions"]`` advertises (shared: apps only read it)."""
+"""What an ``http`` scope's ``extensions`` advertises (shared: apps only read it)."""
+WEBSOCKET_EXTENSIONS: dict[str, dict[str, Any]] = {"websocket.http.response": {}}
 
 _NAMES: dict[str, bytes] = {}  # lower-cased request header name -> its bytes
 
@@ -80,4 +81,27 @@ def http_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[
         "server": request.server,
         "state": state.copy(),
         "extensions": EXTENSIONS,
+    }
+
+
+def websocket_scope(
+    request: Request, root_path: str, state: dict[str, Any], subprotocols: list[str]
+) -> dict[str, Any]:
+    """The ``websocket`` scope of a handshake ``request``."""
+    query = request.query
+    return {
+        "type": "websocket",
+        "asgi": ASGI_VERSION,
+        "http_version": request.http_version,
+        "scheme": "wss" if request.scheme == "https" else "ws",
+        "path": scope_path(request.path),
+        "raw_path": raw_path(request.target),
+        "query_string": latin1(query) if query else b"",
+        "root_path": root_path,
+        "headers": header_pairs(request),
+        "client": request.client,
+        "server": request.server,
+        "subprotocols": subprotocols,
+        "state": state.copy(),
+        "extensions": WEBSOCKET_EXTENSIONS,
     }
