@@ -194,10 +194,14 @@ class DeadlineTimers:
 
 def _handler_timeout(request: Request) -> float:
     """How long a handler may go without progress: the location's send_timeout, or its
-    cgi_timeout when longer (a CGI run is bounded by that itself); 0 = unbounded."""
+    cgi_timeout when longer (a CGI run is bounded by that itself); 0 = unbounded (a
+    proxied location, bounded by proxy_connect/read/send_timeout)."""
     loc = request.location
     if loc is None:
         return 60.0
+    proxy = loc.proxy_pass
+    if proxy is not None and proxy.declared_in(loc.span):
+        return 0.0  # the proxy bounds each attempt itself (proxy_*_timeout)
     if loc.cgi:
         if loc.cgi_timeout <= 0:
             return 0.0

@@ -48,6 +48,7 @@ server {
     location /dead/ { proxy_pass http://127.0.0.1:DEAD; }
     location /slow/ { proxy_pass http://127.0.0.1:ONE/sleep; proxy_read_timeout 1s; }
     location /backup/ { proxy_pass http://withbackup; }
+    location /long/ { proxy_pass http://127.0.0.1:ONE; send_timeout 1s; proxy_read_timeout 30s; }
 }
 """
 
@@ -267,3 +268,14 @@ def test_methods_and_query(proxy: tuple[ServerProcess, dict]) -> None:
         seen = echo(server.port, "/plain/m?q=%20", method=method, body=b"abc")
         assert seen["method"] == method
         assert seen["target"] == "/plain/m?q=%20"
+
+
+def test_proxy_read_timeout_not_cut_by_the_handler_clock(
+    proxy: tuple[ServerProcess, dict],
+) -> None:
+    server, _ = proxy
+    # the engine's handler clock (send_timeout) does not cut a proxied request short:
+    # proxy_read_timeout decides how long the upstream may think
+    status, _, body = fetch(server.port, "GET", "/long/sleep?s=2", timeout=20)
+    assert status == 200
+    assert json.loads(body)["name"] == "one"
