@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from websocket_fixtures import start_ws_server
 from websocket_frames import (
-    CLOSE,
     PING,
     PONG,
     TEXT,
@@ -253,7 +252,3 @@ def test_graceful_stop_closes_sessions_with_1001(tmp_path):
         assert srv.proc.wait(10) == 0  # type: ignore[union-attr]
     finally:
         srv.stop()
-
-
-def test_close_frame_constant_is_used():  # keeps the helper import honest
-    assert CLOSE == 0x8
