@@ -1,0 +1,352 @@
+"""WSGI apps on the ASGI handler, in a bounded pool of daemon threads (built on ``a2wsgi``:
+its middleware class, its environ builder and its ``wsgi.input``).
+
+Why threads here, and only here: a WSGI app is blocking by design (PEP 3333: it reads
+``wsgi.input`` and returns an iterable synchronously), so each request in progress needs a
+thread of its own. The I/O core stays single-threaded: the threads only run the app; every
+socket read and write stays on the event loop, which the threads reach through
+``call_soon_threadsafe`` / ``run_coroutine_threadsafe``.
+
+What ``_Exchange`` does differently from a2wsgi's responder:
+
+- a request whose client left (or which the server stops) frees its thread: a2wsgi's thread
+  would block forever on its full send queue or on a ``receive`` nobody answers; here every
+  wait of the thread on the loop ends when the request does, and the app gets
+  ``ClientGone`` at its next read or write (its iterable is closed, as PEP 3333 asks);
+- output costs no loop round trip per chunk: the thread waits only when ``send_queue_size``
+  messages are not yet sent, and the loop merges the chunks already waiting into one send
+  (a generator of many small pieces is not one engine write each);
+- the status and headers go out with the first non-empty chunk (PEP 3333: an app may still
+  call ``start_response`` again with ``exc_info``), and a response that reaches its
+  ``Content-Length`` ends with that chunk (the engine's plain-bytes path);
+- ``wsgi.errors`` writes to webserv's error log (a2wsgi gives ``sys.stdout``), and
+  ``wsgi.input_terminated`` is set, so a chunked request body (no ``Content-Length``)
+  reaches frameworks such as Werkzeug instead of reading as empty.
+
+The pool's threads are daemon threads: a thread stuck in the app (an endless loop, a
+blocking call without timeout) cannot keep the worker from exiting after
+``shutdown_timeout`` (``ThreadPoolExecutor`` joins its threads at interpreter exit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import queue
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from a2wsgi.wsgi import Body, WSGIMiddleware, build_environ
+
+from framework.logs import error_log
+
+T = TypeVar("T")
+
+DEFAULT_THREADS = 10
+"""Threads per worker process (a2wsgi's default): requests a WSGI app serves at once."""
+
+
+class ClientGone(ConnectionError):
+    """Raised in the app's thread at its next read or write once the request is over
+    (client gone, server stopping)."""
+
+
+_Job = tuple[concurrent.futures.Future[Any], Callable[[], Any]]
+
+
+class DaemonThreadPool(concurrent.futures.Executor):
+    """At most ``max_workers`` daemon threads, started as needed and then kept."""
+
+    def __init__(self, max_workers: int, name: str = "wsgi") -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self._max = max_workers
+        self._name = name
+        self._work: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._shutdown = False
+
+    def submit(  # type: ignore[override]
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new work after shutdown")
+            self._work.put((future, functools.partial(fn, *args, **kwargs)))
+            if not self._idle.acquire(blocking=False) and len(self._threads) < self._max:
+                thread = threading.Thread(
+                    target=self._run, name=f"{self._name}-{len(self._threads)}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        return future
+
+    def _run(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            future, call = item
+            del item
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = call()
+                except BaseException as exc:  # the future carries it to the loop
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            del future, call
+            self._idle.release()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shutdown = True
+            threads = list(self._threads)
+        if cancel_futures:
+            while True:
+                try:
+                    item = self._work.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+        for _ in threads:
+            self._work.put(None)
+        if wait:
+            for thread in threads:
+                thread.join()
+
+
+class ErrorStream:
+    """``wsgi.errors``: text written by the app goes to the error log, one entry per line or
+    per ``flush`` (a traceback written at once stays one entry)."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        if self._buffer.endswith("\n"):
+            self.flush()
+        return len(text)
+
+    def writelines(self, lines: list[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        text, self._buffer = self._buffer.rstrip("\n"), ""
+        if text:
+            error_log.error("wsgi app: %s", text)
+
+
+class _Body(Body):
+    """``wsgi.input``: each read the app makes pulls the next chunk of the request body."""
+
+    def __init__(self, exchange: _Exchange, receive: Any) -> None:
+        super().__init__(exchange.loop, receive)
+        self._exchange = exchange
+
+    def _receive_more_data(self) -> bytes:
+        if not self._has_more:
+            return b""
+        message = self._exchange.in_loop(self.receive())
+        self._has_more = message.get("more_body", False)
+        return message.get("body", b"")
+
+
+class _Exchange:
+    """One request. The app runs in a pool thread; what it outputs goes to the loop through
+    ``outbox``, bounded by ``space`` (the thread waits only when the loop is that far
+    behind, never for a round trip per chunk); the loop sends it on, merging the chunks
+    that are already waiting into one. The status and headers go out with the first
+    non-empty chunk (PEP 3333), and a response whose ``Content-Length`` is reached ends
+    there (one ``more_body: False`` message: the engine's plain-bytes path)."""
+
+    def __init__(self, app: Any, executor: Any, loop: asyncio.AbstractEventLoop, size: int):
+        self.app = app
+        self.executor = executor
+        self.loop = loop
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.size = size
+        self.space = threading.Semaphore(size)
+        self.lock = threading.Lock()
+        self.pending: set[concurrent.futures.Future[Any]] = set()
+        self.over = False
+        self.status: int | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.headers_sent = False
+        self.length: int | None = None
+        self.sent = 0
+
+    # -- the app's thread ----------------------------------------------------------------
+    def in_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for it (reading the request body)."""
+        with self.lock:
+            if self.over:
+                coro.close()
+                raise ClientGone("the request is over")
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+            self.pending.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise ClientGone("the request is over") from None
+        finally:
+            with self.lock:
+                self.pending.discard(future)
+
+    def post(self, message: dict[str, Any]) -> None:
+        self.space.acquire()
+        if self.over:
+            raise ClientGone("the request is over")
+        try:
+            self.loop.call_soon_threadsafe(self.outbox.put_nowait, message)
+        except RuntimeError:  # the loop is closed: the worker is gone
+            raise ClientGone("the server stopped") from None
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        if exc_info is not None:
+            if self.headers_sent:
+                raise exc_info[1].with_traceback(exc_info[2])
+        elif self.status is not None:
+            raise RuntimeError("start_response called a second time without exc_info")
+        self.status = int(status.split(" ", 1)[0])
+        self.headers = [
+            (name.strip().lower().encode("latin-1"), value.strip().encode("latin-1"))
+            for name, value in headers
+        ]
+        self.length = None
+        for name, value in self.headers:
+            if name == b"content-length" and value.isdigit():
+                self.length = int(value)
+        return self.write
+
+    def write(self, data: bytes) -> None:
+        """Output: the ``write`` callable, and each chunk of the app's iterable."""
+        if not data:
+            return
+        self.sent += len(data)
+        self.body(data, last=self.length is not None and self.sent >= self.length)
+
+    def body(self, chunk: bytes, last: bool) -> None:
+        if not self.headers_sent:
+            if self.status is None:
+                raise RuntimeError("the WSGI app did not call start_response")
+            self.headers_sent = True
+            self.post(
+                {"type": "http.response.start", "status": self.status, "headers": self.headers}
+            )
+        self.post({"type": "http.response.body", "body": chunk, "more_body": not last})
+
+    def run(self, environ: dict[str, Any]) -> None:
+        """In a pool thread: call the app and pass on what it returns."""
+        iterable = self.app(environ, self.start_response)
+        try:
+            for chunk in iterable:
+                self.write(chunk)
+                if self.length is not None and self.sent >= self.length:
+                    return  # the engine sends no more than Content-Length anyway
+            self.body(b"", last=True)
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    # -- the loop -------------------------------------------------------------------------
+    async def sender(self, send: Any) -> None:
+        """Send the app's messages on, merging the body chunks that are already waiting."""
+        outbox, space = self.outbox, self.space
+        while True:
+            message = await outbox.get()
+            space.release()
+            if message["type"] == "http.response.body" and message["more_body"]:
+                parts = [message["body"]]
+                while message["more_body"] and not outbox.empty():
+                    message = outbox.get_nowait()
+                    space.release()
+                    parts.append(message["body"])
+                if len(parts) > 1:
+                    message = {
+                        "type": "http.response.body",
+                        "body": b"".join(parts),
+                        "more_body": message["more_body"],
+                    }
+            await send(message)
+            if message["type"] == "http.response.body" and not message["more_body"]:
+                return
+
+    def end(self) -> None:
+        """Wake the app's thread out of any wait; its next read or write raises."""
+        with self.lock:
+            self.over = True
+            pending = list(self.pending)
+        for future in pending:
+            future.cancel()
+        for _ in range(self.size + 1):
+            self.space.release()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        environ: dict[str, Any] = dict(build_environ(scope, _Body(self, receive)))
+        environ["wsgi.errors"] = ErrorStream()
+        environ["wsgi.input_terminated"] = True
+        sender = self.loop.create_task(self.sender(send))
+        sender.add_done_callback(self._sender_done)
+        try:
+            run = functools.partial(contextvars.copy_context().run, self.run)
+            try:
+                await self.loop.run_in_executor(self.executor, run, environ)
+            except ClientGone:
+                if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                    raise sender.exception() from None  # type: ignore[misc]
+                raise
+            await sender
+        finally:
+            self.end()
+            if not sender.done():
+                sender.cancel()
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            self.end()  # the client is gone: the app must not wait for room in the outbox
+
+
+class BoundedWSGIMiddleware(WSGIMiddleware):
+    """``a2wsgi.WSGIMiddleware`` serving each request with an ``_Exchange``, in a pool of at most
+    ``workers`` daemon threads named ``NAME-N``. Serves ``http`` scopes (the handler runs
+    no lifespan)."""
+
+    def __init__(
+        self,
+        app: Any,
+        workers: int = DEFAULT_THREADS,
+        send_queue_size: int = 10,
+        name: str = "wsgi",
+    ) -> None:
+        super().__init__(app, workers=workers, send_queue_size=send_queue_size)
+        self.executor.shutdown(wait=False)  # a2wsgi's own pool has no thread yet
+        self.executor = DaemonThreadPool(workers, name)  # type: ignore[assignment]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            loop = asyncio.get_running_loop()
+            exchange = _Exchange(self.app, self.executor, loop, self.send_queue_size)
+            await exchange(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    def close(self) -> None:
+        """Stop the pool: queued requests are cancelled; running ones are not waited for
+        (their threads are daemons, freed at their next read or write)."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+__all__ = ["DEFAULT_THREADS", "BoundedWSGIMiddleware", "ClientGone", "DaemonThreadPool"]
