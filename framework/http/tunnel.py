@@ -198,8 +198,7 @@ class Tunnel:
         """The client hung up while reading was paused: the rest of its input is in the
         kernel (bounded by the receive buffer, nothing more will come), so read it all."""
         self._hung_up = True
-        if self._push is None:
-            self._input = _unbounded(self._input)
+        self._input._pause = None  # never paused again: the rest is bounded by the kernel
         self._conn.resume(PAUSE_UPGRADE)
         return True
 
@@ -220,15 +219,6 @@ class Tunnel:
                 callback()
             except Exception:  # noqa: BLE001
                 error_log.exception("tunnel on_abort failed")
-
-
-def _unbounded(queue: ChunkQueue) -> ChunkQueue:
-    """``queue`` without producer pausing (its chunks kept)."""
-    fresh = ChunkQueue(high_water=1 << 62, low_water=0, eof=queue.eof)
-    while (chunk := queue.get_nowait()) is not None:
-        fresh.put(chunk)
-    fresh._waiter = queue._waiter  # a read() waiting on the old queue wakes on this one
-    return fresh
 
 
 class UpgradeHold:
@@ -294,11 +284,16 @@ async def serve_tunnel(conn: Connection, request: Request, response: Response) -
         tunnel.put_eof()
     if not tunnel._input._paused:
         conn.resume(PAUSE_UPGRADE)
+    if conn._closing and conn.owner.stopping:  # a graceful stop began during the handshake
+        tunnel.server_stopping()
     app = conn.owner.app
     try:
         await upgrade.run(tunnel)
     except ConnectionError:
         pass  # the client is gone
+    except asyncio.CancelledError:
+        request._client_gone()  # the client left (or a forced stop): request.disconnected
+        raise
     except Exception:  # noqa: BLE001 - the owner's failure ends this connection only
         error_log.exception("tunnel of %s %s failed", request.method, request.original_uri)
     finally:

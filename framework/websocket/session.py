@@ -130,6 +130,8 @@ class WebSocket:
         tunnel.on_abort = self._server_aborting
         self._arm()
         tunnel.set_protocol(self._data_received, self._eof_received)
+        if tunnel.stopping.is_set():  # the server began to stop before the session started
+            self._server_stopping()
 
     # -- application API ---------------------------------------------------------------------
     async def receive(self) -> str | bytes:

@@ -188,6 +188,17 @@ def test_input_is_bounded_while_the_owner_does_not_read(srv):
         assert sent < 64 * 1024 * 1024
 
 
+def test_input_then_fin_reach_an_owner_that_reads_late(srv):
+    """The owner reads only after a while: the client's 8 MiB and its FIN wait (reading
+    paused), then all of it arrives, in order, before the end of input."""
+    with srv.connect() as sock:
+        sock.sendall(UPGRADE)
+        read_head(sock)
+        sock.sendall(b"count-slow\n" + b"d" * (8 * 1024 * 1024))
+        sock.shutdown(socket.SHUT_WR)
+        assert read_until_close(sock, timeout=10) == b"%d\n" % (8 * 1024 * 1024)
+
+
 @pytest.mark.parametrize("loop", ["asyncio"])
 def test_graceful_stop_tells_the_tunnel_then_ends_it_at_the_deadline(tmp_path, loop):
     (tmp_path / "www").mkdir()

@@ -46,6 +46,13 @@ async def _echo(tunnel: Tunnel) -> None:
             tunnel.write(b"stopping\n")
             await tunnel.drain()
             continue
+        if data.startswith(b"count-slow\n"):  # count what follows up to the FIN, late
+            await asyncio.sleep(1)
+            total = len(data) - len(b"count-slow\n")
+            while chunk := await tunnel.read():
+                total += len(chunk)
+            tunnel.write(b"%d\n" % total)
+            return
         if data.startswith(b"pid"):
             tunnel.write(b"%d\n" % os.getpid())
             continue
