@@ -33,6 +33,7 @@ from framework.http.variables import expand_uri
 from framework.logs import error_log
 from framework.registry import registry
 from framework.upstream.balancer import Peer, PeerGroup, group_for_host, group_for_upstream
+from framework.upstream.connection import UpstreamConnection
 from framework.upstream.exchange import (
     ClientBodyFailed,
     RequestBody,
@@ -225,8 +226,9 @@ class ProxyHandler(Handler):
             peer = group.pick(tried)
             if peer is None:
                 if not tried:
-                    error_log.error('no live upstreams while connecting to upstream "%s"',
-                                    group.name)  # fmt: skip
+                    error_log.error(
+                        'no live upstreams while connecting to upstream "%s"', group.name
+                    )
                 break
             tried.add(peer)
             peer.active += 1
@@ -235,8 +237,13 @@ class ProxyHandler(Handler):
             except UpstreamError as err:
                 peer.active -= 1
                 last = err
-                error_log.error("%s while talking to upstream %s, request: \"%s %s\"",
-                                err, peer.name, request.method, request.target)  # fmt: skip
+                error_log.error(
+                    '%s while talking to upstream %s, request: "%s %s"',
+                    err,
+                    peer.name,
+                    request.method,
+                    request.target,
+                )
                 group.failed(peer)
                 may_retry = err.kind in conditions and replayable and (not err.sent or idempotent)
                 if may_retry:
@@ -276,7 +283,7 @@ class ProxyHandler(Handler):
         head: bytes,
         body: RequestBody,
         head_request: bool,
-    ):  # type: ignore[no-untyped-def]
+    ) -> tuple[UpstreamConnection, ResponseParser, asyncio.Task[None] | None]:
         location = self.location
         conn = pool.take(peer)
         reused = conn is not None
@@ -284,21 +291,27 @@ class ProxyHandler(Handler):
             conn = await self._connect(peer, pool)
         try:
             parser, sender = await exchange(
-                conn, head, body, read_timeout=location.proxy_read_timeout,
+                conn,
+                head,
+                body,
+                read_timeout=location.proxy_read_timeout,
                 head_request=head_request,
-            )  # fmt: skip
+            )
         except UpstreamError as err:
             if not (reused and not err.answered and isinstance(body, bytes)):
                 raise
             # a kept-alive connection the upstream had closed: once more on a fresh one
             conn = await self._connect(peer, pool)
             parser, sender = await exchange(
-                conn, head, body, read_timeout=location.proxy_read_timeout,
+                conn,
+                head,
+                body,
+                read_timeout=location.proxy_read_timeout,
                 head_request=head_request,
-            )  # fmt: skip
+            )
         return conn, parser, sender
 
-    async def _connect(self, peer: Peer, pool: ConnectionPool):  # type: ignore[no-untyped-def]
+    async def _connect(self, peer: Peer, pool: ConnectionPool) -> UpstreamConnection:
         location = self.location
         try:
             return await pool.connect(
@@ -307,19 +320,24 @@ class ProxyHandler(Handler):
                 send_timeout=location.proxy_send_timeout,
             )
         except TimeoutError as exc:
-            raise UpstreamError("timeout", str(exc) or "upstream timed out while connecting",
-                                sent=False, answered=False) from None  # fmt: skip
+            raise UpstreamError(
+                "timeout",
+                str(exc) or "upstream timed out while connecting",
+                sent=False,
+                answered=False,
+            ) from None
         except OSError as exc:
             reason = f"{exc.errno}: {os.strerror(exc.errno)}" if exc.errno else str(exc)
-            raise UpstreamError("error", f"connect() failed ({reason})",
-                                sent=False, answered=False) from None  # fmt: skip
+            raise UpstreamError(
+                "error", f"connect() failed ({reason})", sent=False, answered=False
+            ) from None
 
     async def _response(
         self,
         request: Request,
         peer: Peer,
         pool: ConnectionPool,
-        conn,  # type: ignore[no-untyped-def]
+        conn: UpstreamConnection,
         parser: ResponseParser,
         sender: asyncio.Task[None] | None,
     ) -> Response:
@@ -379,7 +397,7 @@ class _Prefix:
             yield chunk
 
 
-async def _read_up_to(source, limit: int) -> _Prefix:  # type: ignore[no-untyped-def]
+async def _read_up_to(source: AsyncIterator[bytes], limit: int) -> _Prefix:
     parts: list[bytes] = []
     size = 0
     while size <= limit:
@@ -392,7 +410,7 @@ async def _read_up_to(source, limit: int) -> _Prefix:  # type: ignore[no-untyped
     return _Prefix(b"", False, parts)
 
 
-async def _spool(chunks: AsyncIterator[bytes], limit: int):  # type: ignore[no-untyped-def]
+async def _spool(chunks: AsyncIterator[bytes], limit: int) -> tuple[AsyncIterator[bytes], int]:
     """The whole body in a temporary file (HTTP/1.0 upstreams need its length first)."""
     import tempfile
 

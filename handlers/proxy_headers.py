@@ -74,7 +74,7 @@ def request_head(
 
 def response_headers(items: list[tuple[str, str]], status: int) -> Headers:
     """The headers passed to the client from the upstream's ``items``."""
-    listed = set()
+    listed: set[str] = set()
     for name, value in items:
         if name.lower() == "connection":
             listed.update(t.strip().lower() for t in value.split(",") if t.strip())

@@ -19,14 +19,10 @@ from framework.http.errors import HTTPError
 from framework.http.headers import Headers
 from framework.http.request import Request
 from framework.http.response import Response
+from framework.http.tunnel import Tunnel, Upgrade
 from framework.logs import error_log
 from framework.upstream.connection import UpstreamConnection, UpstreamTimeout
 from framework.upstream.response import ResponseParser
-
-try:
-    from framework.http.tunnel import Tunnel, Upgrade
-except ImportError:  # pragma: no cover - the engine without upgrades
-    Tunnel = Upgrade = None  # type: ignore[assignment, misc]
 
 
 def tunnel_response(
@@ -38,7 +34,7 @@ def tunnel_response(
     done: Callable[[bool], None],
 ) -> Response:
     """The client's 101 answer, whose run pipes the two connections together."""
-    if Upgrade is None or not request.headers.get("upgrade"):
+    if not request.headers.get("upgrade"):
         done(False)
         error_log.error("upstream switched protocols for a request that did not ask to")
         raise HTTPError(502, "unexpected 101 from upstream")

@@ -79,9 +79,11 @@ async def exchange(
             if data is None:
                 what = "while reading response header" if answered else "before any response"
                 raise UpstreamError(
-                    "error", f"upstream prematurely closed connection {what}",
-                    sent=True, answered=answered,
-                )  # fmt: skip
+                    "error",
+                    f"upstream prematurely closed connection {what}",
+                    sent=True,
+                    answered=answered,
+                )
             answered = True
             parser.feed(data)
     except UpstreamError:
