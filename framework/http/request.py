@@ -190,13 +190,18 @@ class Request:
         *,
         subprotocol: str | None = None,
         headers: Headers | dict[str, str] | list[tuple[str, str]] | None = None,
+        compression: bool = True,
     ) -> Response:
         """Accept this WebSocket handshake: the ``101`` response to return, whose
-        connection then runs ``await session(ws)`` (see ``framework.websocket``). An
-        invalid handshake raises ``HTTPError`` (400, or 426)."""
+        connection then runs ``await session(ws)`` (see ``framework.websocket``);
+        ``subprotocol`` must be one the client offered, ``headers`` are added to the 101,
+        ``compression`` allows permessage-deflate. An invalid handshake raises
+        ``HTTPError`` (400, or 426)."""
         from framework.websocket import accept_websocket
 
-        return accept_websocket(self, session, subprotocol=subprotocol, headers=headers)
+        return accept_websocket(
+            self, session, subprotocol=subprotocol, headers=headers, compression=compression
+        )
 
     @property
     def authority(self) -> str:
