@@ -265,7 +265,7 @@ class WebSocket:
                     continue
                 if self._parts:
                     self._parts.append(data)
-                    data = ("" if cls is TextMessage else b"").join(self._parts)  # type: ignore[attr-defined]
+                    data = _joined(self._parts, cls is TextMessage)
                     self._parts = []
                 self._part_size = 0
                 self._messages.append(data)
@@ -397,3 +397,10 @@ class WebSocket:
             if timer is not None:
                 timer.cancel()
         self._timer = self._close_timer = None
+
+
+def _joined(parts: list[str | bytes], text: bool) -> str | bytes:
+    """The fragments of one message as one ``str`` (text) or ``bytes``."""
+    if text:
+        return "".join(parts)  # type: ignore[arg-type]
+    return b"".join(parts)  # type: ignore[arg-type]
