@@ -245,7 +245,9 @@ class ProxyHandler(Handler):
                     request.target,
                 )
                 group.failed(peer)
-                may_retry = err.kind in conditions and replayable and (not err.sent or idempotent)
+                # nothing sent (connect failed): any request may go elsewhere; once sent, only
+                # an idempotent one whose body can be sent again
+                may_retry = err.kind in conditions and (not err.sent or (replayable and idempotent))
                 if may_retry:
                     continue
                 break
@@ -298,7 +300,8 @@ class ProxyHandler(Handler):
                 head_request=head_request,
             )
         except UpstreamError as err:
-            if not (reused and not err.answered and isinstance(body, bytes)):
+            stale = reused and err.kind == "error" and not err.answered
+            if not (stale and isinstance(body, bytes)):
                 raise
             # a kept-alive connection the upstream had closed: once more on a fresh one
             conn = await self._connect(peer, pool)

@@ -48,6 +48,7 @@ server {
     location /dead/ { proxy_pass http://127.0.0.1:DEAD; }
     location /slow/ { proxy_pass http://127.0.0.1:ONE/sleep; proxy_read_timeout 1s; }
     location /backup/ { proxy_pass http://withbackup; }
+    location /var/ { proxy_pass http://127.0.0.1:ONE/v$uri$is_args$args; }
     location /long/ { proxy_pass http://127.0.0.1:ONE; send_timeout 1s; proxy_read_timeout 30s; }
 }
 """
@@ -279,3 +280,9 @@ def test_proxy_read_timeout_not_cut_by_the_handler_clock(
     status, _, body = fetch(server.port, "GET", "/long/sleep?s=2", timeout=20)
     assert status == 200
     assert json.loads(body)["name"] == "one"
+
+
+def test_proxy_pass_with_variables(proxy: tuple[ServerProcess, dict]) -> None:
+    server, _ = proxy
+    seen = echo(server.port, "/var/a%20b?x=1")
+    assert seen["target"] == "/v/var/a%20b?x=1"
