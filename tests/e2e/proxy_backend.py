@@ -12,7 +12,8 @@ Endpoints are chosen by the last path segment (``/any/prefix/echo`` is ``/echo``
 - ``/discard``: the request body counted, not kept (``body_len``).
 - ``/sleep?s=SECONDS``: answers after a while. ``/status?code=N``: that status.
 - ``/truncate``: announces 100 bytes, sends 10 and closes. ``/garbage``: not HTTP.
-- ``/close``: closes without answering.
+- ``/close``: closes without answering. ``/dropnext``: answers (keep-alive), then closes
+  the connection when the next request arrives on it (a stale kept-alive connection).
 - with WS_PORT: a ``websockets`` echo server there (the Upgrade tunnel's upstream).
 """
 
@@ -108,10 +109,11 @@ async def serve(
             proto.current.body.put_nowait(None)
 
     feeder = asyncio.create_task(feed())
+    drop_next = False
     try:
         while True:
             request = await proto.ready.get()
-            if request is None:
+            if request is None or drop_next:
                 return
             keep = parser.should_keep_alive()
             url = urlsplit(request.url.decode("latin-1"))
@@ -183,6 +185,7 @@ async def serve(
                     return
                 continue
             body = await _body(request)
+            drop_next = path == "/dropnext"  # answered; the next request on it is dropped
             if path == "/stats":
                 payload = json.dumps(STATE).encode()
                 status = 200

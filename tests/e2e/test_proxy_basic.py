@@ -286,3 +286,15 @@ def test_proxy_pass_with_variables(proxy: tuple[ServerProcess, dict]) -> None:
     server, _ = proxy
     seen = echo(server.port, "/var/a%20b?x=1")
     assert seen["target"] == "/v/var/a%20b?x=1"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_stale_kept_alive_connection_is_retried_on_a_fresh_one(
+    proxy: tuple[ServerProcess, dict], method: str
+) -> None:
+    server, _ = proxy
+    first = echo(server.port, "/ka/dropnext")
+    # the pooled connection is closed by the upstream when this request arrives on it
+    again = echo(server.port, "/ka/again", method=method, body=b"x" if method == "POST" else None)
+    assert again["conn"] != first["conn"]
+    assert again["body_len"] == (1 if method == "POST" else 0)
