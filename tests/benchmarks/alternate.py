@@ -14,6 +14,7 @@ import contextlib
 import io
 import os
 import pstats
+import shutil
 import signal
 import statistics
 import sys
@@ -110,20 +111,31 @@ def alternate(
 
 
 def ratio_row(workload: str, ours: Figures, theirs: Figures, target: float, unit: str) -> str:
-    """A Markdown table row: both rates, the ratio against the target, both CPU costs."""
+    """A Markdown table row: both rates, the ratio against the target, both CPU costs.
+
+    On a shared machine the rate ratio swings from round to round; the CPU ratio (the peer's
+    CPU per operation over ours: the rate ratio both would reach if each had a core of its
+    own) is steadier. The status says "met" only when both reach the target."""
     ratio = ours.rate / theirs.rate
-    met = "met" if ratio >= target and ours.errors == 0 else "**missed**"
     cpu_ratio = theirs.cpu / ours.cpu
+    if ours.errors:
+        status = "**errors**"
+    elif ratio >= target and cpu_ratio >= target:
+        status = "met"
+    elif ratio >= target or cpu_ratio >= target:
+        status = "met by " + ("req/s" if ratio >= target else "CPU") + " only"
+    else:
+        status = "**missed**"
     return (
         f"| {workload} | {ours.rate:.0f} {unit} | {theirs.rate:.0f} {unit} | "
-        f"{ratio:.2f}x | >= {target}x | {met} | {ours.cpu:.1f} us | {theirs.cpu:.1f} us | "
+        f"{ratio:.2f}x | >= {target}x | {status} | {ours.cpu:.1f} us | {theirs.cpu:.1f} us | "
         f"{cpu_ratio:.2f}x |"
     )
 
 
 TABLE_HEAD = (
     "| workload | webserv | peer | ratio | target | status | webserv CPU/op | "
-    "peer CPU/op | CPU efficiency (peer/webserv) |\n|---|---|---|---|---|---|---|---|---|"
+    "peer CPU/op | CPU ratio (peer/webserv) |\n|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -136,9 +148,14 @@ def profiled(cmd: list[str]) -> tuple[list[str], Path]:
 
 
 def profile_summary(prof: Path, top: int = 25) -> str:
-    """The top functions of a cProfile file, by own time and by cumulative time."""
+    """The top functions of a cProfile file, by own time and by cumulative time (the file
+    is copied into ``$WEBSERV_BENCH_KEEP_PROFILES`` when that names a directory)."""
     if not prof.exists():
         return f"(no profile written at {prof})"
+    keep = os.environ.get("WEBSERV_BENCH_KEEP_PROFILES")  # a directory to copy it into
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(prof, Path(keep) / prof.name)
     buf = io.StringIO()
     stats = pstats.Stats(str(prof), stream=buf)
     stats.strip_dirs().sort_stats("tottime").print_stats(top)

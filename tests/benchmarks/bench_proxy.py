@@ -16,12 +16,15 @@ Workloads:
 1. ``GET /`` through each front with wrk (keep-alive, fixed duration), the fronts measured in
    alternation over ``--rounds`` rounds: median requests/s and the front's CPU time per
    request (from /proc; the upstream's CPU is not counted). Target: webserv >= 0.6x nginx.
-2. 100 MiB each way, ``--big-rounds`` times per front: a POST of 100 MiB (Content-Length)
-   sent as fast as the client can into the sink, and a GET of the 100 MiB file read by a
-   client capped at ``--read-rate`` MiB/s, so the proxy must apply backpressure both ways.
+2. 100 MiB each way, ``--big-rounds`` times per front: a POST of 100 MiB (Content-Length,
+   then chunked) sent as fast as the client can into the sink, and a GET of the 100 MiB
+   file read by a client capped at ``--read-rate`` MiB/s, so the proxy must apply
+   backpressure both ways.
    The front's RSS (VmRSS of its processes) is sampled every 10 ms during each transfer;
    the figure is the peak minus the RSS just before. Target: < +32 MiB for webserv.
-``--profile`` then runs a webserv front under cProfile with wrk and prints its top functions.
+``--reference`` adds webserv answering ``hello`` from a native plugin (no upstream) to the
+req/s rounds: the engine's own cost, to tell it from the proxy's. ``--profile`` then runs a
+webserv front under cProfile with wrk and prints its top functions.
 """
 
 from __future__ import annotations
@@ -60,6 +63,15 @@ HERE = Path(__file__).parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 BIG = 100 * 2**20
 RSS_LIMIT_MIB = 32
+REFERENCE = "webserv, plugin hello (no upstream)"
+PLUGIN = """
+from framework import Handler, Response
+
+class Hello(Handler):
+    name = "bench11_hello"
+    async def handle(self, request, call_next):
+        return Response(200, b"hello", headers={"Content-Type": "text/plain"})
+"""
 
 
 def nginx_server(tmp: Path, name: str, port: int, workers: int, http: str) -> Server:
@@ -152,17 +164,25 @@ class _Counter:
         self.complete = True
 
 
-def upload(port: int) -> tuple[float, str]:
-    """POST 100 MiB (Content-Length) to /sink as fast as possible: (seconds, problem)."""
+def upload(port: int, chunked: bool = False) -> tuple[float, str]:
+    """POST 100 MiB to /sink as fast as possible, with Content-Length or chunked (1 MiB
+    chunks): (seconds, problem)."""
     block = memoryview(bytes(range(256)) * 4096)  # 1 MiB
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {BIG}"
     start = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         s.sendall(
-            f"POST /sink HTTP/1.1\r\nHost: bench\r\nContent-Length: {BIG}\r\n"
+            f"POST /sink HTTP/1.1\r\nHost: bench\r\n{framing}\r\n"
             "Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n".encode()
         )
         for _ in range(BIG // len(block)):
+            if chunked:
+                s.sendall(b"100000\r\n")
             s.sendall(block)
+            if chunked:
+                s.sendall(b"\r\n")
+        if chunked:
+            s.sendall(b"0\r\n\r\n")
         counter = _Counter()
         parser = httptools.HttpResponseParser(counter)
         while not counter.complete:
@@ -214,6 +234,11 @@ def main() -> None:
     ap.add_argument("--sink-rate", type=float, default=64, help="upload sink, MiB/s (0: no cap)")
     ap.add_argument("--skip-big", action="store_true", help="only the req/s workload")
     ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="also measure webserv answering from a plugin (the engine's floor, no proxy)",
+    )
+    ap.add_argument(
         "--profile", action="store_true", help="afterwards, profile a webserv front under wrk"
     )
     args = ap.parse_args()
@@ -264,6 +289,16 @@ def main() -> None:
                 f"server {{ listen 127.0.0.1:{front_port};\n{PROXY_LOCATIONS} }}",
             ),
         ]
+        if args.reference:
+            (tmp / "bench11_hello_plugin.py").write_text(PLUGIN)
+            port = free_port()
+            conf = tmp / "reference.conf"
+            conf.write_text(
+                f"workers {args.workers};\nevent_loop uvloop;\nload_module bench11_hello_plugin;\n"
+                f"server {{ listen 127.0.0.1:{port}; access_log off; "
+                "location / { handler bench11_hello; } }\n"
+            )
+            fronts.append(Server(REFERENCE, webserv_cmd(conf), port, {"PYTHONPATH": str(tmp)}))
         threads = 2 if args.workers > 1 else 1
 
         def check(server: Server) -> str | None:
@@ -290,9 +325,10 @@ def main() -> None:
                     wrk(f"http://127.0.0.1:{server.port}/", connections=args.connections, seconds=2)
                 figures = alternate(up, measure, args.rounds)
                 for round_no in range(0 if args.skip_big else args.big_rounds):
-                    for server in up:
+                    for server in (s for s in up if s.name != REFERENCE):
                         for kind, run in (
                             ("POST 100 MiB", lambda p: upload(p)),
+                            ("POST 100 MiB chunked", lambda p: upload(p, chunked=True)),
                             ("GET 100 MiB", lambda p: download(p, args.read_rate * 2**20)),
                         ):
                             with RssSampler(server.pid) as rss:

@@ -48,6 +48,7 @@ class Sink(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.received = 0
+        self.window_start, self.window_bytes = time.monotonic(), 0
 
     def on_body(self, body: bytes) -> None:
         self.received += len(body)
