@@ -156,7 +156,7 @@ class _Body(Body):
     def _receive_more_data(self) -> bytes:
         if not self._has_more:
             return b""
-        message = self._exchange.in_loop(self.receive())
+        message: dict[str, Any] = self._exchange.in_loop(self.receive())  # type: ignore[arg-type]
         self._has_more = message.get("more_body", False)
         return message.get("body", b"")
 
@@ -301,7 +301,7 @@ class _Exchange:
         sender = self.loop.create_task(self.sender(send))
         sender.add_done_callback(self._sender_done)
         try:
-            run = functools.partial(contextvars.copy_context().run, self.run)
+            run = functools.partial(contextvars.copy_context().run, self.run)  # type: ignore[call-arg]
             try:
                 await self.loop.run_in_executor(self.executor, run, environ)
             except ClientGone:

@@ -52,12 +52,7 @@ def _app_settings(location: LocationConfig, kind: str) -> str:
 
 
 def _describe_proxy(location: LocationConfig) -> str:
-    try:
-        from handlers.proxy import describe_proxy  # type: ignore[attr-defined]
-    except ImportError:
-        describe_proxy = None
-    described = describe_proxy(location) if describe_proxy is not None else None
-    if described:
-        return str(described)
+    from handlers.proxy import describe_proxy
+
     assert location.proxy_pass is not None
-    return f"proxy_pass {location.proxy_pass.url}"
+    return describe_proxy(location) or f"proxy_pass {location.proxy_pass.url}"
