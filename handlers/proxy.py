@@ -371,6 +371,16 @@ class ProxyHandler(Handler):
         body = UpstreamBody(conn, parser, sender, done, coalesce=self.location.proxy_buffering)
         return Response(status, body, headers, reason=parser.reason or None)
 
+    async def startup(self) -> None:
+        """Resolve the upstream's names now (nginx resolves at startup), not on the first
+        request: a failure is logged and retried per request (502 meanwhile)."""
+        if self.proxy.variables:
+            return
+        try:
+            self._static_target()
+        except OSError as exc:
+            error_log.error('host not found in upstream "%s": %s', self.proxy.host, exc)
+
     async def shutdown(self) -> None:
         for _, pool in list(_GROUPS.values()):
             pool.close()

@@ -228,6 +228,11 @@ class UpstreamBody:
         parser = self.parser
         self.on_done(ok and sent and parser.complete and parser.keep_alive and self.conn.usable)
 
+    def __del__(self) -> None:
+        if not self.done:  # dropped without being sent or closed: never leak the socket
+            self.done = True
+            self.on_done(False)
+
     async def aclose(self) -> None:
         """The engine is done with the body (the client left, or HEAD): not reusable
         unless the response had ended."""
