@@ -241,10 +241,7 @@ class _Exchange:
         if not self.headers_sent:
             if self.status is None:
                 raise RuntimeError("the WSGI app did not call start_response")
-            self.headers_sent = True
-            self.post(
-                {"type": "http.response.start", "status": self.status, "headers": self.headers}
-            )
+            self.headers_sent = True  # status and headers are final: the sender reads them
         self.post({"type": "http.response.body", "body": chunk, "more_body": not last})
 
     def run(self, environ: dict[str, Any]) -> None:
@@ -263,12 +260,14 @@ class _Exchange:
 
     # -- the loop -------------------------------------------------------------------------
     async def sender(self, send: Any) -> None:
-        """Send the app's messages on, merging the body chunks that are already waiting."""
+        """Send the app's output on: the start message before the first chunk, then the
+        chunks, merging those that are already waiting."""
         outbox, space = self.outbox, self.space
+        message = await outbox.get()
+        space.release()
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         while True:
-            message = await outbox.get()
-            space.release()
-            if message["type"] == "http.response.body" and message["more_body"]:
+            if message["more_body"]:
                 parts = [message["body"]]
                 while message["more_body"] and not outbox.empty():
                     message = outbox.get_nowait()
@@ -281,8 +280,10 @@ class _Exchange:
                         "more_body": message["more_body"],
                     }
             await send(message)
-            if message["type"] == "http.response.body" and not message["more_body"]:
+            if not message["more_body"]:
                 return
+            message = await outbox.get()
+            space.release()
 
     def end(self) -> None:
         """Wake the app's thread out of any wait; its next read or write raises."""
