@@ -27,6 +27,7 @@ from wsproto.events import (
 from wsproto.extensions import Extension
 
 from framework.logs import error_log
+from framework.websocket.fastpath import server_frame, simple_messages
 
 if TYPE_CHECKING:
     from framework.http.request import Request
@@ -240,8 +241,39 @@ class WebSocket:
                 if not self._process():
                     return
             return
+        if proto.state is _OPEN and not self._deflate and self._wsproto_idle():
+            messages, used = simple_messages(data)
+            if messages:
+                limit = self._max
+                for message in messages:
+                    if limit and _size(message) > limit:
+                        self._fail(1009, f"message larger than {limit} bytes")
+                        return
+                    self._deliver(message)
+                if used == len(data):
+                    return
+                data = data[used:]
         proto.receive_data(data)
         self._process()
+
+    def _wsproto_idle(self) -> bool:
+        """wsproto is between frames, outside any message (the fast path may go)."""
+        frames = self._proto._proto
+        decoder = frames._frame_decoder
+        return (
+            decoder.header is None
+            and not len(decoder.buffer)
+            and frames._message_decoder.opcode is None
+        )
+
+    def _deliver(self, message: str | bytes) -> None:
+        """A complete message for ``receive``; reading pauses above ``QUEUE_HIGH``."""
+        self._messages.append(message)
+        self._queued += len(message) + MESSAGE_OVERHEAD
+        if self._queued >= QUEUE_HIGH and not self._paused:
+            self._paused = True
+            self._tunnel.pause_reading()
+        self._wake()
 
     def _process(self) -> bool:
         """Handle the events wsproto parsed; False once the session ended."""
@@ -253,10 +285,7 @@ class WebSocket:
                 data = event.data  # type: ignore[attr-defined]
                 if self._discard:
                     continue
-                size = len(data)
-                if cls is TextMessage and not data.isascii():
-                    size = len(data.encode("utf-8", "surrogatepass"))
-                self._part_size += size
+                self._part_size += _size(data)
                 if limit and self._part_size > limit:
                     self._fail(1009, f"message larger than {limit} bytes")
                     return False
@@ -268,12 +297,7 @@ class WebSocket:
                     data = _joined(self._parts, cls is TextMessage)
                     self._parts = []
                 self._part_size = 0
-                self._messages.append(data)
-                self._queued += len(data) + MESSAGE_OVERHEAD
-                if self._queued >= QUEUE_HIGH and not self._paused:
-                    self._paused = True
-                    self._tunnel.pause_reading()
-                self._wake()
+                self._deliver(data)
             elif cls is Ping:
                 if proto.state is _OPEN:
                     self._tunnel.write(proto.send(event.response()))  # type: ignore[attr-defined]
@@ -300,6 +324,9 @@ class WebSocket:
         proto = self._proto
         if proto.state is not _OPEN:
             raise WebSocketClosed(self.close_code or 1000, self.close_reason)
+        if not self._deflate:
+            self._tunnel.write(server_frame(data))
+            return
         if isinstance(data, str):
             frame = proto.send(TextMessage(data))
         else:
@@ -404,3 +431,10 @@ def _joined(parts: list[str | bytes], text: bool) -> str | bytes:
     if text:
         return "".join(parts)  # type: ignore[arg-type]
     return b"".join(parts)  # type: ignore[arg-type]
+
+
+def _size(data: str | bytes) -> int:
+    """The size of a message (or fragment) in bytes (UTF-8 for text)."""
+    if isinstance(data, bytes) or data.isascii():
+        return len(data)
+    return len(data.encode("utf-8", "surrogatepass"))
