@@ -3,16 +3,16 @@ its location.
 
 The app is imported in each worker at startup (``load_app``) and shared by every location
 of the worker naming the same target (``framework.asgi.loader.AppHost``), together with its
-lifespan. Each request runs the app in a task of its own (an app may keep streaming after
-the handler has returned the response; anyio cancel scopes need the whole call in one
-task); the handler returns the response as soon as the app has sent its first body
-message. ``WsgiHandler`` (``handlers/wsgi.py``) is this handler with another ``load_app``.
+lifespan. An HTTP request runs the app inside the connection's task, without a task of its
+own (``framework.asgi.runner.AppRun``): the handler returns the response as soon as the
+app has sent its first body message, and a streamed body's chunks are pulled from the app
+by the engine in the same task. A WebSocket session runs the app in a task of its own.
+``WsgiHandler`` (``handlers/wsgi.py``) is this handler with another ``load_app``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Any
 
 from framework.asgi.http import HttpCycle
@@ -27,9 +27,6 @@ from framework.http.request import Request
 from framework.http.response import Response
 from framework.registry import registry
 from framework.websocket import check_handshake, is_websocket_request, offered_subprotocols
-
-ABANDON_GRACE = 5.0  # seconds an app may run on after its client left
-_EAGER = sys.version_info >= (3, 12)  # Task(eager_start=True): no loop turn for quick apps
 
 
 class AsgiHandler(Handler[HandlerSettings]):
@@ -91,21 +88,7 @@ class AsgiHandler(Handler[HandlerSettings]):
             return await self._websocket(request)
         cycle = HttpCycle(request)
         scope = http_scope(request, self.root_path, self.state)
-        coro = self._run(cycle, scope)
-        loop = asyncio.get_running_loop()
-        task = asyncio.Task(coro, loop=loop, eager_start=True) if _EAGER else loop.create_task(coro)  # type: ignore[call-arg]
-        if not task.done():
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        try:
-            return await cycle.response()
-        except asyncio.CancelledError:
-            # the client left (or the handler ran out of time): the app hears
-            # http.disconnect (and send raises); one that does not stop is cancelled later
-            cycle.abandon()
-            if not task.done():
-                loop.call_later(ABANDON_GRACE, task.cancel)
-            raise
+        return await cycle.respond(self.app(scope, cycle.receive, cycle.send))  # type: ignore[misc]
 
     async def _websocket(self, request: Request) -> Response:
         check_handshake(request)  # the app sees valid handshakes only (else 400/426)
@@ -129,14 +112,6 @@ class AsgiHandler(Handler[HandlerSettings]):
                 raise
             return
         cycle.app_finished(None)
-
-    async def _run(self, cycle: HttpCycle, scope: dict[str, Any]) -> None:
-        try:
-            await self.app(scope, cycle.receive, cycle.send)  # type: ignore[misc]
-        except BaseException as exc:  # noqa: BLE001 - the cycle decides: 500, abort or log
-            cycle.app_failed(exc)
-            return
-        cycle.app_returned()
 
 
 registry.register(AsgiHandler)

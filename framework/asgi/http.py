@@ -1,12 +1,13 @@
 """One ASGI ``http`` request/response cycle: the app's ``receive`` and ``send``, and the
-``Response`` the engine writes.
+``Response`` the engine writes. The app runs in the connection's task (``AppRun``).
 
 States (``Phase``): nothing sent yet (``INIT``), ``http.response.start`` received
 (``STARTED``), body streaming (``STREAMING``), and ``DONE``. The response becomes known to
 the handler (``await cycle.response()``) at the first body message:
 
 - fast path: the first ``http.response.body`` has ``more_body`` False: a plain ``bytes``
-  ``Response``, the engine's fastest path (the app task is typically finished by then);
+  ``Response``, the engine's fastest path (if the app still runs, e.g. a background task,
+  it is driven to its end after the body is written, as a one-chunk stream);
 - streaming: otherwise, a ``Response`` whose body is ``StreamBody``, an async iterator the
   engine drains. ``send`` returns once the engine asks for the chunk after it, that is once
   the chunk was queued and the write queue drained below its high-water mark: one chunk in
@@ -21,10 +22,14 @@ raises ``ClientDisconnected`` (an ``OSError``, spec 2.4)."""
 from __future__ import annotations
 
 import asyncio
+import traceback
+from collections.abc import Awaitable, Coroutine, Generator, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from framework.asgi.runner import AppRun
+from framework.http import wire
 from framework.http.errors import HTTPError
 from framework.http.headers import Headers
 from framework.http.request import Request
@@ -33,7 +38,9 @@ from framework.logs import error_log
 
 Message = dict[str, Any]
 
-_NAMES: dict[bytes, tuple[str, str]] = {}  # response header name -> (lower-cased, as sent)
+# response headers as sent -> the engine's triples and their serialised block
+_HEADER_SETS: dict[tuple[Any, ...], tuple[list[tuple[str, str, str]], str]] = {}
+ABANDON_GRACE = 5.0  # seconds an app may run on once its response is over or its client left
 
 
 class ClientDisconnected(OSError):
@@ -47,20 +54,25 @@ class Phase(Enum):
     DONE = "done"
 
 
+# the members as module globals: an Enum member lookup costs several dict lookups
+_INIT, _STARTED, _STREAMING, _DONE = Phase.INIT, Phase.STARTED, Phase.STREAMING, Phase.DONE
+
+
 class HttpCycle:
     """receive/send of one request (see the module docstring)."""
 
     __slots__ = (
         "request",
+        "run",
         "phase",
         "status",
         "headers",
         "result",
         "error",
         "gone",
-        "_ready",
         "_body_done",
         "_received",
+        "_over",
         "_end",
         "_chunk",
         "_last",
@@ -68,21 +80,21 @@ class HttpCycle:
         "_aborted",
         "_discard",
         "_accepted",
-        "_wanted",
     )
 
     def __init__(self, request: Request) -> None:
         self.request = request
-        self.phase = Phase.INIT
+        self.run: AppRun = None  # type: ignore[assignment]  # set by ``start``
+        self.phase = _INIT
         self.status = 200
         self.headers: Headers | None = None
         self.result: Response | None = None  # the response, once known
         self.error: BaseException | None = None  # the app failed before the response
         self.gone = False  # the client left
-        self._ready: asyncio.Future[None] | None = None  # the handler waits for the response
         self._body_done = False
         self._received = 0
-        self._end: asyncio.Future[None] | None = None  # done when the exchange is over
+        self._over = False  # the exchange is over: receive() answers http.disconnect
+        self._end: asyncio.Future[None] | None = None  # receive() waits for the end
         # a streamed body: the chunk the engine takes next, whether it is the last one,
         # whether the last one was taken, whether the stream failed, and whether the
         # engine wants no more of it (a HEAD answer: what the app sends is dropped)
@@ -92,76 +104,101 @@ class HttpCycle:
         self._aborted = False
         self._discard = False
         self._accepted: asyncio.Future[None] | None = None  # send() waits for the engine
-        self._wanted: asyncio.Future[None] | None = None  # the engine waits for a chunk
 
     # -- the handler's side ----------------------------------------------------------------
-    async def response(self) -> Response:
-        """The response, once the app has said enough (raises what the app raised first)."""
-        if self.result is None and self.error is None:
-            ready = self._ready = asyncio.get_running_loop().create_future()
-            await ready
-        if self.result is None:
+    async def respond(self, app_call: Coroutine[Any, Any, None]) -> Response:
+        """Run ``app_call`` (the app with this cycle's receive/send) until its response is
+        known; raises what the app raised before it (a 500), or the cancellation of a
+        handler whose client left."""
+        run = self.run = AppRun(app_call, self._has_response, self._left_now)
+        try:  # the first step here: most apps answer without ever waiting
+            run.start()
+        except StopIteration:
+            run.done = True
+        except BaseException as exc:  # noqa: BLE001 - reported below, as a 500
+            run.done = True
+            run.error = exc
+        if not run.done and not self._has_response():
+            await run
+        if run.done:
+            self._app_ended()
+            if run.held is not None:
+                raise run.held
+        result = self.result
+        if result is None:
             raise self.error  # type: ignore[misc]
-        return self.result
+        if not run.done and self.phase is _DONE:
+            # answered, but the app goes on (a background task): it ends after the body
+            body = result.body
+            if isinstance(body, bytes):
+                if body or "content-length" not in result.headers:
+                    result.headers["Content-Length"] = str(len(body))
+                result.body = TailBody(self, body)
+            else:
+                await run.finish(ABANDON_GRACE)
+        return result
 
-    def abandon(self) -> None:
-        """The handler was cancelled (client gone): wake whatever the app waits for."""
-        self._client_left()
+    def _has_response(self) -> bool:
+        return self.result is not None or self.error is not None
 
-    def app_returned(self) -> None:
-        """The app's coroutine returned."""
+    def _has_chunk(self) -> bool:
+        return self._chunk is not None or self._aborted
+
+    def _left_now(self) -> bool:
+        """The task is being cancelled: hold the cancellation back when the client left
+        (the app hears http.disconnect first), else let it reach the app."""
+        if self.request.disconnected.is_set():
+            self._client_left()
+            return True
+        return False
+
+    def _app_ended(self) -> None:
+        """The app's coroutine returned or raised (``run.error``)."""
+        exc = self.run.error
         phase = self.phase
-        if phase is Phase.DONE:
+        if exc is None:
+            if phase is _DONE:
+                return
+            if phase is _STREAMING:
+                if not self.gone:
+                    request = self.request
+                    error_log.error(
+                        "ASGI app returned without finishing the response to %s %s",
+                        request.method,
+                        request.target,
+                    )
+                self._abort()
+                return
+            what = "a response body" if phase is _STARTED else "sending a response"
+            self._fail(RuntimeError(f"the ASGI app returned without {what}"))
             return
-        if phase is Phase.STREAMING:
-            if not self.gone:
-                request = self.request
-                error_log.error(
-                    "ASGI app returned without finishing the response to %s %s",
-                    request.method,
-                    request.target,
-                )
-            self._abort()
-            return
-        what = "a response body" if phase is Phase.STARTED else "sending a response"
-        self._fail(RuntimeError(f"the ASGI app returned without {what}"))
-
-    def app_failed(self, exc: BaseException) -> None:
-        """The app's coroutine raised ``exc``."""
-        phase = self.phase
-        if phase is Phase.INIT or phase is Phase.STARTED:
+        if phase is _INIT or phase is _STARTED:
             self._fail(exc)
             return
-        request = self.request
         if self.gone or isinstance(exc, asyncio.CancelledError):
             error_log.info("ASGI app stopped after its client left: %r", exc)
         else:
-            # called from the except clause that caught ``exc``: the traceback is logged
-            error_log.exception(
-                "ASGI app failed %s the response to %s %s",
-                "while streaming" if phase is Phase.STREAMING else "after",
+            request = self.request
+            where = "while streaming" if phase is _STREAMING else "after"
+            trace = "".join(traceback.format_exception(exc)).rstrip()
+            error_log.error(
+                "ASGI app failed %s the response to %s %s\n%s",
+                where,
                 request.method,
                 request.target,
+                trace,
             )
-        if phase is Phase.STREAMING:
+        if phase is _STREAMING:
             self._abort()
 
     def _fail(self, exc: BaseException) -> None:
-        self.phase = Phase.DONE
+        self.phase = _DONE
         self.error = exc
-        ready = self._ready
-        if ready is not None and not ready.done():
-            if isinstance(exc, asyncio.CancelledError):
-                ready.cancel()
-            else:
-                ready.set_result(None)
         self._finish()
 
     def _respond(self, response: Response) -> None:
         self.result = response
-        ready = self._ready
-        if ready is not None and not ready.done():
-            ready.set_result(None)
+        self.run.wake()
 
     # -- receive -----------------------------------------------------------------------------
     async def receive(self) -> Message:
@@ -189,19 +226,18 @@ class HttpCycle:
                 self._body_done = True
                 return {"type": "http.request", "body": chunk, "more_body": False}
             return {"type": "http.request", "body": chunk, "more_body": True}
-        end = self._end
-        if end is None:
-            end = self._end = asyncio.get_running_loop().create_future()
-        if not end.done():
+        if not self._over:
+            end = self._end
+            if end is None:
+                end = self._end = asyncio.get_running_loop().create_future()
             await asyncio.shield(end)  # several receivers may wait: none may cancel it
         return {"type": "http.disconnect"}
 
     def _finish(self) -> None:
         """The exchange is over: receive() answers http.disconnect from now on."""
+        self._over = True
         end = self._end
-        if end is None:
-            self._end = end = asyncio.get_running_loop().create_future()
-        if not end.done():
+        if end is not None and not end.done():
             end.set_result(None)
 
     def _client_left(self) -> None:
@@ -212,55 +248,55 @@ class HttpCycle:
         self._finish()
 
     # -- send ----------------------------------------------------------------------------------
-    async def send(self, message: Message) -> None:
-        """Take one message of the app's response."""
+    def send(self, message: Message) -> Awaitable[None]:
+        """Take one message of the app's response. Not a coroutine function: what is taken
+        at once returns a shared, already-finished awaitable (no coroutine per message);
+        a streamed chunk returns the wait for the engine."""
         kind = message["type"]
         phase = self.phase
         if kind == "http.response.body":
-            if phase is Phase.STARTED:
+            if phase is _STARTED:
                 body = message.get("body", b"")
+                if body.__class__ is not bytes:
+                    body = bytes(body)
                 if not message.get("more_body", False):
-                    self.phase = Phase.DONE
-                    self._respond(Response(self.status, bytes(body), self.headers))
+                    self.phase = _DONE
+                    self._respond(Response(self.status, body, self.headers))
                     self._finish()
-                    return
-                self.phase = Phase.STREAMING
+                    return _TAKEN
+                self.phase = _STREAMING
                 self._respond(Response(self.status, StreamBody(self), self.headers))
-                await self._hand(bytes(body), False)
-                return
-            if phase is Phase.STREAMING:
-                await self._hand(bytes(message.get("body", b"")), not message.get("more_body"))
-                return
+                return self._hand(body, False)
+            if phase is _STREAMING:
+                return self._hand(bytes(message.get("body", b"")), not message.get("more_body"))
         elif kind == "http.response.start":
-            if phase is Phase.INIT:
+            if phase is _INIT:
                 self.status = int(message["status"])
                 self.headers = response_headers(message.get("headers", ()))
-                self.phase = Phase.STARTED
-                return
+                self.phase = _STARTED
+                return _TAKEN
         elif kind == "http.response.pathsend":
-            if phase is Phase.STARTED:
-                self.phase = Phase.DONE
+            if phase is _STARTED:
+                self.phase = _DONE
                 path = Path(message["path"])
                 self._respond(Response(self.status, FileBody(path), self.headers))
                 self._finish()
-                return
+                return _TAKEN
         if self.gone:
-            raise ClientDisconnected("client disconnected")
-        raise RuntimeError(f"unexpected ASGI message {kind!r} in phase {phase.value!r}")
+            return _raising(ClientDisconnected("client disconnected"))
+        return _raising(RuntimeError(f"unexpected ASGI message {kind!r} in phase {phase.value!r}"))
 
     async def _hand(self, chunk: bytes, last: bool) -> None:
         """Give ``chunk`` to the engine and wait until it asks for the next one."""
         if last:
-            self.phase = Phase.DONE
+            self.phase = _DONE
         if self.gone:
             raise ClientDisconnected("client disconnected")
         if self._discard or (not chunk and not last):
             return
         self._chunk = chunk
         self._last = last
-        wanted = self._wanted
-        if wanted is not None and not wanted.done():
-            wanted.set_result(None)
+        self.run.wake()
         accepted = self._accepted = asyncio.get_running_loop().create_future()
         await accepted
 
@@ -270,14 +306,22 @@ class HttpCycle:
         accepted = self._accepted
         if accepted is not None and not accepted.done():
             accepted.set_result(None)  # the previous chunk is written: send() returns
+        run = self.run
         while self._chunk is None:
             if self._ended:
                 self._finish()
+                if not run.done:
+                    await run.finish(ABANDON_GRACE)
                 return None
             if self._aborted:
                 raise BodyAborted("the ASGI app did not finish its response")
-            wanted = self._wanted = asyncio.get_running_loop().create_future()
-            await wanted
+            if run.done:
+                self._app_ended()
+                if run.held is not None:
+                    raise run.held
+                continue
+            run.output = self._has_chunk
+            await run
         chunk = self._chunk
         self._chunk = None
         if self._last:
@@ -288,14 +332,11 @@ class HttpCycle:
         """The response cannot be completed: the engine's next chunk raises BodyAborted."""
         self._aborted = True
         self._chunk = None
-        wanted = self._wanted
-        if wanted is not None and not wanted.done():
-            wanted.set_result(None)
         self._finish()
 
-    def stream_closed(self) -> None:
+    async def stream_closed(self) -> None:
         """The engine closed the stream: at its end, for a HEAD answer (the rest of the
-        body is dropped), or because the client left."""
+        body is dropped), or because the client left. The app is then driven to its end."""
         if self._ended:
             self._finish()
         elif self.request.original_method == "HEAD" and not self._aborted:
@@ -307,6 +348,44 @@ class HttpCycle:
             self._finish()
         else:
             self._client_left()
+        run = self.run
+        if not run.done:
+            await run.finish(ABANDON_GRACE)
+            if run.error is not None:
+                self._app_ended()
+            if run.held is not None:
+                raise run.held
+
+
+class TailBody:
+    """A bytes body whose app still runs (a background task): the engine writes the body,
+    then the next ``__anext__`` drives the app to its end."""
+
+    __slots__ = ("cycle", "body")
+
+    def __init__(self, cycle: HttpCycle, body: bytes) -> None:
+        self.cycle = cycle
+        self.body: bytes | None = body
+
+    def __aiter__(self) -> TailBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        body = self.body
+        if body is not None:
+            self.body = None
+            return body
+        await self.aclose()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        run = self.cycle.run
+        if not run.done:
+            await run.finish(ABANDON_GRACE)
+            if run.error is not None:
+                self.cycle._app_ended()
+            if run.held is not None:
+                raise run.held
 
 
 class StreamBody:
@@ -327,19 +406,43 @@ class StreamBody:
         return chunk
 
     async def aclose(self) -> None:
-        self.cycle.stream_closed()
+        await self.cycle.stream_closed()
 
 
 def response_headers(raw: Any) -> Headers:
-    """ASGI ``[name, value]`` byte pairs as engine ``Headers`` (latin-1, names as sent)."""
+    """ASGI ``[name, value]`` byte pairs as engine ``Headers`` (latin-1, names as sent).
+    Cached by value with their serialised block: apps send the same few header sets."""
+    try:
+        key = tuple(raw)
+        known = _HEADER_SETS.get(key)
+    except TypeError:  # [name, value] lists: not hashable
+        key, known = None, None
+    if known is not None:
+        return Headers.from_items(*known)
     items = []
-    names = _NAMES
     for name, value in raw:
-        known = names.get(name)
-        if known is None:
-            text = bytes(name).decode("latin-1")
-            known = (text.lower(), text)
-            if len(names) < 1024:
-                names[bytes(name)] = known
-        items.append((known[0], known[1], bytes(value).decode("latin-1")))
-    return Headers.from_list(items)
+        text = bytes(name).decode("latin-1")
+        items.append((text.lower(), text, bytes(value).decode("latin-1")))
+    headers = Headers.from_list(items)
+    if key is not None and len(items) <= 16:
+        if len(_HEADER_SETS) >= 1024:
+            _HEADER_SETS.clear()
+        _HEADER_SETS[key] = (items.copy(), wire.header_block(headers))
+    return headers
+
+
+class _Taken:
+    """What ``send`` returns for a message taken at once: awaiting it returns None."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return _NOTHING  # an iterator that is always exhausted
+
+
+_NOTHING: Iterator[Any] = iter(())
+_TAKEN = _Taken()
+
+
+async def _raising(exc: BaseException) -> None:
+    raise exc

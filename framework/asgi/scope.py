@@ -48,6 +48,22 @@ def raw_path(target: str) -> bytes:
     return latin1(path)
 
 
+_targets: dict[str, tuple[bytes, str, bytes]] = {}  # target -> raw_path, query, its bytes
+
+
+def target_parts(target: str, query: str) -> tuple[bytes, bytes]:
+    """``(raw_path, query_string)`` of a request (cached: clients repeat targets; the
+    query is checked as an internal redirect may have changed it)."""
+    parts = _targets.get(target)
+    if parts is None or parts[1] != query:
+        parts = (raw_path(target), query, latin1(query) if query else b"")
+        if len(target) <= 256:
+            if len(_targets) >= 1024:
+                _targets.clear()
+            _targets[target] = parts
+    return parts[0], parts[2]
+
+
 def header_pairs(request: Request) -> list[tuple[bytes, bytes]]:
     """``[(lower-cased name, value)]`` as bytes, in arrival order."""
     names = _NAMES
@@ -65,7 +81,7 @@ def header_pairs(request: Request) -> list[tuple[bytes, bytes]]:
 
 def http_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[str, Any]:
     """The ``http`` scope of ``request`` (``state``: the lifespan state, copied)."""
-    query = request.query
+    raw, query = target_parts(request.target, request.query)
     return {
         "type": "http",
         "asgi": ASGI_VERSION,
@@ -73,8 +89,8 @@ def http_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[
         "method": request.method,
         "scheme": request.scheme,
         "path": scope_path(request.path),
-        "raw_path": raw_path(request.target),
-        "query_string": latin1(query) if query else b"",
+        "raw_path": raw,
+        "query_string": query,
         "root_path": root_path,
         "headers": header_pairs(request),
         "client": request.client,
