@@ -43,7 +43,7 @@ from framework.upstream.exchange import (
 )
 from framework.upstream.pool import ConnectionPool
 from framework.upstream.response import ResponseParser
-from handlers.proxy_headers import request_head, response_headers
+from handlers.proxy_headers import HeadTemplate, response_headers
 from handlers.proxy_tunnel import tunnel_response
 from handlers.proxy_uri import upstream_uri
 
@@ -117,6 +117,7 @@ class ProxyHandler(Handler):
         self._target: tuple[PeerGroup, ConnectionPool] | None = None
         self._proxy_host = proxy.proxy_host
         self._proxy_port = str(proxy.port or 80)
+        self._head = HeadTemplate(location, None if proxy.variables else self._proxy_host)
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> ProxyHandler | None:
@@ -182,7 +183,7 @@ class ProxyHandler(Handler):
         request.state["proxy_port"] = proxy_port
         method = request.method
         body, framing = await self._body(request)
-        head = request_head(request, location, method, uri, framing)
+        head = self._head.render(request, method, uri, framing)
         return await self._forward(request, group, pool, head, body)
 
     async def _body(self, request: Request) -> tuple[RequestBody, str]:

@@ -40,36 +40,65 @@ def _listed(headers: Headers) -> set[str]:
     return names
 
 
-def request_head(
-    request: Request,
-    location: LocationConfig,
-    method: str,
-    uri: str,
-    framing: str,
-) -> bytes:
-    """The request line and headers for the upstream; ``framing`` is the body's framing
-    header line(s) (``Content-Length: N\\r\\n``, the chunked one, or empty)."""
-    lines = [f"{method} {uri} HTTP/{location.proxy_http_version}\r\n"]
-    overridden = set()
-    for name, template in location.proxy_set_header:
-        overridden.add(name.lower())
-        value = expand(template, request)
-        if value:
+class HeadTemplate:
+    """A location's upstream request head, prepared once: the ``proxy_set_header`` and
+    default lines without variables are joined in advance (``$proxy_host`` is known unless
+    ``proxy_pass`` has variables), the others expanded per request."""
+
+    __slots__ = ("version", "parts", "skip")
+
+    def __init__(self, location: LocationConfig, proxy_host: str | None) -> None:
+        self.version = location.proxy_http_version
+        own = {name.lower() for name, _ in location.proxy_set_header}
+        entries = [*location.proxy_set_header]
+        entries += [(name, value) for name, value in _DEFAULTS if name.lower() not in own]
+        self.parts: list[
+            tuple[str, str | None]
+        ] = []  # (joined fixed lines, None) or (name, template)
+        fixed = ""
+        for name, template in entries:
+            if template == "$proxy_host" and proxy_host is not None:
+                template = proxy_host
+            if "$" not in template:
+                if template:  # an empty value removes the header
+                    fixed += f"{name}: {template}\r\n"
+                continue
+            if fixed:
+                self.parts.append((fixed, None))
+                fixed = ""
+            self.parts.append((name, template))
+        if fixed:
+            self.parts.append((fixed, None))
+        self.skip = _NOT_FORWARDED | own | {name.lower() for name, _ in _DEFAULTS}
+
+    def render(self, request: Request, method: str, uri: str, framing: str) -> bytes:
+        """The request line and headers; ``framing`` is the body's framing header line
+        (``Content-Length: N\\r\\n``, the chunked one, or empty)."""
+        lines = [f"{method} {uri} HTTP/{self.version}\r\n"]
+        for name, template in self.parts:
+            if template is None:
+                lines.append(name)
+                continue
+            value = expand(template, request)
+            if value:
+                lines.append(f"{name}: {value}\r\n")
+        lines.append(framing)  # nginx: after its defaults, before the client's headers
+        headers = request.headers
+        listed = _listed(headers) if "connection" in headers else ()
+        skip = self.skip
+        for lower, name, value in headers._items:
+            if lower in skip or lower in listed or lower[:6] == "proxy-":
+                continue
             lines.append(f"{name}: {value}\r\n")
-    for name, template in _DEFAULTS:
-        if name.lower() not in overridden:
-            overridden.add(name.lower())
-            lines.append(f"{name}: {expand(template, request)}\r\n")
-    lines.append(framing)  # nginx: after its defaults, before the client's headers
-    headers = request.headers
-    listed = _listed(headers)
-    skip = _NOT_FORWARDED | overridden
-    for lower, name, value in headers._items:
-        if lower in skip or lower in listed or lower.startswith("proxy-"):
-            continue
-        lines.append(f"{name}: {value}\r\n")
-    lines.append("\r\n")
-    return encode_head("".join(lines))
+        lines.append("\r\n")
+        return encode_head("".join(lines))
+
+
+def request_head(
+    request: Request, location: LocationConfig, method: str, uri: str, framing: str
+) -> bytes:
+    """The request head for ``request`` in ``location`` (``HeadTemplate`` built once)."""
+    return HeadTemplate(location, None).render(request, method, uri, framing)
 
 
 def response_headers(items: list[tuple[str, str]], status: int) -> Headers:

@@ -66,6 +66,9 @@ class PeerGroup:
 
     def pick(self, tried: set[Peer]) -> Peer | None:
         """The peer for the next attempt, not one of ``tried``; None when none is left."""
+        if self._single:
+            only = self.peers[0]
+            return None if only in tried or only.down else only
         now = time.monotonic()
         for backup in (False, True):
             candidates = [

@@ -44,6 +44,8 @@ class UpstreamConnection:
         "incoming",
         "requests",
         "idle",
+        "idle_since",
+        "parser",
         "on_idle_close",
         "_reading",
         "_closed",
@@ -72,6 +74,8 @@ class UpstreamConnection:
         )
         self.requests = 0  # requests sent on this connection
         self.idle = False
+        self.idle_since = 0.0
+        self.parser: object | None = None  # the last response's parser, reused when kept alive
         self.on_idle_close: Callable[[UpstreamConnection], None] | None = None
         self._reading = False
         self._closed = False
@@ -183,10 +187,9 @@ class UpstreamConnection:
             self._timer = self.loop.call_at(self._last_read + timeout, self._on_timer)
 
     def stop_read_timer(self) -> None:
+        """No read timeout from now on (an armed timer lapses when it fires: cheaper than
+        cancelling and re-creating one per request on a kept-alive connection)."""
         self._read_timeout = 0.0
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -207,7 +210,10 @@ class UpstreamConnection:
         if self._closed:
             return
         self._closed = True
-        self.stop_read_timer()
+        self._read_timeout = 0.0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._pause()
         self.queue.abort()
         self.incoming.clear()

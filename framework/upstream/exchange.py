@@ -70,7 +70,12 @@ async def exchange(
         sender = asyncio.get_running_loop().create_task(
             _send_body(conn, chunks, chunked, read_timeout)
         )
-    parser = ResponseParser(head_request=head_request)
+    parser = conn.parser
+    if isinstance(parser, ResponseParser) and not head_request:
+        parser.reset()  # the connection was reused after a complete response
+    else:
+        parser = ResponseParser(head_request=head_request)
+        conn.parser = None if head_request else parser
     answered = False
     try:
         incoming = conn.incoming

@@ -20,17 +20,21 @@ class ConnectionPool:
 
     def __init__(self, group: PeerGroup) -> None:
         self.group = group
-        self._idle: deque[tuple[Peer, UpstreamConnection, asyncio.TimerHandle]] = deque()
+        self._idle: deque[tuple[Peer, UpstreamConnection]] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None  # one timer for keepalive_timeout
         self.opened = 0  # connections opened so far (tests and benchmarks look at it)
 
     def take(self, peer: Peer) -> UpstreamConnection | None:
         """The most recently used idle connection to ``peer``, or None."""
-        for index in range(len(self._idle) - 1, -1, -1):
-            owner, conn, timer = self._idle[index]
+        idle = self._idle
+        for index in range(len(idle) - 1, -1, -1):
+            owner, conn = idle[index]
             if owner is not peer:
                 continue
-            del self._idle[index]
-            timer.cancel()
+            if index == len(idle) - 1:
+                idle.pop()
+            else:
+                del idle[index]
             conn.idle = False
             conn.on_idle_close = None
             if conn.usable:
@@ -57,25 +61,33 @@ class ConnectionPool:
         conn.stop_read_timer()
         conn.idle = True
         conn.on_idle_close = self._forget
-        conn.incoming.wake()
         loop = conn.loop
-        timer = loop.call_later(group.keepalive_timeout, self._expire, conn)
-        self._idle.append((peer, conn, timer))
+        conn.idle_since = loop.time()
+        self._idle.append((peer, conn))
         while len(self._idle) > group.keepalive:
-            _, oldest, old_timer = self._idle.popleft()
-            old_timer.cancel()
+            _, oldest = self._idle.popleft()
             oldest.close()
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(group.keepalive_timeout, self._sweep, loop)
 
     def _forget(self, conn: UpstreamConnection) -> None:
-        for index, (_, idle, timer) in enumerate(self._idle):
+        for index, (_, idle) in enumerate(self._idle):
             if idle is conn:
-                timer.cancel()
                 del self._idle[index]
                 return
 
-    def _expire(self, conn: UpstreamConnection) -> None:
-        self._forget(conn)
-        conn.close()
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close the connections idle for ``keepalive_timeout`` (the oldest are first)."""
+        self._sweeper = None
+        timeout = self.group.keepalive_timeout
+        now = loop.time()
+        idle = self._idle
+        while idle and now - idle[0][1].idle_since >= timeout:
+            _, conn = idle.popleft()
+            conn.close()
+        if idle:
+            due = idle[0][1].idle_since + timeout
+            self._sweeper = loop.call_at(due, self._sweep, loop)
 
     @property
     def idle(self) -> int:
@@ -83,7 +95,9 @@ class ConnectionPool:
 
     def close(self) -> None:
         """Close every idle connection (worker shutdown)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         while self._idle:
-            _, conn, timer = self._idle.popleft()
-            timer.cancel()
+            _, conn = self._idle.popleft()
             conn.close()

@@ -41,6 +41,11 @@ class ResponseParser:
 
     def __init__(self, *, head_request: bool = False) -> None:
         self._parser = httptools.HttpResponseParser(self)
+        self.reset(head_request=head_request)
+
+    def reset(self, *, head_request: bool = False) -> None:
+        """Ready for the next response on the same kept-alive connection (llhttp goes on
+        from the end of the previous message)."""
         self.head_request = head_request
         self.status = 0
         self.reason = ""
