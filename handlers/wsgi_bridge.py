@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import queue
@@ -173,7 +174,7 @@ class _Exchange:
         self.app = app
         self.executor = executor
         self.loop = loop
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Any] = asyncio.Queue()  # messages, or what the app raised
         self.size = size
         self.space = threading.Semaphore(size)
         self.lock = threading.Lock()
@@ -245,45 +246,45 @@ class _Exchange:
         self.post({"type": "http.response.body", "body": chunk, "more_body": not last})
 
     def run(self, environ: dict[str, Any]) -> None:
-        """In a pool thread: call the app and pass on what it returns."""
-        iterable = self.app(environ, self.start_response)
+        """In a pool thread: call the app and pass on what it returns; what it raises goes
+        to the loop too (the loop is woken only by what the thread posts)."""
         try:
-            for chunk in iterable:
-                self.write(chunk)
-                if self.length is not None and self.sent >= self.length:
-                    return  # the engine sends no more than Content-Length anyway
-            self.body(b"", last=True)
-        finally:
-            close = getattr(iterable, "close", None)
-            if close is not None:
-                close()
+            iterable = self.app(environ, self.start_response)
+            try:
+                for chunk in iterable:
+                    self.write(chunk)
+                    if self.length is not None and self.sent >= self.length:
+                        return  # the engine sends no more than Content-Length anyway
+                self.body(b"", last=True)
+            finally:
+                close = getattr(iterable, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the loop, raised there
+            self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        """Hand ``exc`` to the loop, unless the request is already over."""
+        if self.over:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            self.loop.call_soon_threadsafe(self.outbox.put_nowait, exc)
 
     # -- the loop -------------------------------------------------------------------------
-    async def sender(self, send: Any) -> None:
-        """Send the app's output on: the start message before the first chunk, then the
-        chunks, merging those that are already waiting."""
-        outbox, space = self.outbox, self.space
-        message = await outbox.get()
-        space.release()
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        while True:
-            if message["more_body"]:
-                parts = [message["body"]]
-                while message["more_body"] and not outbox.empty():
-                    message = outbox.get_nowait()
-                    space.release()
-                    parts.append(message["body"])
-                if len(parts) > 1:
-                    message = {
-                        "type": "http.response.body",
-                        "body": b"".join(parts),
-                        "more_body": message["more_body"],
-                    }
-            await send(message)
-            if not message["more_body"]:
-                return
-            message = await outbox.get()
-            space.release()
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        environ: dict[str, Any] = dict(build_environ(scope, _Body(self, receive)))
+        environ["wsgi.errors"] = ErrorStream()
+        environ["wsgi.input_terminated"] = True
+        run = contextvars.copy_context().run
+        try:
+            job = self.executor.submit(run, self.run, environ)
+        except RuntimeError as exc:  # the pool is shut down: the worker is stopping
+            raise ClientGone("the server is stopping") from exc
+        job.add_done_callback(self._job_done)
+        try:
+            await self.relay(send)
+        finally:
+            self.end()
 
     def end(self) -> None:
         """Wake the app's thread out of any wait; its next read or write raises."""
@@ -295,29 +296,42 @@ class _Exchange:
         for _ in range(self.size + 1):
             self.space.release()
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        environ: dict[str, Any] = dict(build_environ(scope, _Body(self, receive)))
-        environ["wsgi.errors"] = ErrorStream()
-        environ["wsgi.input_terminated"] = True
-        sender = self.loop.create_task(self.sender(send))
-        sender.add_done_callback(self._sender_done)
-        try:
-            run = functools.partial(contextvars.copy_context().run, self.run)  # type: ignore[call-arg]
-            try:
-                await self.loop.run_in_executor(self.executor, run, environ)
-            except ClientGone:
-                if sender.done() and not sender.cancelled() and sender.exception() is not None:
-                    raise sender.exception() from None  # type: ignore[misc]
-                raise
-            await sender
-        finally:
-            self.end()
-            if not sender.done():
-                sender.cancel()
+    def _job_done(self, job: concurrent.futures.Future[None]) -> None:
+        if job.cancelled():  # dropped from the pool's queue before it ran
+            self.fail(ClientGone("the server is stopping"))
 
-    def _sender_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is not None:
-            self.end()  # the client is gone: the app must not wait for room in the outbox
+    async def relay(self, send: Any) -> None:
+        """Send the app's output on: the start message before the first chunk, then the
+        chunks, merging those that are already waiting; raise what the app raised."""
+        outbox, space = self.outbox, self.space
+        message = await self.next(outbox)
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        while True:
+            if message["more_body"]:
+                parts = [message["body"]]
+                while message["more_body"] and not outbox.empty():
+                    message = outbox.get_nowait()
+                    if isinstance(message, BaseException):
+                        raise message
+                    space.release()
+                    parts.append(message["body"])
+                if len(parts) > 1:
+                    message = {
+                        "type": "http.response.body",
+                        "body": b"".join(parts),
+                        "more_body": message["more_body"],
+                    }
+            await send(message)
+            if not message["more_body"]:
+                return
+            message = await self.next(outbox)
+
+    async def next(self, outbox: asyncio.Queue[Any]) -> dict[str, Any]:
+        message = await outbox.get()
+        if isinstance(message, BaseException):
+            raise message
+        self.space.release()
+        return message  # type: ignore[no-any-return]
 
 
 class BoundedWSGIMiddleware(WSGIMiddleware):
