@@ -21,7 +21,8 @@ SSE_LOG = Path("sse-events.log")  # relative: the server runs in the test's dire
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
     yield {"greeting": "hello from lifespan", "worker": os.getpid()}
-    Path("lifespan-shutdown.txt").write_text(f"shutdown {os.getpid()}\n")
+    with Path("lifespan-shutdown.txt").open("a") as log:
+        log.write(f"shutdown {os.getpid()}\n")
 
 
 async def state(request: Request) -> JSONResponse:

@@ -1,11 +1,12 @@
 """A real Starlette app through the ``asgi`` handler, beside static files and CGI in one
 server block: lifespan state and shutdown, a request body streamed back while it is still
 being sent, a streamed response, an SSE stream and a long poll that stop when the client
-leaves, errors, a sync route (anyio's thread pool), and a lifespan startup that fails."""
+leaves, errors and a sync route (anyio's thread pool). Lifespan shutdown and a failing
+startup are in ``test_asgi_lifespan.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,24 +154,6 @@ def test_sync_route_runs_in_anyio_thread_pool(srv: ServerProcess) -> None:
 def test_put_reaches_the_app_where_allowed(srv: ServerProcess) -> None:
     result = srv.request("PUT", "/app/echo", b"put body")
     assert result.status == 200 and result.body == b"put body"
-
-
-def test_lifespan_shutdown_runs_on_graceful_stop(serve: Callable[..., ServerProcess]) -> None:
-    server = serve(CONFIG, files=FILES)
-    assert server.get("/app/state").status == 200
-    marker = Path(str(server.cwd)) / "lifespan-shutdown.txt"
-    assert not marker.exists()
-    assert server.stop() == 0
-    assert marker.read_text().startswith("shutdown ")
-
-
-def test_failing_lifespan_startup_stops_the_server(tmp_path: Path) -> None:
-    config = CONFIG.replace("asgi_starlette_app:app", "asgi_starlette_app:failing")
-    server = ServerProcess(config, cwd=tmp_path, files=FILES)
-    with pytest.raises(RuntimeError, match="did not start"):
-        server.start()
-    assert server.proc is not None and server.proc.returncode not in (0, None)
-    assert "database unreachable" in server.stderr
 
 
 def _dechunk(data: bytes) -> bytes:
