@@ -38,6 +38,7 @@ from framework.config.lint_security import (
 from framework.config.lint_tls import RULES as TLS_RULES
 from framework.config.lint_try_files import RULES as TRY_FILES_RULES
 from framework.config.lint_variables import RULES as VARIABLE_RULES
+from framework.config.lint_websocket import RULES as WEBSOCKET_RULES
 from framework.config.models import Config, LocationConfig
 
 __all__ = ["RULES", "LintContext", "LintRule", "run_lints", "served_dir"]
@@ -365,6 +366,7 @@ RULES: list[LintRule] = [
     ),
     LintRule("cgi-interpreter-not-found", "CGI interpreter missing", check_cgi_interpreter, True),
     *ACCESS_RULES,
+    *WEBSOCKET_RULES,
     *OPS_RULES,
     *REALIP_RULES,
     *HEADER_RULES,

@@ -83,3 +83,18 @@ def test_wrong_arity_and_context(tmp_path: Path) -> None:
     assert result.config is None
     result = load(tmp_path, "server { location / { if_websocket on; } }")
     assert result.config is None
+
+
+def test_ping_interval_not_below_idle_timeout_is_a_warning(tmp_path: Path) -> None:
+    text = (
+        "server {\n  websocket_idle_timeout 10s;\n"
+        "  location /ws { websocket_ping_interval 30s; }\n"
+        "  location /ok { websocket_ping_interval 5s; }\n"
+        "  location /quiet { websocket_ping_interval 0; }\n}\n"
+    )
+    result = load(tmp_path, text)
+    assert result.config is not None
+    found = [d for d in result.diagnostics if d.rule == "websocket-ping-not-below-idle"]
+    # the server's own default 20s pings and /ws's 30s; not /ok (5s) nor /quiet (no pings)
+    assert sorted((d.span.line, d.severity) for d in found) == [(2, "warning"), (3, "warning")]
+    assert all("websocket_ping_interval 0" in (d.hint or "") for d in found)
