@@ -42,7 +42,7 @@ class AsgiHandler(Handler[HandlerSettings]):
         self.methods = None  # the app answers every method the location allows
         self.root_path = location.asgi_root_path
         self.host: AppHost | None = None
-        self.app: ASGIApp | None = None
+        self.app: ASGIApp = _not_started
         self.state: dict[str, Any] = {}
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -88,7 +88,7 @@ class AsgiHandler(Handler[HandlerSettings]):
             return await self._websocket(request)
         cycle = HttpCycle(request)
         scope = http_scope(request, self.root_path, self.state)
-        return await cycle.respond(self.app(scope, cycle.receive, cycle.send))  # type: ignore[misc]
+        return await cycle.respond(self.app(scope, cycle.receive, cycle.send))
 
     async def _websocket(self, request: Request) -> Response:
         check_handshake(request)  # the app sees valid handshakes only (else 400/426)
@@ -105,13 +105,17 @@ class AsgiHandler(Handler[HandlerSettings]):
 
     async def _run_websocket(self, cycle: WebSocketCycle, scope: dict[str, Any]) -> None:
         try:
-            await self.app(scope, cycle.receive, cycle.send)  # type: ignore[misc]
+            await self.app(scope, cycle.receive, cycle.send)
         except BaseException as exc:  # noqa: BLE001 - a 500, or a 1011 close once accepted
             cycle.app_finished(exc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
         cycle.app_finished(None)
+
+
+async def _not_started(scope: Any, receive: Any, send: Any) -> None:
+    raise RuntimeError("the ASGI handler has not started")
 
 
 registry.register(AsgiHandler)

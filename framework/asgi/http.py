@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Awaitable, Coroutine, Generator, Iterator
+from collections.abc import Awaitable, Generator, Iterator, MutableMapping
 from enum import Enum
 from pathlib import Path
+from types import CoroutineType
 from typing import Any
 
 from framework.asgi.runner import AppRun
@@ -36,7 +37,7 @@ from framework.http.request import Request
 from framework.http.response import BodyAborted, FileBody, Response
 from framework.logs import error_log
 
-Message = dict[str, Any]
+Message = MutableMapping[str, Any]
 
 # response headers as sent -> the engine's triples and their serialised block
 _HEADER_SETS: dict[tuple[Any, ...], tuple[list[tuple[str, str, str]], str]] = {}
@@ -106,11 +107,13 @@ class HttpCycle:
         self._accepted: asyncio.Future[None] | None = None  # send() waits for the engine
 
     # -- the handler's side ----------------------------------------------------------------
-    async def respond(self, app_call: Coroutine[Any, Any, None]) -> Response:
+    async def respond(self, app_call: Awaitable[None]) -> Response:
         """Run ``app_call`` (the app with this cycle's receive/send) until its response is
         known; raises what the app raised before it (a 500), or the cancellation of a
         handler whose client left."""
-        run = self.run = AppRun(app_call, self._has_response, self._left_now)
+        if type(app_call) is not CoroutineType:  # an awaitable object, not a coroutine
+            app_call = _coroutine(app_call)
+        run = self.run = AppRun(app_call, self._has_response, self._left_now)  # type: ignore[arg-type]
         try:  # the first step here: most apps answer without ever waiting
             run.start()
         except StopIteration:
@@ -437,7 +440,7 @@ class _Taken:
     __slots__ = ()
 
     def __await__(self) -> Generator[None, None, None]:
-        return _NOTHING  # an iterator that is always exhausted
+        return _NOTHING  # type: ignore[return-value]  # an iterator always exhausted
 
 
 _NOTHING: Iterator[Any] = iter(())
@@ -446,3 +449,7 @@ _TAKEN = _Taken()
 
 async def _raising(exc: BaseException) -> None:
     raise exc
+
+
+async def _coroutine(awaitable: Awaitable[None]) -> None:
+    await awaitable

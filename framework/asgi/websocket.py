@@ -19,6 +19,7 @@ fails after accepting closes the session with 1011 (logged)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any
 
 from framework.asgi.http import ClientDisconnected, response_headers
@@ -28,7 +29,7 @@ from framework.http.request import Request
 from framework.http.response import Response
 from framework.websocket import WebSocket, WebSocketClosed
 
-Message = dict[str, Any]
+Message = MutableMapping[str, Any]
 
 
 class WebSocketCycle:
