@@ -30,6 +30,7 @@ from framework.http.errors import HTTPError
 from framework.http.request import Request
 from framework.http.response import Response
 from framework.http.variables import expand_uri
+from framework.http.wire import reason_phrase
 from framework.logs import error_log
 from framework.registry import registry
 from framework.upstream.balancer import Peer, PeerGroup, group_for_host, group_for_upstream
@@ -368,9 +369,9 @@ class ProxyHandler(Handler):
             parser.chunks.clear()
             parser.buffered = 0
             done(parser.keep_alive and conn.usable)
-            return Response(status, data, headers, reason=parser.reason or None)
+            return Response(status, data, headers, reason=_reason(parser))
         body = UpstreamBody(conn, parser, sender, done, coalesce=self.location.proxy_buffering)
-        return Response(status, body, headers, reason=parser.reason or None)
+        return Response(status, body, headers, reason=_reason(parser))
 
     async def startup(self) -> None:
         """Resolve the upstream's names now (nginx resolves at startup), not on the first
@@ -385,6 +386,13 @@ class ProxyHandler(Handler):
     async def shutdown(self) -> None:
         for _, pool in list(_GROUPS.values()):
             pool.close()
+
+
+def _reason(parser: ResponseParser) -> str | None:
+    """The upstream's reason phrase; None when it is the standard one (the engine's
+    cached status line is then used)."""
+    reason = parser.reason
+    return None if not reason or reason == reason_phrase(parser.status) else reason
 
 
 def _split_authority(authority: str) -> tuple[str, int]:

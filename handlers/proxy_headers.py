@@ -103,15 +103,17 @@ def request_head(
 
 def response_headers(items: list[tuple[str, str]], status: int) -> Headers:
     """The headers passed to the client from the upstream's ``items``."""
-    listed: set[str] = set()
-    for name, value in items:
-        if name.lower() == "connection":
-            listed.update(t.strip().lower() for t in value.split(",") if t.strip())
     out = []
+    listed: set[str] | None = None
     for name, value in items:
         lower = name.lower()
-        if lower in _NOT_RETURNED or lower in listed:
+        if lower in _NOT_RETURNED:
+            if lower == "connection":
+                listed = {t.strip().lower() for t in value.split(",") if t.strip()}
             if not (status == 101 and lower in ("upgrade", "connection")):
                 continue
         out.append((lower, name, value))
+    if listed:
+        keep = ("upgrade", "connection") if status == 101 else ()
+        out = [item for item in out if item[0] not in listed or item[0] in keep]
     return Headers.from_list(out)

@@ -35,7 +35,6 @@ class ResponseParser:
         "buffered",
         "upgraded",
         "rest",
-        "close_delimited",
         "_interim",
     )
 
@@ -58,7 +57,6 @@ class ResponseParser:
         self.buffered = 0
         self.upgraded = False
         self.rest = b""  # bytes after a 101's head
-        self.close_delimited = False
         self._interim = False
 
     # -- httptools callbacks -------------------------------------------------------------
@@ -86,11 +84,6 @@ class ResponseParser:
         if self.head_request:
             self.complete = True
             self.keep_alive = False
-            return
-        names = {name.lower() for name, _ in self.headers}
-        self.close_delimited = (
-            status not in (204, 304) and "content-length" not in names and not _chunked(self)
-        )
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
@@ -129,7 +122,7 @@ class ResponseParser:
         (a close-delimited body), False when the response is truncated."""
         if self.complete:
             return True
-        if self.head_done and self.close_delimited:
+        if self.head_done and _close_delimited(self):
             self.complete = True
             self.keep_alive = False
             return True
@@ -155,8 +148,14 @@ class ResponseParser:
         return b"".join(parts)
 
 
-def _chunked(parser: ResponseParser) -> bool:
+def _close_delimited(parser: ResponseParser) -> bool:
+    """Whether the body ends only with the connection (no length, not chunked)."""
+    if parser.status in (204, 304):
+        return False
     for name, value in parser.headers:
-        if name.lower() == "transfer-encoding" and "chunked" in value.lower():
-            return True
-    return False
+        lower = name.lower()
+        if lower == "content-length":
+            return False
+        if lower == "transfer-encoding" and "chunked" in value.lower():
+            return False
+    return True

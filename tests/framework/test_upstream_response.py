@@ -45,7 +45,7 @@ def test_chunked_and_interim_answers() -> None:
 def test_close_delimited_body_ends_at_eof() -> None:
     parser = ResponseParser()
     parser.feed(b"HTTP/1.0 200 OK\r\n\r\nsome")
-    assert parser.close_delimited and not parser.complete
+    assert not parser.complete
     assert parser.feed_eof() and parser.complete and not parser.keep_alive
     assert body(parser) == b"some"
 
