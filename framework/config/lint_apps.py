@@ -14,6 +14,7 @@ the same app cost one import, and distinct ones are imported side by side.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -49,7 +50,12 @@ def check_app_targets(ctx: LintContext) -> Iterator[Diagnostic]:
 
 
 def _written_targets(ctx: LintContext) -> Iterator[_Written]:
-    """Each directive once (a nested location inherits the value, not the directive)."""
+    """Each directive once (a nested location inherits the value, not the directive).
+
+    A target whose module this process has already imported is not probed: that happens
+    in a single-process ``run`` reloading its config, which keeps serving the module as
+    imported (and whose new handlers' startup fails the reload if the name is wrong), so
+    a child importing the file anew would check other code and stall the event loop."""
     seen: set[tuple[str, Span | None]] = set()
     for _server, loc in ctx.scopes():
         for kind in ("asgi", "wsgi"):
@@ -59,6 +65,8 @@ def _written_targets(ctx: LintContext) -> Iterator[_Written]:
             seen.add((kind, target.span))
             node = ctx.by_span.get(target.written_at[-1]) if target.written_at else None
             if node is not None and not ctx.valid(node):
+                continue
+            if target.module in sys.modules:
                 continue
             probe = AppProbe(kind, target.module, target.attr, target.factory, loc.asgi_app_dir)
             yield _Written(kind, target, probe, node, target.span)

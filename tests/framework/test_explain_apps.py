@@ -89,11 +89,13 @@ def test_a_plain_location_shows_neither(config, tmp_path):
 
 def test_validate_config_explain_prints_the_app_line(tmp_path):
     (tmp_path / "apps").mkdir()
-    (tmp_path / "apps" / "hello.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    (tmp_path / "apps" / "explain_hello.py").write_text(
+        "async def app(scope, receive, send):\n    pass\n"
+    )
     conf = tmp_path / "site.conf"
     conf.write_text(
         "server {\n    listen 127.0.0.1:8080;\n    asgi_app_dir apps;\n"
-        "    location / { asgi hello:app; }\n}\n"
+        "    location / { asgi explain_hello:app; }\n}\n"
     )
     proc = subprocess.run(
         [sys.executable, "-m", "framework", "validate-config", "--explain", "/x", str(conf)],
@@ -103,6 +105,6 @@ def test_validate_config_explain_prints_the_app_line(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (
-        f"app       asgi hello:app (root_path (none), lifespan auto, app_dir {tmp_path / 'apps'})"
+        f"app       asgi explain_hello:app (root_path (none), lifespan auto, app_dir {tmp_path / 'apps'})"
         in proc.stdout
     )

@@ -265,3 +265,11 @@ def test_validate_config_prints_the_caret_and_exits_1(tmp_path, apps):
     assert lines[3] == "  |" + " " * 23 + "^" * len("flaskapp:app")
     assert 'hint: write "wsgi flaskapp:app;"' in proc.stdout
     assert "importing flaskapp" not in proc.stdout  # the app's print stays in the child
+
+
+def test_a_module_this_process_already_imported_is_not_probed_again(tmp_path, apps):
+    # a single-process server reloading keeps serving the module it imported: a child
+    # importing the file anew would check other code (and stall the event loop)
+    assert "json" in sys.modules
+    result = load(tmp_path, "    location / { wsgi json:loads; }\n")
+    assert app_findings(result) == []
