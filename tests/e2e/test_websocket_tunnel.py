@@ -30,7 +30,7 @@ server {
     ssl_certificate site.pem;
     ssl_certificate_key site.key;
     root www;
-    location /tunnel { handler tunnel_echo; }
+    location /tunnel { handler tunnel_echo; allow_methods GET HEAD PUT; }
     location / { }
 }
 """
@@ -111,6 +111,17 @@ def test_a_101_to_a_request_that_did_not_ask_is_a_500(srv):
     with srv.connect() as sock:
         sock.sendall(b"GET /tunnel?wrong101 HTTP/1.1\r\nHost: a\r\n\r\n")
         assert ResponseReader(sock).read().status == 500
+    assert srv.wait_for_log("did not ask for an upgrade")
+
+
+def test_an_upgrade_request_with_a_body_is_never_upgraded(srv):
+    """Only a bodiless request is held for an upgrade: with a body (h2c-style), a 101 is
+    a 500 (and the connection closes)."""
+    put = UPGRADE.replace(b"GET", b"PUT").replace(b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n")
+    with srv.connect() as sock:
+        sock.sendall(put + b"hello" + NEXT)
+        reader = ResponseReader(sock)
+        assert reader.read().status == 500
     assert srv.wait_for_log("did not ask for an upgrade")
 
 
