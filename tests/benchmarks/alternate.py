@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import cpu_seconds, process
+from harness import descendants, process
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Figures:
 
     rates: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)
+    sys_us: list[float] = field(default_factory=list)
     errors: int = 0
 
     @property
@@ -53,6 +54,23 @@ class Figures:
     @property
     def cpu(self) -> float:
         return statistics.median(self.cpu_us) if self.cpu_us else float("nan")
+
+    @property
+    def sys(self) -> float:
+        """The kernel's part of ``cpu`` (median)."""
+        return statistics.median(self.sys_us) if self.sys_us else float("nan")
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of ``pid`` and its descendants so far, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for p in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            user += int(fields[11])
+            system += int(fields[12])
+    return user / tick, system / tick
 
 
 # measure(server) -> (rate per second, operations done, errors)
@@ -95,16 +113,20 @@ def alternate(
     out: dict[str, Figures] = {s.name: Figures() for s in servers}
     for round_no in range(rounds):
         for server in servers:
-            before = cpu_seconds(server.pid)
+            user0, sys0 = cpu_split(server.pid)
             rate, done, errors = measure(server)
-            used = (cpu_seconds(server.pid) - before) / max(done, 1) * 1e6
+            user1, sys1 = cpu_split(server.pid)
+            used = (user1 + sys1 - user0 - sys0) / max(done, 1) * 1e6
+            kernel = (sys1 - sys0) / max(done, 1) * 1e6
             figures = out[server.name]
             figures.rates.append(rate)
             figures.cpu_us.append(used)
+            figures.sys_us.append(kernel)
             figures.errors += errors
             print(
                 f"round {round_no + 1}: {label}{server.name}: {rate:.0f} {unit}, "
-                f"{used:.1f} us CPU/{per}" + (f", {errors} errors" if errors else ""),
+                f"{used:.1f} us CPU/{per} ({kernel:.1f} us system)"
+                + (f", {errors} errors" if errors else ""),
                 flush=True,
             )
     return out

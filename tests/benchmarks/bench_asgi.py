@@ -170,11 +170,13 @@ def main() -> None:
             f"\n## ASGI hello route, {args.workers} worker(s), wrk -c{args.connections} "
             f"-d{args.seconds}s, median of {args.rounds} alternating rounds\n"
         )
-        print("| server | req/s (median) | rounds | CPU us/request (median) | errors |")
+        print(
+            "| server | req/s (median) | rounds | CPU us/request (median; system part) | errors |"
+        )
         print("|---|---|---|---|---|")
         for name, f in figures.items():
             rounds = " / ".join(f"{r:.0f}" for r in f.rates)
-            print(f"| {name} | {f.rate:.0f} | {rounds} | {f.cpu:.1f} | {f.errors} |")
+            print(f"| {name} | {f.rate:.0f} | {rounds} | {f.cpu:.1f} ({f.sys:.1f}) | {f.errors} |")
         print("\n" + TABLE_HEAD)
         for workload, ours, theirs, target in TARGETS:
             if ours in figures and theirs in figures:

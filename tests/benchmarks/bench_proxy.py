@@ -348,11 +348,16 @@ def main() -> None:
                 f"-c{args.connections} -d{args.seconds}s, median of {args.rounds} alternating "
                 "rounds\n"
             )
-            print("| front | req/s (median) | rounds | front CPU us/request (median) | errors |")
+            print(
+                "| front | req/s (median) | rounds | front CPU us/request (median; system) "
+                "| errors |"
+            )
             print("|---|---|---|---|---|")
             for name, f in figures.items():
                 rounds = " / ".join(f"{r:.0f}" for r in f.rates)
-                print(f"| {name} | {f.rate:.0f} | {rounds} | {f.cpu:.1f} | {f.errors} |")
+                print(
+                    f"| {name} | {f.rate:.0f} | {rounds} | {f.cpu:.1f} ({f.sys:.1f}) | {f.errors} |"
+                )
             print("\n" + TABLE_HEAD)
             if "webserv" in figures and "nginx" in figures:
                 print(

@@ -217,7 +217,7 @@ def main() -> None:
             f"median of {args.rounds} alternating rounds of {args.seconds} s\n"
         )
         print(
-            "| server | msgs/s (median) | rounds | server CPU us/message | "
+            "| server | msgs/s (median) | rounds | server CPU us/message (system part) | "
             "client CPU us/message | errors |"
         )
         print("|---|---|---|---|---|---|")
@@ -225,7 +225,7 @@ def main() -> None:
             rounds = " / ".join(f"{r:.0f}" for r in f.rates)
             client = sorted(CLIENT_CPU.get(name, [float("nan")]))
             print(
-                f"| {name} | {f.rate:.0f} | {rounds} | {f.cpu:.1f} | "
+                f"| {name} | {f.rate:.0f} | {rounds} | {f.cpu:.1f} ({f.sys:.1f}) | "
                 f"{client[len(client) // 2]:.1f} | {f.errors} |"
             )
         print("\n" + TABLE_HEAD)
