@@ -1,7 +1,7 @@
 """Apps run in the connection's task, so anyio's task groups and cancel scopes must work
 as under uvicorn: a Starlette background task runs after the response is written, a body
 streamed from a child task while the app waits for its task group, the app's own timeout,
-and the pre-2.4 disconnect listener in a task group."""
+and the pre-2.4 disconnect listener in a task group; on asyncio and uvloop."""
 
 from __future__ import annotations
 
@@ -26,10 +26,15 @@ server {{
 """
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+def srv(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    if request.param == "uvloop":
+        pytest.importorskip("uvloop")
     base = tmp_path_factory.mktemp("asgi-anyio")
-    with ServerProcess(CONFIG, cwd=base) as server:
+    config = f"event_loop {request.param};\n{CONFIG}"
+    with ServerProcess(config, cwd=base) as server:
         yield server
 
 
