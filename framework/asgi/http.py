@@ -113,7 +113,7 @@ class HttpCycle:
         handler whose client left."""
         if type(app_call) is not CoroutineType:  # an awaitable object, not a coroutine
             app_call = _coroutine(app_call)
-        run = self.run = AppRun(app_call, self._has_response, self._left_now)  # type: ignore[arg-type]
+        run = self.run = AppRun(app_call, self._has_response, self._left_now, ABANDON_GRACE)  # type: ignore[arg-type]
         try:  # the first step here: most apps answer without ever waiting
             run.start()
         except StopIteration:

@@ -30,6 +30,7 @@ class AppRun:
         "coro",
         "output",
         "on_cancel",
+        "grace",
         "done",
         "error",
         "held",
@@ -37,6 +38,7 @@ class AppRun:
         "_proxy",
         "_cancel",
         "_give_up",
+        "_timers",
     )
 
     def __init__(
@@ -44,10 +46,12 @@ class AppRun:
         coro: Coroutine[Any, Any, None],
         output: Callable[[], bool],
         on_cancel: Callable[[], bool] | None = None,
+        grace: float = 5.0,
     ) -> None:
         self.coro = coro
         self.output = output  # true: stop driving, the consumer has something to take
         self.on_cancel = on_cancel  # true: hold a cancellation back (see ``held``)
+        self.grace = grace  # after a held cancellation: cancel the app after this long
         self.done = False
         self.error: BaseException | None = None  # what the app raised
         self.held: BaseException | None = None  # a cancellation to re-raise once done
@@ -55,6 +59,7 @@ class AppRun:
         self._proxy: asyncio.Future[None] | None = None
         self._cancel = False  # cancel the app at its next wait
         self._give_up = False  # close the coroutine at its next wait
+        self._timers: list[asyncio.TimerHandle] = []
 
     def start(self) -> None:
         """Run the app to its first wait (raises ``StopIteration`` if it ends, or what it
@@ -77,14 +82,18 @@ class AppRun:
         (``coro.close()``) after as long again."""
         if self.done:
             return
-        loop = asyncio.get_running_loop()
         self.output = _never
-        timers = [loop.call_later(grace, self.cancel), loop.call_later(2 * grace, self._abandon)]
-        try:
-            await self
-        finally:
-            for timer in timers:
-                timer.cancel()
+        self._deadline(grace)
+        await self
+
+    def _deadline(self, grace: float) -> None:
+        """Cancel the app in ``grace`` seconds, and abandon it after as long again."""
+        if not self._timers:
+            loop = asyncio.get_running_loop()
+            self._timers = [
+                loop.call_later(grace, self.cancel),
+                loop.call_later(2 * grace, self._abandon),
+            ]
 
     def _abandon(self) -> None:
         self._give_up = True
@@ -151,6 +160,8 @@ class AppRun:
             pending._asyncio_future_blocking = False
             pending = _STEP
         self._pending = _STEP
+        for timer in self._timers:
+            timer.cancel()
 
     def _waited_done(self, _: asyncio.Future[Any]) -> None:
         self.wake()
@@ -164,6 +175,7 @@ class AppRun:
             on_cancel = self.on_cancel
             if on_cancel is not None and on_cancel():
                 self.held = exc
+                self._deadline(self.grace)
                 return None
         if waited is not None and not waited.done():
             waited.cancel()

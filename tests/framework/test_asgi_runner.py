@@ -187,3 +187,25 @@ def test_finish_gives_up_on_an_app_that_ignores_cancellation() -> None:
 
 async def run_to_end(run: AppRun) -> None:
     await run
+
+
+def test_an_app_that_ignores_its_gone_client_is_cancelled_after_the_grace() -> None:
+    seen: list[str] = []
+
+    async def app() -> None:
+        try:
+            await asyncio.sleep(30)  # does not listen for http.disconnect
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    async def main() -> None:
+        run = AppRun(app(), Flag(), lambda: True, grace=0.02)
+        task = asyncio.get_running_loop().create_task(run_to_end(run))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.wait([task])
+        assert seen == ["cancelled"] and run.done
+        assert isinstance(run.held, asyncio.CancelledError)
+
+    run_async(main())
