@@ -71,6 +71,7 @@ class HttpCycle:
         "result",
         "error",
         "gone",
+        "body_error",
         "_body_done",
         "_received",
         "_over",
@@ -92,6 +93,7 @@ class HttpCycle:
         self.result: Response | None = None  # the response, once known
         self.error: BaseException | None = None  # the app failed before the response
         self.gone = False  # the client left
+        self.body_error: HTTPError | None = None  # the request body failed (413)
         self._body_done = False
         self._received = 0
         self._over = False  # the exchange is over: receive() answers http.disconnect
@@ -128,6 +130,8 @@ class HttpCycle:
             if run.held is not None:
                 raise run.held
         result = self.result
+        if self.body_error is not None and (result is None or self.phase is not _STREAMING):
+            raise self.body_error  # the app's answer (often a 500) is replaced
         if result is None:
             raise self.error  # type: ignore[misc]
         if not run.done and self.phase is _DONE:
@@ -216,9 +220,10 @@ class HttpCycle:
             except StopAsyncIteration:
                 self._body_done = True
                 return {"type": "http.request", "body": b"", "more_body": False}
-            except HTTPError:
+            except HTTPError as exc:  # 413 mid-body: the answer, whatever the app makes of it
                 self._body_done = True
-                raise  # 413 mid-body: a response the pipeline makes if nothing started
+                self.body_error = exc
+                raise
             except Exception:  # noqa: BLE001 - the client went away mid-body
                 self._body_done = True
                 self._client_left()

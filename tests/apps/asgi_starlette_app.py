@@ -105,6 +105,7 @@ app = Starlette(
         Route("/app/state", state),
         Route("/app/echo", echo, methods=["POST", "PUT"]),
         Route("/app/count", count, methods=["POST"]),
+        Route("/small/count", count, methods=["POST"]),
         Route("/app/numbers", numbers),
         Route("/app/sse", sse),
         Route("/app/wait", wait_disconnect),

@@ -21,6 +21,11 @@ server {{
     root www;
     asgi_app_dir {APPS};
     location /cgi-bin/ {{ cgi .sh; }}
+    location /small/ {{
+        asgi asgi_starlette_app:app;
+        allow_methods POST;
+        client_max_body_size 1k;
+    }}
     location /app/ {{
         asgi asgi_starlette_app:app;
         asgi_lifespan on;
@@ -97,6 +102,16 @@ def test_streamed_request_body_with_chunked_upload(srv: ServerProcess) -> None:
         )
         result = read_response(sock)
     assert result.status == 200 and result.text == "71001"
+
+
+def test_body_over_the_limit_is_413_whatever_the_app_answers(srv: ServerProcess) -> None:
+    body = b"".join(b"400\r\n" + b"x" * 1024 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
+    with srv.connect() as sock:
+        sock.sendall(
+            b"POST /small/count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+        )
+        result = read_response(sock)
+    assert result.status == 413
 
 
 def test_streamed_response(srv: ServerProcess) -> None:
