@@ -12,6 +12,8 @@ Endpoints are chosen by the last path segment (``/any/prefix/echo`` is ``/echo``
 - ``/discard``: the request body counted, not kept (``body_len``).
 - ``/sleep?s=SECONDS``: answers after a while. ``/status?code=N``: that status.
 - ``/truncate``: announces 100 bytes, sends 10 and closes. ``/garbage``: not HTTP.
+- ``/stall``: reads no body and never answers. ``/stallbody``: announces 100 bytes, sends
+  10, then stays silent.
 - ``/close``: closes without answering. ``/dropnext``: answers (keep-alive), then closes
   the connection when the next request arrives on it (a stale kept-alive connection).
 - with WS_PORT: a ``websockets`` echo server there (the Upgrade tunnel's upstream).
@@ -127,6 +129,16 @@ async def serve(
                 return
             if path == "/sleep":
                 await asyncio.sleep(float(query.get("s", "1")))
+            if path == "/stall":  # never reads the request body, never answers
+                feeder.cancel()
+                await asyncio.sleep(60)
+                return
+            if path == "/stallbody":  # half a body, then silence
+                await _body(request)
+                writer.write(_head(200, [("Content-Length", "100")], False) + b"0123456789")
+                await writer.drain()
+                await asyncio.sleep(60)
+                return
             if path == "/truncate":
                 await _body(request)
                 writer.write(_head(200, [("Content-Length", "100")], False) + b"0123456789")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -48,6 +49,12 @@ server {
     location /dead/ { proxy_pass http://127.0.0.1:DEAD; }
     location /slow/ { proxy_pass http://127.0.0.1:ONE/sleep; proxy_read_timeout 1s; }
     location /backup/ { proxy_pass http://withbackup; }
+    location /timeouts/ {
+        proxy_pass http://127.0.0.1:ONE;
+        proxy_send_timeout 1s;
+        proxy_read_timeout 1s;
+        client_max_body_size 0;
+    }
     location /var/ { proxy_pass http://127.0.0.1:ONE/v$uri$is_args$args; }
     location /long/ { proxy_pass http://127.0.0.1:ONE; send_timeout 1s; proxy_read_timeout 30s; }
 }
@@ -298,3 +305,49 @@ def test_stale_kept_alive_connection_is_retried_on_a_fresh_one(
     again = echo(server.port, "/ka/again", method=method, body=b"x" if method == "POST" else None)
     assert again["conn"] != first["conn"]
     assert again["body_len"] == (1 if method == "POST" else 0)
+
+
+def test_send_timeout_is_504(proxy: tuple[ServerProcess, dict]) -> None:
+    server, _ = proxy
+    sock = server.connect(timeout=20)
+    size = 64 * 1024 * 1024  # more than the socket buffers hold: the upstream reads none
+    sock.sendall(
+        f"POST /timeouts/stall HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode()
+    )
+
+    def send_body() -> None:
+        try:
+            block = b"b" * (1 << 20)
+            for _ in range(size >> 20):
+                sock.sendall(block)
+        except OSError:
+            pass  # the proxy answered and closed
+
+    sender = threading.Thread(target=send_body, daemon=True)
+    sender.start()
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(65536)
+        assert chunk, answer
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 504 ")
+    sock.close()
+    sender.join(20)
+    assert server.wait_for_log(r"upstream timed out while sending the request"), server.stderr[
+        -2000:
+    ]
+
+
+def test_read_timeout_mid_body_cuts_the_response(proxy: tuple[ServerProcess, dict]) -> None:
+    server, _ = proxy
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    try:
+        conn.request("GET", "/timeouts/stallbody")
+        response = conn.getresponse()
+        assert response.status == 200
+        with pytest.raises(http.client.IncompleteRead) as caught:
+            response.read()
+        assert caught.value.partial == b"0123456789"
+    finally:
+        conn.close()
+    assert server.wait_for_log(r"upstream timed out while reading the response")
