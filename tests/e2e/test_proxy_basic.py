@@ -351,3 +351,27 @@ def test_read_timeout_mid_body_cuts_the_response(proxy: tuple[ServerProcess, dic
     finally:
         conn.close()
     assert server.wait_for_log(r"upstream timed out while reading the response")
+
+
+def test_no_descriptor_leak(proxy: tuple[ServerProcess, dict]) -> None:
+    server, _ = proxy
+    paths = ["/plain/stream?n=300000", "/plain/truncate", "/plain/garbage", "/dead/x",
+             "/plain/close", "/v11/echo", "/ka/x", "/plain/status?code=500"]  # fmt: skip
+    for path in paths:  # warm up: pools filled, lazily opened files open
+        try:
+            fetch(server.port, "GET", path)
+        except http.client.HTTPException:
+            pass  # the truncated one
+    baseline = server.open_fds()
+    for _ in range(5):
+        for path in paths:
+            try:
+                fetch(server.port, "GET", path)
+            except http.client.HTTPException:
+                pass  # the truncated one
+    for _ in range(5):  # clients that leave in the middle of a response
+        sock = server.connect()
+        sock.sendall(b"GET /plain/stream?n=100000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536)
+        sock.close()
+    assert wait_until(lambda: server.open_fds() <= baseline), (server.open_fds(), baseline)
