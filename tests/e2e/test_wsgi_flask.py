@@ -58,6 +58,11 @@ def test_a_flask_route_answers(srv):
     assert r.header("Content-Type") == "text/html; charset=utf-8"
 
 
+def test_head_gets_the_headers_without_the_body(srv):
+    r = srv.request("HEAD", "/")
+    assert (r.status, r.body, r.header("Content-Length")) == (200, b"", "16")
+
+
 def test_form_and_json_posts_reach_the_app(srv):
     form = srv.request(
         "POST", "/form", "name=pen&qty=3", {"Content-Type": "application/x-www-form-urlencoded"}

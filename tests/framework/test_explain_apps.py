@@ -104,7 +104,5 @@ def test_validate_config_explain_prints_the_app_line(tmp_path):
         timeout=60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (
-        f"app       asgi explain_hello:app (root_path (none), lifespan auto, app_dir {tmp_path / 'apps'})"
-        in proc.stdout
-    )
+    settings = f"(root_path (none), lifespan auto, app_dir {tmp_path / 'apps'})"
+    assert f"app       asgi explain_hello:app {settings}" in proc.stdout
