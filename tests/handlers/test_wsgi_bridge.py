@@ -151,3 +151,15 @@ def test_stopping_the_pool_cancels_what_has_not_started():
 
 def test_client_gone_is_a_connection_error():
     assert issubclass(ClientGone, ConnectionError)
+
+
+def test_the_write_callable_and_the_iterable_stream_in_order():
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"first ")
+        return iter([b"second ", b"", b"third"])
+
+    start, *bodies = serve(app)
+    assert start["status"] == 200
+    assert b"".join(m["body"] for m in bodies) == b"first second third"
+    assert [m["more_body"] for m in bodies][-1] is False
