@@ -45,21 +45,23 @@ def test_simple_frames_decode_to_their_messages() -> None:
     assert used == len(data)
 
 
-@pytest.mark.parametrize(
-    "stopper",
-    [
-        client_frame(0x01, b"fragment"),  # FIN clear
-        client_frame(0xC1, b"rsv1"),  # RSV1
-        client_frame(0x89, b"ping"),  # control
-        client_frame(0x80, b"cont"),  # continuation
-        client_frame(0x81, b"unmasked", mask=False),
-        client_frame(0x81, b"\xff\xfe"),  # invalid UTF-8
-        client_frame(0x82, b"b" * 65536),  # 8-byte length
-    ],
-)
-def test_it_stops_at_the_first_frame_that_is_not_simple(stopper: bytes) -> None:
+STOPPERS = {
+    "fin_clear": (0x01, b"fragment", True),
+    "rsv1": (0xC1, b"rsv1", True),
+    "control": (0x89, b"ping", True),
+    "continuation": (0x80, b"cont", True),
+    "unmasked": (0x81, b"unmasked", False),
+    "invalid_utf8": (0x81, b"\xff\xfe", True),
+    "eight_byte_length": (0x82, b"b" * 65536, True),
+}
+
+
+@pytest.mark.parametrize("stopper", sorted(STOPPERS))
+def test_it_stops_at_the_first_frame_that_is_not_simple(stopper: str) -> None:
+    b0, payload, mask = STOPPERS[stopper]
     first = client_frame(0x81, b"first")
-    messages, used = simple_messages(first + stopper + client_frame(0x81, b"after"))
+    stop = client_frame(b0, payload, mask=mask)
+    messages, used = simple_messages(first + stop + client_frame(0x81, b"after"))
     assert (messages, used) == (["first"], len(first))
 
 
