@@ -180,6 +180,7 @@ class _Exchange:
         self.lock = threading.Lock()
         self.pending: set[concurrent.futures.Future[Any]] = set()
         self.over = False
+        self.handed: list[Any] = []  # given by the thread, not yet taken by the loop
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.headers_sent = False
@@ -204,11 +205,21 @@ class _Exchange:
                 self.pending.discard(future)
 
     def post(self, message: dict[str, Any]) -> None:
+        """One message of output (waits while the outbox is full)."""
         self.space.acquire()
-        if self.over:
-            raise ClientGone("the request is over")
+        self.hand(message)
+
+    def hand(self, item: Any) -> None:
+        """Give ``item`` to the loop: the first item since the loop last took them wakes it,
+        the next ones join it (one wake-up per loop turn, not per chunk)."""
+        with self.lock:
+            if self.over:
+                raise ClientGone("the request is over")
+            self.handed.append(item)
+            if len(self.handed) > 1:
+                return  # the loop is already called to take them
         try:
-            self.loop.call_soon_threadsafe(self.outbox.put_nowait, message)
+            self.loop.call_soon_threadsafe(self.take)
         except RuntimeError:  # the loop is closed: the worker is gone
             raise ClientGone("the server stopped") from None
 
@@ -265,12 +276,18 @@ class _Exchange:
 
     def fail(self, exc: BaseException) -> None:
         """Hand ``exc`` to the loop, unless the request is already over."""
-        if self.over:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-            self.loop.call_soon_threadsafe(self.outbox.put_nowait, exc)
+        with contextlib.suppress(ClientGone):
+            self.hand(exc)
 
     # -- the loop -------------------------------------------------------------------------
+    def take(self) -> None:
+        """Move what the thread handed over into the outbox."""
+        with self.lock:
+            items, self.handed = self.handed, []
+        put = self.outbox.put_nowait
+        for item in items:
+            put(item)
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         environ: dict[str, Any] = dict(build_environ(scope, _Body(self, receive)))
         environ["wsgi.errors"] = ErrorStream()
