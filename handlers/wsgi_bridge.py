@@ -14,8 +14,9 @@ What ``_Exchange`` does differently from a2wsgi's responder:
   wait of the thread on the loop ends when the request does, and the app gets
   ``ClientGone`` at its next read or write (its iterable is closed, as PEP 3333 asks);
 - output costs no loop round trip per chunk: the thread waits only when ``send_queue_size``
-  messages are not yet sent, and the loop merges the chunks already waiting into one send
-  (a generator of many small pieces is not one engine write each);
+  messages are not yet sent, hands chunks over in batches (one loop wake-up per loop turn,
+  not per chunk), and the loop merges the chunks already waiting into one send (a
+  generator of many small pieces is not one engine write each);
 - the status and headers go out with the first non-empty chunk (PEP 3333: an app may still
   call ``start_response`` again with ``exc_info``), and a response that reaches its
   ``Content-Length`` ends with that chunk (the engine's plain-bytes path);
