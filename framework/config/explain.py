@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from framework.config.explain_apps import answered_by_app, content_lines
 from framework.config.models import Config, Listen, LocationConfig, ServerConfig
 
-_SKIPPED_FIELDS = {"modifier", "pattern", "span", "children", "regex"}
+_SKIPPED_FIELDS = {"modifier", "pattern", "span", "children", "regex", "upstreams"}  # proxy line
 _TLS_FIELDS = (
     "ssl_certificate",
     "ssl_certificate_key",
