@@ -54,10 +54,20 @@ def child_path(app_dir: Path | None) -> list[str]:
     return path
 
 
+@dataclass(frozen=True)
+class Account:
+    """The account the children run as (the ``user`` workers drop to, when root)."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+
+
 def probe_apps(
-    probes: list[AppProbe], timeout: float = PROBE_TIMEOUT
+    probes: list[AppProbe], timeout: float = PROBE_TIMEOUT, run_as: Account | None = None
 ) -> dict[AppProbe, ProbeResult]:
-    """Each distinct probe's result; the children run side by side."""
+    """Each distinct probe's result; the children run side by side, as ``run_as`` when
+    given (as the current user if that account cannot even start the interpreter)."""
     running: dict[AppProbe, subprocess.Popen[str]] = {}
     results: dict[AppProbe, ProbeResult] = {}
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -70,15 +80,7 @@ def probe_apps(
             "kind": probe.kind,
         }
         try:
-            proc = subprocess.Popen(
-                [sys.executable, str(_CHILD)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                start_new_session=True,  # an app that forks cannot outlive the timeout's kill
-            )
+            proc = _spawn(env, run_as)
         except OSError as exc:
             results[probe] = ProbeResult(False, "crash", f"cannot start {sys.executable}: {exc}")
             continue
@@ -91,6 +93,26 @@ def probe_apps(
     for probe, proc in running.items():
         results[probe] = _collect(proc, max(0.0, deadline - time.monotonic()), timeout)
     return results
+
+
+def _spawn(env: dict[str, str], run_as: Account | None) -> subprocess.Popen[str]:
+    try:
+        return subprocess.Popen(
+            [sys.executable, str(_CHILD)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # an app that forks cannot outlive the timeout's kill
+            user=run_as.uid if run_as is not None else None,
+            group=run_as.gid if run_as is not None else None,
+            extra_groups=list(run_as.groups) if run_as is not None else None,
+        )
+    except PermissionError:
+        if run_as is None:
+            raise
+        return _spawn(env, None)  # the interpreter is not the account's to run
 
 
 def _collect(proc: subprocess.Popen[str], left: float, timeout: float) -> ProbeResult:

@@ -14,13 +14,14 @@ the same app cost one import, and distinct ones are imported side by side.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive, Span
-from framework.config.app_probe import AppProbe, ProbeResult, probe_apps
+from framework.config.app_probe import Account, AppProbe, ProbeResult, probe_apps
 from framework.config.directives_apps import AppTarget
 from framework.config.lint_context import LintContext, LintRule, warn
 
@@ -44,7 +45,7 @@ def check_app_targets(ctx: LintContext) -> Iterator[Diagnostic]:
     written = list(_written_targets(ctx))
     if not written:
         return
-    results = probe_apps([w.probe for w in written])
+    results = probe_apps([w.probe for w in written], run_as=_account(ctx))
     for w in written:
         yield from _diagnose(w, results[w.probe])
 
@@ -70,6 +71,22 @@ def _written_targets(ctx: LintContext) -> Iterator[_Written]:
                 continue
             probe = AppProbe(kind, target.module, target.attr, target.factory, loc.asgi_app_dir)
             yield _Written(kind, target, probe, node, target.span)
+
+
+def _account(ctx: LintContext) -> Account | None:
+    """The ``user`` the workers will drop to, when this process is root: the app's module
+    code runs as that account in the child too, never as root."""
+    run_as = ctx.config.user
+    if run_as is None or os.geteuid() != 0:
+        return None
+    from framework.privileges import PrivilegeError, resolve
+
+    try:
+        account = resolve(run_as)
+        groups = os.getgrouplist(account.user, account.gid)
+    except (PrivilegeError, OSError):
+        return None  # reported by the user directive's own checks
+    return Account(account.uid, account.gid, tuple(groups))
 
 
 def _diagnose(w: _Written, result: ProbeResult) -> Iterator[Diagnostic]:

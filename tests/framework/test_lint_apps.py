@@ -3,6 +3,7 @@ it is an app of the directive's interface; errors point at the target with a hin
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -85,9 +86,10 @@ def apps(tmp_path: Path) -> Path:
     return directory
 
 
-def load(tmp_path: Path, body: str, *, check_fs: bool = True) -> LoadResult:
+def load(tmp_path: Path, body: str, *, check_fs: bool = True, user: bool = False) -> LoadResult:
     path = tmp_path / "webserv.conf"
-    path.write_text(f"server {{\n    listen 127.0.0.1:8080;\n{body}}}\n")
+    top = "user nobody;\n" if user else ""
+    path.write_text(f"{top}server {{\n    listen 127.0.0.1:8080;\n{body}}}\n")
     return load_config(path, check_fs=check_fs, env={})
 
 
@@ -273,3 +275,15 @@ def test_a_module_this_process_already_imported_is_not_probed_again(tmp_path, ap
     assert "json" in sys.modules
     result = load(tmp_path, "    location / { wsgi json:loads; }\n")
     assert app_findings(result) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="user applies only when started as root")
+def test_with_user_the_import_runs_as_that_account_when_it_can_run_python(tmp_path, apps):
+    # the child drops to the user the workers will run as; where that account cannot even
+    # start this interpreter (a venv under /root), it runs as root rather than fail
+    for path in (tmp_path, apps, *apps.iterdir()):
+        path.chmod(0o755)
+    result = load(
+        tmp_path, "    asgi_app_dir apps;\n    location / { asgi star:app; }\n", user=True
+    )
+    assert app_findings(result) == [] and result.config is not None
