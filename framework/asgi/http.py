@@ -60,53 +60,35 @@ _INIT, _STARTED, _STREAMING, _DONE = Phase.INIT, Phase.STARTED, Phase.STREAMING,
 
 
 class HttpCycle:
-    """receive/send of one request (see the module docstring)."""
+    """receive/send of one request (see the module docstring).
 
-    __slots__ = (
-        "request",
-        "run",
-        "phase",
-        "status",
-        "headers",
-        "result",
-        "error",
-        "gone",
-        "body_error",
-        "_body_done",
-        "_received",
-        "_over",
-        "_end",
-        "_chunk",
-        "_last",
-        "_ended",
-        "_aborted",
-        "_discard",
-        "_accepted",
-    )
+    No ``__slots__``: the state starts as the class attributes below and an instance
+    only stores what changes, which costs less per request than setting every slot."""
+
+    run: AppRun | None = None  # the app call, once it had to wait
+    phase = _INIT
+    status = 200
+    headers: Headers | None = None
+    result: Response | None = None  # the response, once known
+    error: BaseException | None = None  # the app failed before the response
+    gone = False  # the client left
+    body_error: HTTPError | None = None  # the request body failed (413)
+    _body_done = False
+    _received = 0
+    _over = False  # the exchange is over: receive() answers http.disconnect
+    _end: asyncio.Future[None] | None = None  # receive() waits for the end
+    # a streamed body: the chunk the engine takes next, whether it is the last one, whether
+    # the last one was taken, whether the stream failed, and whether the engine wants no
+    # more of it (a HEAD answer: what the app sends is dropped)
+    _chunk: bytes | None = None
+    _last = False
+    _ended = False
+    _aborted = False
+    _discard = False
+    _accepted: asyncio.Future[None] | None = None  # send() waits for the engine
 
     def __init__(self, request: Request) -> None:
         self.request = request
-        self.run: AppRun = None  # type: ignore[assignment]  # set by ``start``
-        self.phase = _INIT
-        self.status = 200
-        self.headers: Headers | None = None
-        self.result: Response | None = None  # the response, once known
-        self.error: BaseException | None = None  # the app failed before the response
-        self.gone = False  # the client left
-        self.body_error: HTTPError | None = None  # the request body failed (413)
-        self._body_done = False
-        self._received = 0
-        self._over = False  # the exchange is over: receive() answers http.disconnect
-        self._end: asyncio.Future[None] | None = None  # receive() waits for the end
-        # a streamed body: the chunk the engine takes next, whether it is the last one,
-        # whether the last one was taken, whether the stream failed, and whether the
-        # engine wants no more of it (a HEAD answer: what the app sends is dropped)
-        self._chunk: bytes | None = None
-        self._last = False
-        self._ended = False
-        self._aborted = False
-        self._discard = False
-        self._accepted: asyncio.Future[None] | None = None  # send() waits for the engine
 
     # -- the handler's side ----------------------------------------------------------------
     async def respond(self, app_call: Awaitable[None]) -> Response:
@@ -115,16 +97,23 @@ class HttpCycle:
         handler whose client left."""
         if type(app_call) is not CoroutineType:  # an awaitable object, not a coroutine
             app_call = _coroutine(app_call)
-        run = self.run = AppRun(app_call, self._has_response, self._left_now, ABANDON_GRACE)  # type: ignore[arg-type]
         try:  # the first step here: most apps answer without ever waiting
-            run.start()
+            pending = app_call.send(None)  # type: ignore[attr-defined]
         except StopIteration:
+            result = self.result
+            if result is not None and self.phase is _DONE and self.body_error is None:
+                return result  # the fast path: answered in one go
+            run = self._run_of(app_call)
             run.done = True
         except BaseException as exc:  # noqa: BLE001 - reported below, as a 500
+            run = self._run_of(app_call)
             run.done = True
             run.error = exc
-        if not run.done and not self._has_response():
-            await run
+        else:
+            run = self._run_of(app_call)
+            run.suspended(pending)
+            if not self._has_response():
+                await run
         if run.done:
             self._app_ended()
             if run.held is not None:
@@ -145,6 +134,10 @@ class HttpCycle:
                 await run.finish(ABANDON_GRACE)
         return result
 
+    def _run_of(self, app_call: Any) -> AppRun:
+        run = self.run = AppRun(app_call, self._has_response, self._left_now, ABANDON_GRACE)
+        return run
+
     def _has_response(self) -> bool:
         return self.result is not None or self.error is not None
 
@@ -161,6 +154,7 @@ class HttpCycle:
 
     def _app_ended(self) -> None:
         """The app's coroutine returned or raised (``run.error``)."""
+        assert self.run is not None
         exc = self.run.error
         phase = self.phase
         if exc is None:
@@ -205,7 +199,9 @@ class HttpCycle:
 
     def _respond(self, response: Response) -> None:
         self.result = response
-        self.run.wake()
+        run = self.run
+        if run is not None:
+            run.wake()
 
     # -- receive -----------------------------------------------------------------------------
     async def receive(self) -> Message:
@@ -304,7 +300,9 @@ class HttpCycle:
             return
         self._chunk = chunk
         self._last = last
-        self.run.wake()
+        run = self.run
+        if run is not None:
+            run.wake()
         accepted = self._accepted = asyncio.get_running_loop().create_future()
         await accepted
 
@@ -315,6 +313,7 @@ class HttpCycle:
         if accepted is not None and not accepted.done():
             accepted.set_result(None)  # the previous chunk is written: send() returns
         run = self.run
+        assert run is not None  # a streamed or tail body: the app waited
         while self._chunk is None:
             if self._ended:
                 self._finish()
@@ -357,6 +356,7 @@ class HttpCycle:
         else:
             self._client_left()
         run = self.run
+        assert run is not None  # a streamed or tail body: the app waited
         if not run.done:
             await run.finish(ABANDON_GRACE)
             if run.error is not None:
@@ -388,6 +388,7 @@ class TailBody:
 
     async def aclose(self) -> None:
         run = self.cycle.run
+        assert run is not None  # a streamed or tail body: the app waited
         if not run.done:
             await run.finish(ABANDON_GRACE)
             if run.error is not None:

@@ -66,6 +66,10 @@ class AppRun:
         raised): the rest runs when the run is awaited."""
         self._pending = self.coro.send(None)
 
+    def suspended(self, pending: Any) -> None:
+        """The caller ran the coroutine's first step itself: it waits for ``pending``."""
+        self._pending = pending
+
     def wake(self) -> None:
         """Output is ready (from another task): end the current wait."""
         proxy = self._proxy

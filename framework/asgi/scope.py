@@ -82,20 +82,21 @@ def header_pairs(request: Request) -> list[tuple[bytes, bytes]]:
 def http_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[str, Any]:
     """The ``http`` scope of ``request`` (``state``: the lifespan state, copied)."""
     raw, query = target_parts(request.target, request.query)
+    path = request.path
     return {
         "type": "http",
         "asgi": ASGI_VERSION,
         "http_version": request.http_version,
         "method": request.method,
         "scheme": request.scheme,
-        "path": scope_path(request.path),
+        "path": path if path.isascii() else scope_path(path),
         "raw_path": raw,
         "query_string": query,
         "root_path": root_path,
         "headers": header_pairs(request),
         "client": request.client,
         "server": request.server,
-        "state": state.copy(),
+        "state": state.copy() if state else {},
         "extensions": EXTENSIONS,
     }
 
