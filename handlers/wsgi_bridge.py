@@ -51,6 +51,10 @@ DEFAULT_THREADS = 10
 """Threads per worker process (a2wsgi's default): requests a WSGI app serves at once."""
 
 
+MERGE_LIMIT = 256 * 1024
+"""Chunks already waiting are sent as one until they add up to this many bytes."""
+
+
 class ClientGone(ConnectionError):
     """Raised in the app's thread at its next read or write once the request is over
     (client gone, server stopping)."""
@@ -187,6 +191,7 @@ class _Exchange:
         self.headers_sent = False
         self.length: int | None = None
         self.sent = 0
+        self.finished = False  # the last body message is posted
 
     # -- the app's thread ----------------------------------------------------------------
     def in_loop(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -251,6 +256,9 @@ class _Exchange:
         self.body(data, last=self.length is not None and self.sent >= self.length)
 
     def body(self, chunk: bytes, last: bool) -> None:
+        if self.finished:
+            return  # past Content-Length: the engine would not send it
+        self.finished = last
         if not self.headers_sent:
             if self.status is None:
                 raise RuntimeError("the WSGI app did not call start_response")
@@ -327,12 +335,14 @@ class _Exchange:
         while True:
             if message["more_body"]:
                 parts = [message["body"]]
-                while message["more_body"] and not outbox.empty():
+                size = len(message["body"])
+                while message["more_body"] and size < MERGE_LIMIT and not outbox.empty():
                     message = outbox.get_nowait()
                     if isinstance(message, BaseException):
                         raise message
                     space.release()
                     parts.append(message["body"])
+                    size += len(message["body"])
                 if len(parts) > 1:
                     message = {
                         "type": "http.response.body",
