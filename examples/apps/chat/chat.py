@@ -31,6 +31,7 @@ class Room:
 
     def __init__(self) -> None:
         self.clients: set[Client] = set()
+        self.closing: set[asyncio.Task[None]] = set()  # referenced until done
 
     def join(self, client: Client) -> None:
         client.sender = asyncio.create_task(client.deliver())
@@ -45,7 +46,9 @@ class Room:
         for client in list(self.clients):
             if client.outbox.full():  # too slow: drop it rather than hold the room up
                 self.leave(client)
-                asyncio.create_task(self._close(client.ws))
+                task = asyncio.create_task(self._close(client.ws))
+                self.closing.add(task)
+                task.add_done_callback(self.closing.discard)
             else:
                 client.outbox.put_nowait(text)
 
