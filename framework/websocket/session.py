@@ -84,6 +84,7 @@ class WebSocket:
         "_parts",
         "_part_size",
         "_waiter",
+        "_ended_event",
         "_closed",
         "_discard",
         "_paused",
@@ -118,7 +119,8 @@ class WebSocket:
         self._queued = 0
         self._parts: list[str | bytes] = []
         self._part_size = 0
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[None] | None = None  # the one receive() waiting
+        self._ended_event: asyncio.Event | None = None  # close() calls waiting
         self._closed: WebSocketClosed | None = None  # over, for the application
         self._discard = False  # we sent a close: drop messages until the peer's close
         self._paused = False
@@ -148,6 +150,8 @@ class WebSocket:
                 return message
             if self._closed is not None:
                 raise self._closed
+            if self._waiter is not None:
+                raise RuntimeError("another coroutine is already waiting for a message")
             waiter = self._waiter = self._loop.create_future()
             try:
                 await waiter
@@ -206,13 +210,11 @@ class WebSocket:
         if self._closed is None:
             self._drop_queued()
             try:
+                event = self._ended_event
+                if event is None:
+                    event = self._ended_event = asyncio.Event()
                 async with asyncio.timeout(CLOSE_TIMEOUT):
-                    while self._closed is None:
-                        waiter = self._waiter = self._loop.create_future()
-                        try:
-                            await waiter
-                        finally:
-                            self._waiter = None
+                    await event.wait()  # also while another task waits in receive()
             except TimeoutError:
                 self._end(1006, "no close frame from the peer")
         self._tunnel.close()
@@ -389,6 +391,8 @@ class WebSocket:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self._closed is not None and self._ended_event is not None:
+            self._ended_event.set()
 
     # -- idle timeout and pings ------------------------------------------------------------------
     def _arm(self) -> None:

@@ -149,6 +149,17 @@ def test_application_close_and_failure_codes(srv):
     assert srv.wait_for_log("WebSocket session of /ws failed")
 
 
+def test_close_from_another_task_while_receive_waits(srv):
+    log = Path(str(srv.cwd)) / "access.log"
+    with connect(url(srv, "/ws?close-later=1"), compression=None) as ws:
+        ws.send("close-later")
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv()
+    assert info.value.rcvd is not None and info.value.rcvd.code == 4001
+    # the session's receive() ended too: its run returned and was logged
+    assert wait_until(lambda: '"GET /ws?close-later=1 HTTP/1.1" 101 ' in log.read_text())
+
+
 def test_idle_timeout_closes_with_1001(srv):
     with srv.connect() as sock:
         reader = open_websocket(sock, "/ws-idle")

@@ -63,6 +63,9 @@ async def _echo(tunnel: Tunnel) -> None:
         await tunnel.drain()
 
 
+CLOSERS: set[asyncio.Task[None]] = set()
+
+
 class WsEcho(Handler):
     """A WebSocket echo: ``close-me`` closes with 4000, ``boom`` fails (1011), ``info``
     answers with the subprotocol and the authenticated user."""
@@ -80,6 +83,11 @@ class WsEcho(Handler):
                     return
                 if message == "boom":
                     raise RuntimeError("boom")
+                if message == "close-later":  # close from another task while receive() waits
+                    closer = asyncio.get_running_loop().create_task(ws.close(4001, "later"))
+                    CLOSERS.add(closer)
+                    closer.add_done_callback(CLOSERS.discard)
+                    continue
                 if message == "info":
                     await ws.send(f"{ws.subprotocol}|{ws.request.remote_user}")
                     continue
