@@ -21,6 +21,8 @@ from typing import Literal
 Kind = Literal["not-needed", "ignored", "unsupported"]
 
 _REMOVE = "remove it"
+_PROXY_STREAMS = "webserv streams upstream responses with bounded buffers of its own"
+_NO_PROXY_CACHE = "webserv does not cache upstream responses: every request reaches the upstream"
 
 NOT_NEEDED: dict[str, str] = {
     # main / events
@@ -116,9 +118,33 @@ NOT_NEEDED: dict[str, str] = {
     "gzip_buffers": "webserv compresses with bounded buffers of its own",
     "gzip_http_version": "webserv compresses for HTTP/1.0 and 1.1 clients alike",
     "gzip_disable": _REMOVE,
+    # proxy tuning: webserv streams with bounded buffers of its own
+    "proxy_buffers": _PROXY_STREAMS,
+    "proxy_buffer_size": _PROXY_STREAMS,
+    "proxy_busy_buffers_size": _PROXY_STREAMS,
+    "proxy_max_temp_file_size": _PROXY_STREAMS,
+    "proxy_temp_file_write_size": _PROXY_STREAMS,
+    "proxy_temp_path": _PROXY_STREAMS,
+    "proxy_request_buffering": "webserv reads request bodies up to 64 KiB before passing "
+    "them on and streams larger ones (nginx's `proxy_request_buffering off` for those)",
+    "proxy_socket_keepalive": _REMOVE,
 }
 
 IGNORED: dict[str, str] = {
+    "proxy_redirect": "webserv passes the upstream's Location and Refresh headers unchanged "
+    "(nginx's `proxy_redirect off`)",
+    "proxy_intercept_errors": "webserv passes the upstream's error pages through (nginx's "
+    "`proxy_intercept_errors off`); error_page applies to the 502/504 webserv decides itself",
+    "proxy_next_upstream_tries": "webserv tries each server of the upstream at most once",
+    "proxy_next_upstream_timeout": "webserv tries each server of the upstream at most once",
+    "proxy_cache": _NO_PROXY_CACHE,
+    "proxy_cache_path": _NO_PROXY_CACHE,
+    "proxy_cache_valid": _NO_PROXY_CACHE,
+    "proxy_cache_key": _NO_PROXY_CACHE,
+    "proxy_cache_bypass": _NO_PROXY_CACHE,
+    "proxy_no_cache": _NO_PROXY_CACHE,
+    "proxy_cache_use_stale": _NO_PROXY_CACHE,
+    "proxy_cache_lock": _NO_PROXY_CACHE,
     "log_format": "webserv writes the combined and json formats only: name one of them in "
     "`access_log PATH combined|json;`",
     "rewrite_log": _REMOVE,
@@ -176,9 +202,17 @@ UNSUPPORTED: dict[str, str] = {
     "ssl_verify_client": "client certificates are not supported",
     "ssl_client_certificate": "client certificates are not supported",
     "ssl_password_file": "decrypt the key file beforehand (`openssl pkey -in k -out k2`)",
-    "proxy_redirect": "webserv passes Location headers as the upstream sends them",
-    "proxy_cache": "webserv does not cache upstream responses",
-    "proxy_cache_path": "webserv does not cache upstream responses",
+    "proxy_hide_header": "webserv passes the upstream's headers on (hop-by-hop ones, Date "
+    "and Server excepted); strip them in the upstream",
+    "proxy_pass_header": "webserv sends its own Date and Server, as nginx by default",
+    "proxy_ignore_headers": "not supported",
+    "proxy_pass_request_body": "not supported: webserv always passes the body",
+    "proxy_pass_request_headers": "not supported: webserv always passes the headers",
+    "proxy_method": "not supported: webserv passes the client's method",
+    "proxy_ssl_verify": "webserv proxies to http:// upstreams only",
+    "proxy_ssl_server_name": "webserv proxies to http:// upstreams only",
+    "proxy_ssl_certificate": "webserv proxies to http:// upstreams only",
+    "proxy_ssl_trusted_certificate": "webserv proxies to http:// upstreams only",
     "fastcgi_param": "webserv passes RFC 3875's variables to `cgi` scripts",
     "fastcgi_index": "use `index` with a `cgi` rule",
     "fastcgi_split_path_info": "webserv's `cgi` sets PATH_INFO itself",

@@ -231,3 +231,18 @@ def test_describe_proxy(tmp_path: Path) -> None:
     assert describe_proxy(host) == "proxy_pass http://127.0.0.1:9000/x/"
     assert describe_proxy(static) is None
     assert describe_proxy(main.children[0]) is None
+
+
+def test_nginx_proxy_tuning_is_ported_with_advice(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        "server { location / { proxy_pass http://127.0.0.1:9; proxy_redirect off;\n"
+        "  proxy_buffers 8 16k; proxy_buffering off; proxy_cache_bypass $http_x; } }",
+    )
+    assert result.config is not None  # warnings only: the answers are nginx's
+    kinds = {d.message.split('"')[1]: d.severity for d in result.diagnostics}
+    assert kinds == {"proxy_redirect": "warning", "proxy_buffers": "warning",
+                     "proxy_cache_bypass": "warning"}  # fmt: skip
+    assert rules(load(tmp_path, "server { location / { proxy_hide_header X; } }")) == {
+        "unsupported-nginx-directive": "error"
+    }
