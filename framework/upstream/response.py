@@ -13,6 +13,8 @@ from collections import deque
 
 import httptools
 
+MAX_HEAD = 64 * 1024  # nginx refuses a head beyond proxy_buffer_size (4 or 8 KiB)
+
 
 class InvalidResponse(Exception):
     """The upstream sent something that is not an HTTP/1.x response."""
@@ -36,6 +38,7 @@ class ResponseParser:
         "upgraded",
         "rest",
         "_interim",
+        "_head_bytes",
     )
 
     def __init__(self, *, head_request: bool = False) -> None:
@@ -57,6 +60,7 @@ class ResponseParser:
         self.buffered = 0
         self.upgraded = False
         self.rest = b""  # bytes after a 101's head
+        self._head_bytes = 0
         self._interim = False
 
     # -- httptools callbacks -------------------------------------------------------------
@@ -102,6 +106,10 @@ class ResponseParser:
             if self.head_request or data.strip():
                 self.keep_alive = False  # bytes after the response: never reuse
             return
+        if not self.head_done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD and b"\r\n\r\n" not in data:
+                raise InvalidResponse("upstream sent too big header")
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:

@@ -87,3 +87,11 @@ def test_connection_close_is_not_kept_alive() -> None:
     parser = ResponseParser()
     parser.feed(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
     assert parser.complete and not parser.keep_alive
+
+
+def test_a_head_without_end_is_refused_past_a_limit() -> None:
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.1 200 OK\r\n")
+    with pytest.raises(InvalidResponse, match="too big header"):
+        for _ in range(100):
+            parser.feed(b"X-Long: " + b"a" * 1000 + b"\r\n")
