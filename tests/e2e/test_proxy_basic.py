@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -20,6 +21,10 @@ CONFIG = """
 upstream kept {
     server 127.0.0.1:KA;
     keepalive 4;
+}
+upstream pasthole {
+    server 127.0.0.1:HOLE;
+    server 127.0.0.1:ONE;
 }
 upstream withbackup {
     server 127.0.0.1:DEAD;
@@ -55,6 +60,8 @@ server {
         proxy_read_timeout 1s;
         client_max_body_size 0;
     }
+    location /hole/ { proxy_pass http://127.0.0.1:HOLE; proxy_connect_timeout 1s; }
+    location /pasthole/ { proxy_pass http://pasthole; proxy_connect_timeout 1s; }
     location /var/ { proxy_pass http://127.0.0.1:ONE/v$uri$is_args$args; }
     location /long/ { proxy_pass http://127.0.0.1:ONE; send_timeout 1s; proxy_read_timeout 30s; }
 }
@@ -69,6 +76,16 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
     (base / "errors" / "404.html").write_text("our 404 page\n")
     backends = {name: Backend(name) for name in ("one", "two", "ka")}
     server = None
+    # a listener that never accepts, its queue full: connecting to it hangs (timeout)
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    held = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(hole.getsockname())
+        held.append(filler)
     try:
         for backend in backends.values():
             backend.start()
@@ -78,6 +95,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
             .replace("TWO", str(backends["two"].port))
             .replace("DEAD", str(free_port()))
             .replace("BASE", str(base))
+            .replace("HOLE", str(hole.getsockname()[1]))
         )
         server = ServerProcess(config, cwd=base).start()
         yield server, backends
@@ -86,6 +104,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
             server.stop()
         for backend in backends.values():
             backend.stop()
+        for sock in [*held, hole]:
+            sock.close()
 
 
 def test_request_uri_and_nginx_default_headers(proxy: tuple[ServerProcess, dict]) -> None:
@@ -375,3 +395,12 @@ def test_no_descriptor_leak(proxy: tuple[ServerProcess, dict]) -> None:
         assert sock.recv(65536)
         sock.close()
     assert wait_until(lambda: server.open_fds() <= baseline), (server.open_fds(), baseline)
+
+
+def test_connect_timeout_is_504_and_fails_over(proxy: tuple[ServerProcess, dict]) -> None:
+    server, _ = proxy
+    status, _, body = fetch(server.port, "GET", "/hole/x", timeout=20)
+    assert status == 504
+    assert body == b"gateway page\n"
+    assert server.wait_for_log(r"upstream timed out while connecting")
+    assert echo(server.port, "/pasthole/x", timeout=20)["name"] == "one"
