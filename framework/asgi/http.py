@@ -22,6 +22,7 @@ raises ``ClientDisconnected`` (an ``OSError``, spec 2.4)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import traceback
 from collections.abc import Awaitable, Generator, Iterator, MutableMapping
 from enum import Enum
@@ -86,6 +87,7 @@ class HttpCycle:
     _aborted = False
     _discard = False
     _accepted: asyncio.Future[None] | None = None  # send() waits for the engine
+    _context: contextvars.Context | None = None  # the app call's context variables
 
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -97,8 +99,9 @@ class HttpCycle:
         handler whose client left."""
         if type(app_call) is not CoroutineType:  # an awaitable object, not a coroutine
             app_call = _coroutine(app_call)
+        context = self._context = contextvars.copy_context()
         try:  # the first step here: most apps answer without ever waiting
-            pending = app_call.send(None)  # type: ignore[attr-defined]
+            pending = context.run(app_call.send, None)  # type: ignore[attr-defined]
         except StopIteration:
             result = self.result
             if result is not None and self.phase is _DONE and self.body_error is None:
@@ -135,7 +138,9 @@ class HttpCycle:
         return result
 
     def _run_of(self, app_call: Any) -> AppRun:
-        run = self.run = AppRun(app_call, self._has_response, self._left_now, ABANDON_GRACE)
+        run = self.run = AppRun(
+            app_call, self._has_response, self._left_now, ABANDON_GRACE, self._context
+        )
         return run
 
     def _has_response(self) -> bool:

@@ -17,6 +17,7 @@ A cancellation of the task is forwarded to the app as asyncio would: ``f`` is ca
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
@@ -28,6 +29,7 @@ class AppRun:
 
     __slots__ = (
         "coro",
+        "context",
         "output",
         "on_cancel",
         "grace",
@@ -47,8 +49,12 @@ class AppRun:
         output: Callable[[], bool],
         on_cancel: Callable[[], bool] | None = None,
         grace: float = 5.0,
+        context: contextvars.Context | None = None,
     ) -> None:
         self.coro = coro
+        # the app's steps run in a context of its own (as a task's would): what it sets
+        # in context variables stays with this call
+        self.context = context if context is not None else contextvars.copy_context()
         self.output = output  # true: stop driving, the consumer has something to take
         self.on_cancel = on_cancel  # true: hold a cancellation back (see ``held``)
         self.grace = grace  # after a held cancellation: cancel the app after this long
@@ -64,7 +70,7 @@ class AppRun:
     def start(self) -> None:
         """Run the app to its first wait (raises ``StopIteration`` if it ends, or what it
         raised): the rest runs when the run is awaited."""
-        self._pending = self.coro.send(None)
+        self._pending = self.context.run(self.coro.send, None)
 
     def suspended(self, pending: Any) -> None:
         """The caller ran the coroutine's first step itself: it waits for ``pending``."""
@@ -105,12 +111,16 @@ class AppRun:
 
     def __await__(self) -> Generator[Any, None, None]:
         coro = self.coro
+        context = self.context
         pending = self._pending
         thrown: BaseException | None = None
         while not self.done:
             if pending is _STEP:
                 try:
-                    pending = coro.send(None) if thrown is None else coro.throw(thrown)
+                    if thrown is None:
+                        pending = context.run(coro.send, None)
+                    else:
+                        pending = context.run(coro.throw, thrown)
                 except StopIteration:
                     self.done = True
                     break
@@ -126,7 +136,7 @@ class AppRun:
             if self._give_up:
                 self.done = True
                 try:
-                    coro.close()
+                    context.run(coro.close)
                 except BaseException as exc:  # noqa: BLE001 - it would not stop
                     self.error = exc
                 break

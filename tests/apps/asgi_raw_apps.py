@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextvars import ContextVar
 from typing import Any
 
 
@@ -113,3 +114,14 @@ def make_app() -> Any:
         await send({"type": "http.response.body", "body": b"made by a factory"})
 
     return app
+
+
+_request_tag: ContextVar[str] = ContextVar("request_tag", default="unset")
+
+
+async def context_var(scope: Any, receive: Any, send: Any) -> None:
+    """Answers the context variable as it found it, then sets it (and never resets it)."""
+    before = _request_tag.get()
+    _request_tag.set(scope["query_string"].decode() or "set")
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": before.encode()})

@@ -32,6 +32,7 @@ server {{
     location /file {{ asgi asgi_raw_apps:pathsend; }}
     location /length {{ asgi asgi_raw_apps:head_length; }}
     location /headers {{ asgi asgi_raw_apps:many_headers_count; }}
+    location /context {{ asgi asgi_raw_apps:context_var; }}
 }}
 """
 
@@ -154,3 +155,10 @@ def test_lifespan_auto_serves_an_app_without_lifespan(srv: ServerProcess) -> Non
     with srv.connect() as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         assert read_until_close(sock).endswith(b"hello")
+
+
+def test_context_variables_stay_with_their_request(srv: ServerProcess) -> None:
+    with srv.client() as client:  # one connection: one task serves both requests
+        assert client.get("/context?first").text == "unset"
+        assert client.get("/context?second").text == "unset"
+        assert client.connections == 1

@@ -209,3 +209,22 @@ def test_an_app_that_ignores_its_gone_client_is_cancelled_after_the_grace() -> N
         assert isinstance(run.held, asyncio.CancelledError)
 
     run_async(main())
+
+
+def test_the_app_runs_in_a_context_of_its_own() -> None:
+    from contextvars import ContextVar
+
+    var: ContextVar[str] = ContextVar("var", default="outside")
+
+    async def app() -> None:
+        var.set("inside")
+        await asyncio.sleep(0.01)
+        assert var.get() == "inside"
+
+    async def main() -> None:
+        run = AppRun(app(), Flag())
+        await run
+        assert run.done and run.error is None
+        assert var.get() == "outside"
+
+    run_async(main())
