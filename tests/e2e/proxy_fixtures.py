@@ -26,19 +26,26 @@ class Backend:
     ws_port: int = 0
     proc: subprocess.Popen[str] | None = field(default=None, repr=False)
 
-    def start(self) -> Backend:
+    def launch(self) -> Backend:
+        """Start the process (``ready`` waits until it listens)."""
         self.port = self.port or free_port()
         args = [sys.executable, str(BACKEND), str(self.port), self.name]
         if self.ws:
             self.ws_port = self.ws_port or free_port()
             args.append(str(self.ws_port))
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
+        return self
+
+    def ready(self) -> Backend:
+        assert self.proc is not None and self.proc.stdout is not None
         line = self.proc.stdout.readline()  # "ready" once it listens (EOF if it died)
         if line.strip() != "ready":
             self.proc.kill()
             raise RuntimeError(f"backend {self.name} did not start")
         return self
+
+    def start(self) -> Backend:
+        return self.launch().ready()
 
     @property
     def address(self) -> str:
@@ -54,6 +61,17 @@ class Backend:
 
     def stats(self) -> dict[str, Any]:
         return json.loads(fetch(self.port, "GET", "/stats")[2])
+
+
+def start_all(backends: list[Backend]) -> None:
+    """Start several backends side by side (each Python start-up takes a while)."""
+    for backend in backends:
+        backend.launch()
+    for backend in backends:
+        backend.ready()
+
+
+STARTUP_TIMEOUT = 60.0  # webserv's start on a loaded machine; only matters on failure
 
 
 def fetch(

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from proxy_fixtures import Backend, echo, fetch, header_map
+from proxy_fixtures import STARTUP_TIMEOUT, Backend, echo, fetch, header_map, start_all
 
 from framework.testing import ServerProcess, free_port, wait_until
 
@@ -87,8 +87,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
         filler.connect_ex(hole.getsockname())
         held.append(filler)
     try:
-        for backend in backends.values():
-            backend.start()
+        start_all(list(backends.values()))
         config = (
             CONFIG.replace("KA", str(backends["ka"].port))
             .replace("ONE", str(backends["one"].port))
@@ -97,7 +96,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
             .replace("BASE", str(base))
             .replace("HOLE", str(hole.getsockname()[1]))
         )
-        server = ServerProcess(config, cwd=base).start()
+        server = ServerProcess(config, cwd=base, startup_timeout=STARTUP_TIMEOUT).start()
         yield server, backends
     finally:
         if server is not None:

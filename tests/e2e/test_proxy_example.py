@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from proxy_fixtures import fetch
+from proxy_fixtures import STARTUP_TIMEOUT, fetch
 
 from framework.testing import ServerProcess, free_port, wait_until
 
@@ -45,7 +45,7 @@ def example(tmp_path: Path) -> Iterator[tuple[ServerProcess, list[subprocess.Pop
         text = text.replace("127.0.0.1:8001", f"127.0.0.1:{ports[0]}")
         text = text.replace("127.0.0.1:8002", f"127.0.0.1:{ports[1]}")
         text = text.replace("127.0.0.1:8080", "127.0.0.1:{port}")
-        server = ServerProcess(text, cwd=base).start()
+        server = ServerProcess(text, cwd=base, startup_timeout=STARTUP_TIMEOUT).start()
         yield server, apps
     finally:
         if server is not None:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from proxy_fixtures import Backend, echo, fetch
+from proxy_fixtures import STARTUP_TIMEOUT, Backend, echo, fetch, start_all
 
 from framework.testing import ServerProcess, free_port, wait_until
 
@@ -52,12 +52,11 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
     backends = {name: Backend(name) for name in ("a", "b", "k1", "k2")}
     server = None
     try:
-        for backend in backends.values():
-            backend.start()
+        start_all(list(backends.values()))
         config = CONFIG.replace("DEAD", str(free_port()))
         for name, backend in backends.items():
             config = config.replace(f":{name.upper()}", f":{backend.port}")
-        server = ServerProcess(config, cwd=base).start()
+        server = ServerProcess(config, cwd=base, startup_timeout=STARTUP_TIMEOUT).start()
         yield server, backends
     finally:
         if server is not None:

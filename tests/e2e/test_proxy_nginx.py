@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from nginx_reference import nginx_reference, requires_nginx
-from proxy_fixtures import Backend, echo
+from proxy_fixtures import STARTUP_TIMEOUT, Backend, echo
 
 from framework.testing import ServerProcess
 
@@ -78,7 +78,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
         locations = LOCATIONS.replace(":B", f":{backend.port}")
         upstream = UPSTREAM.replace(":B", f":{backend.port}")
         config = f"{upstream}server {{\n    listen 127.0.0.1:{{port}};\n{locations}}}\n"
-        server = ServerProcess(config, cwd=base).start()
+        server = ServerProcess(config, cwd=base, startup_timeout=STARTUP_TIMEOUT).start()
         (base / "nginx").mkdir()
         nginx_servers = f"{upstream}server {{\n    listen 127.0.0.1:PORT;\n{locations}}}\n"
         with nginx_reference(base / "nginx", nginx_servers) as nginx_port:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from proxy_fixtures import Backend
+from proxy_fixtures import STARTUP_TIMEOUT, Backend
 
 from framework.testing import ServerProcess
 
@@ -34,7 +34,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
     backend = Backend("one").start()
     server = None
     try:
-        server = ServerProcess(CONFIG.replace("ONE", str(backend.port)), cwd=base).start()
+        server = ServerProcess(
+            CONFIG.replace("ONE", str(backend.port)), cwd=base, startup_timeout=STARTUP_TIMEOUT
+        ).start()
         yield server, backend
     finally:
         if server is not None:

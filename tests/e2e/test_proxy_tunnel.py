@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
-from proxy_fixtures import Backend
+from proxy_fixtures import STARTUP_TIMEOUT, Backend
 
 from framework.testing import ServerProcess, wait_until
 
@@ -34,7 +34,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
     backend = Backend("one", ws=True).start()
     server = None
     try:
-        server = ServerProcess(CONFIG.replace("WS", str(backend.ws_port)), cwd=base).start()
+        server = ServerProcess(
+            CONFIG.replace("WS", str(backend.ws_port)), cwd=base, startup_timeout=STARTUP_TIMEOUT
+        ).start()
         yield server, backend
     finally:
         if server is not None:
