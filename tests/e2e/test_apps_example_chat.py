@@ -24,7 +24,7 @@ def start(serve: Callable[..., ServerProcess], tmp_path: Path) -> ServerProcess:
     conf = site / "webserv.conf"
     text = conf.read_text().replace("127.0.0.1:8082", "127.0.0.1:{port}")
     # a session the server failed to end would cost the teardown 30 s, not 2
-    return serve("shutdown_timeout 2s;\n" + text, cwd=site)
+    return serve("shutdown_timeout 2s;\n" + text, cwd=site, startup_timeout=30)
 
 
 def join(srv: ServerProcess, name: str) -> ClientConnection:

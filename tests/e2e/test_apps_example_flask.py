@@ -17,7 +17,7 @@ def start(serve: Callable[..., ServerProcess], tmp_path: Path) -> ServerProcess:
     shutil.copytree(EXAMPLE, site, ignore=shutil.ignore_patterns("__pycache__"))
     conf = site / "webserv.conf"
     text = conf.read_text().replace("127.0.0.1:8081", "127.0.0.1:{port}")
-    return serve(text, cwd=site)
+    return serve(text, cwd=site, startup_timeout=30)  # imports the app twice: check, worker
 
 
 def test_the_flask_example_serves_the_app_and_its_static_files(serve, tmp_path):

@@ -46,7 +46,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory):
     make_cert(cwd, ["127.0.0.1"], stem="site")
     tls_port = free_port()
     config = CONFIG.replace("TLS_PORT", str(tls_port))
-    server = ServerProcess(config, cwd=cwd, files=site_files()).start()
+    server = ServerProcess(config, cwd=cwd, files=site_files(), startup_timeout=30).start()
     server.tls_port = tls_port  # type: ignore[attr-defined]
     yield server
     server.stop()

@@ -24,7 +24,8 @@ server {
 def test_a_reload_to_an_app_that_does_not_import_keeps_serving_the_old_one(tmp_path, workers):
     files = dict(site_files(), **{"apps/broken_site.py": "raise ImportError('no db driver')\n"})
     config = CONFIG.replace("WORKERS", f"workers {workers};")
-    srv = ServerProcess(config.replace("TARGET", "flask_site:app"), cwd=tmp_path, files=files)
+    target = config.replace("TARGET", "flask_site:app")
+    srv = ServerProcess(target, cwd=tmp_path, files=files, startup_timeout=30)
     with srv:
         assert srv.get("/").body == b"hello from flask"
         assert srv.config_path is not None

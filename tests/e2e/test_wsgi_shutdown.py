@@ -26,7 +26,7 @@ server {
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_request_blocked_in_the_app_does_not_keep_the_server_from_stopping(tmp_path, workers):
     config = CONFIG.replace("WORKERS", f"workers {workers};")
-    srv = ServerProcess(config, cwd=tmp_path, files=site_files()).start()
+    srv = ServerProcess(config, cwd=tmp_path, files=site_files(), startup_timeout=30).start()
     try:
         with send_request(srv, "/wait?timeout=120"):
             # each poll is a new connection: with 2 workers, one reaches the busy worker
