@@ -6,6 +6,7 @@ tunnel."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -102,3 +103,35 @@ def test_no_tunnel_without_the_upgrade_headers(proxy: tuple[ServerProcess, Backe
 
     with pytest.raises(websockets.exceptions.InvalidStatus):
         asyncio.run(attempt())
+
+
+def test_a_client_that_does_not_read_pauses_the_tunnel(
+    proxy: tuple[ServerProcess, Backend],
+) -> None:
+    server, _ = proxy
+    sock = server.connect(timeout=10)
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    assert sock.recv(65536).startswith(b"HTTP/1.1 101 ")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    payload = b"p" * (1 << 20)
+    # a masked binary frame (mask 0): the echo server sends each one back, we read none
+    frame = b"\x82\xff" + len(payload).to_bytes(8, "big") + b"\0\0\0\0" + payload
+    before = server.rss_kib()
+    pushed = 0
+    sock.settimeout(5)  # a stall detector: the pushing stops when the tunnel pauses
+    try:
+        while pushed < 400 * len(frame):
+            sock.sendall(frame)
+            pushed += len(frame)
+    except TimeoutError:
+        pass
+    grown = server.rss_kib() - before
+    print(f"pushed {pushed >> 20} MiB before the tunnel paused, RSS +{grown} KiB")
+    sock.close()
+    # the echo comes back to a client that reads nothing: the proxy stops reading the
+    # upstream, the upstream stops reading, and the proxy stops reading the client
+    assert pushed < 200 * len(frame), pushed
+    assert grown < 32 * 1024, grown
