@@ -2,7 +2,7 @@
 
 It is the ASGI handler with another ``load_app``: the app is wrapped in
 ``BoundedWSGIMiddleware`` (``handlers/wsgi_bridge.py``, on ``a2wsgi``) and runs in a pool
-of at most ``DEFAULT_THREADS`` threads per worker, the one place webserv uses threads:
+of at most ``DEFAULT_THREADS`` threads per app and worker, the one place webserv uses threads:
 WSGI is blocking by design, so each request in progress needs a thread. The request body
 streams into ``wsgi.input`` as the app reads it (with the engine's backpressure), the
 response streams out as the app yields it (a bounded queue between the thread and the
