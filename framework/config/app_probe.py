@@ -64,10 +64,13 @@ class Account:
 
 
 def probe_apps(
-    probes: list[AppProbe], timeout: float = PROBE_TIMEOUT, run_as: Account | None = None
+    probes: list[AppProbe], timeout: float | None = None, run_as: Account | None = None
 ) -> dict[AppProbe, ProbeResult]:
-    """Each distinct probe's result; the children run side by side, as ``run_as`` when
-    given (as the current user if that account cannot even start the interpreter)."""
+    """Each distinct probe's result; the children run side by side (for ``timeout``
+    seconds, ``PROBE_TIMEOUT`` by default), as ``run_as`` when given (as the current user
+    if that account cannot even start the interpreter)."""
+    if timeout is None:
+        timeout = PROBE_TIMEOUT
     running: dict[AppProbe, subprocess.Popen[str]] = {}
     results: dict[AppProbe, ProbeResult] = {}
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")

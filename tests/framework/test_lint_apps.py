@@ -287,3 +287,16 @@ def test_with_user_the_import_runs_as_that_account_when_it_can_run_python(tmp_pa
         tmp_path, "    asgi_app_dir apps;\n    location / { asgi star:app; }\n", user=True
     )
     assert app_findings(result) == [] and result.config is not None
+
+
+def test_an_import_slower_than_the_check_waits_is_a_warning_not_an_error(
+    tmp_path, apps, monkeypatch
+):
+    from framework.config import app_probe
+
+    monkeypatch.setattr(app_probe, "PROBE_TIMEOUT", 0.5)
+    result = load(tmp_path, "    asgi_app_dir apps;\n    location / { asgi sleeper:app; }\n")
+    found = only(result)
+    assert (found.severity, found.rule) == ("warning", "app-import-timeout")
+    assert found.message == 'could not check asgi "sleeper:app": importing took longer than 0.5s'
+    assert result.config is not None
