@@ -176,12 +176,13 @@ def test_reset_and_fin_tunnels_leave_no_fd_behind(srv):
 
 
 def test_input_is_bounded_while_the_owner_does_not_read(srv):
-    """The owner sleeps: the server stops reading, so the client's sends block once the
-    tunnel's buffer and the socket buffers are full (not megabytes later)."""
+    """The owner holds (does not read): the server stops reading, so the client's sends
+    block once the tunnel's buffer and the socket buffers are full (not megabytes later);
+    once released, the owner gets everything."""
     with srv.connect() as sock:
         sock.sendall(UPGRADE)
         read_head(sock)
-        sock.sendall(b"sleep 5\n")  # what follows in the same read is dropped
+        sock.sendall(b"hold\n")
         sock.setblocking(False)
         sent = 0
         block = b"x" * 65536
@@ -197,6 +198,18 @@ def test_input_is_bounded_while_the_owner_does_not_read(srv):
                     break
                 time.sleep(0.01)
         assert sent < 64 * 1024 * 1024
+        with srv.connect() as other:
+            other.sendall(UPGRADE + b"release\n")
+            _, rest = read_head(other)
+            assert recv_exactly(other, 9, rest) == b"released\n"
+        sock.setblocking(True)
+        sock.settimeout(10)
+        got = 0
+        while got < sent:  # the held bytes are echoed now
+            chunk = sock.recv(1 << 20)
+            assert chunk
+            got += len(chunk)
+        assert got == sent
 
 
 def test_input_then_fin_reach_an_owner_that_reads_late(srv):

@@ -30,6 +30,9 @@ class TunnelEcho(Handler):
         return Response(101, body=Upgrade(_echo), headers=headers)
 
 
+RELEASE = asyncio.Event()
+
+
 async def _echo(tunnel: Tunnel) -> None:
     while True:
         data = await tunnel.read()
@@ -55,6 +58,15 @@ async def _echo(tunnel: Tunnel) -> None:
             return
         if data.startswith(b"pid"):
             tunnel.write(b"%d\n" % os.getpid())
+            continue
+        if data.startswith(b"hold\n"):  # stop reading until another tunnel says release
+            RELEASE.clear()
+            await RELEASE.wait()
+            tunnel.write(data[len(b"hold\n") :])  # what came with it is echoed too
+            continue
+        if data.startswith(b"release\n"):
+            RELEASE.set()
+            tunnel.write(b"released\n")
             continue
         if data.startswith(b"sleep"):
             await asyncio.sleep(float(data.split(b"\n")[0].split()[1]))
