@@ -22,6 +22,11 @@ LOW_WATER = 64 * 1024
 
 Address = tuple[int, tuple]  # (address family, sockaddr)
 
+# recv(256 KiB) would mmap and unmap a new object per read: read into one shared buffer
+# (one loop calls one reader at a time) and copy out what arrived
+_BUFFER = bytearray(READ_SIZE)
+_VIEW = memoryview(_BUFFER)
+
 
 class UpstreamTimeout(TimeoutError):
     """The upstream did not answer (or accept data) within the configured timeout."""
@@ -142,7 +147,7 @@ class UpstreamConnection:
 
     def _on_readable(self) -> None:
         try:
-            data = self.sock.recv(READ_SIZE)
+            n = self.sock.recv_into(_BUFFER)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -156,11 +161,11 @@ class UpstreamConnection:
             self._idle_closed()
             return
         self._last_read = self.loop.time()
-        if not data:
+        if not n:
             self._pause()
             self.incoming.put_eof()
             return
-        self.incoming.put(data)  # pauses reading at the high-water mark
+        self.incoming.put(_VIEW[:n].tobytes())  # pauses reading at the high-water mark
 
     def _idle_closed(self) -> None:
         callback, self.on_idle_close = self.on_idle_close, None
