@@ -48,3 +48,16 @@ def test_failing_lifespan_startup_stops_the_server(tmp_path: Path) -> None:
         server.start()
     assert server.proc is not None and server.proc.returncode not in (0, None)
     assert "database unreachable" in server.stderr
+
+
+def test_graceful_stop_ends_an_open_event_stream_and_runs_shutdown(tmp_path: Path) -> None:
+    config = "shutdown_timeout 1s;\n" + CONFIG
+    with ServerProcess(config, cwd=tmp_path, files=FILES) as server:
+        marker = tmp_path / "lifespan-shutdown.txt"
+        sock = server.connect()
+        sock.sendall(b"GET /app/sse?tag=stop HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        assert server.stop(timeout=20) == 0
+        sock.close()
+    assert "stop stopped" in (tmp_path / "sse-events.log").read_text().splitlines()
+    assert len(shutdowns(marker)) == 1
