@@ -129,3 +129,26 @@ def test_forwarded_for_value(pair: tuple[int, int]) -> None:
     seen = echo(ours, "/hdr/y", headers={"X-Forwarded-For": "198.51.100.1"})
     values = dict((name.lower(), value) for name, value in seen["headers"])
     assert values["x-forwarded-for"] == "198.51.100.1, 127.0.0.1"
+
+
+def _response_head(port: int, path: str) -> tuple[str, list[tuple[str, str]]]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status, *lines = data.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    fields = [tuple(line.split(": ", 1)) for line in lines]
+    return status, [(k, v) for k, v in fields if k not in ("Server", "Date")]
+
+
+@pytest.mark.parametrize("path", ["/plain/x", "/plain/stream?n=10", "/plain/status?code=404"])
+def test_client_sees_what_nginx_passes_back(pair: tuple[int, int], path: str) -> None:
+    ours, nginx = pair
+    status, headers = _response_head(ours, path)
+    nginx_status, nginx_headers = _response_head(nginx, path)
+    assert status == nginx_status  # the upstream's status line, reason phrase included
+    # the one deviation: nginx passes on a header the upstream's Connection lists as
+    # hop-by-hop (X-Hop here); webserv drops it (RFC 9110)
+    assert headers == [field for field in nginx_headers if field[0] != "X-Hop"]
+    assert ("X-Hop", "yes") in nginx_headers
