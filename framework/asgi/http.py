@@ -350,6 +350,9 @@ class HttpCycle:
         """The engine closed the stream: at its end, for a HEAD answer (the rest of the
         body is dropped), or because the client left. The app is then driven to its end."""
         if self._ended:
+            accepted = self._accepted
+            if accepted is not None and not accepted.done():
+                accepted.set_result(None)  # the last chunk was taken: its send() returns
             self._finish()
         elif self.request.original_method == "HEAD" and not self._aborted:
             self._discard = True

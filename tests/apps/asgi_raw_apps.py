@@ -125,3 +125,20 @@ async def context_var(scope: Any, receive: Any, send: Any) -> None:
     _request_tag.set(scope["query_string"].decode() or "set")
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": before.encode()})
+
+
+async def length_then_record(scope: Any, receive: Any, send: Any) -> None:
+    """A streamed body whose last chunk completes its Content-Length; records whether its
+    last send returned (or it was cancelled) in ``raw-events.log``."""
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]}
+    )
+    await send({"type": "http.response.body", "body": b"ab", "more_body": True})
+    try:
+        await send({"type": "http.response.body", "body": b"cd"})
+    except BaseException as exc:
+        with open("raw-events.log", "a") as log:
+            log.write(f"{type(exc).__name__}\n")
+        raise
+    with open("raw-events.log", "a") as log:
+        log.write("completed\n")

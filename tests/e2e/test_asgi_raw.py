@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from framework.testing import ServerProcess, read_until_close
+from framework.testing import ServerProcess, read_until_close, wait_until
 
 APPS = Path(__file__).resolve().parent.parent / "apps"
 BIG = bytes(range(256)) * 4096  # 1 MiB
@@ -33,6 +33,7 @@ server {{
     location /length {{ asgi asgi_raw_apps:head_length; }}
     location /headers {{ asgi asgi_raw_apps:many_headers_count; }}
     location /context {{ asgi asgi_raw_apps:context_var; }}
+    location /exact {{ asgi asgi_raw_apps:length_then_record; }}
 }}
 """
 
@@ -162,3 +163,13 @@ def test_context_variables_stay_with_their_request(srv: ServerProcess) -> None:
         assert client.get("/context?first").text == "unset"
         assert client.get("/context?second").text == "unset"
         assert client.connections == 1
+
+
+def test_last_send_of_a_body_that_completes_its_length_returns(srv: ServerProcess) -> None:
+    log = Path(str(srv.cwd)) / "raw-events.log"
+    with srv.client() as client:
+        for _ in range(2):
+            assert client.get("/exact").body == b"abcd"
+        assert client.connections == 1
+    assert wait_until(lambda: log.exists() and log.read_text().count("\n") >= 2)
+    assert log.read_text().splitlines() == ["completed", "completed"]
