@@ -130,6 +130,8 @@ async def context_var(scope: Any, receive: Any, send: Any) -> None:
 async def length_then_record(scope: Any, receive: Any, send: Any) -> None:
     """A streamed body whose last chunk completes its Content-Length; records whether its
     last send returned (or it was cancelled) in ``raw-events.log``."""
+    if scope["type"] != "http":
+        return
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]}
     )
