@@ -363,7 +363,13 @@ class ProxyHandler(Handler):
 
         if parser.upgraded:
             return tunnel_response(request, self.location, conn, parser, headers, done)
-        if parser.complete and sender is None and parser.buffered <= SMALL_RESPONSE:
+        if (
+            parser.complete
+            and sender is None
+            and parser.buffered <= SMALL_RESPONSE
+            # a chunked answer stays chunked, as nginx passes it
+            and not any(item[0] == "transfer-encoding" for item in parser.headers)
+        ):
             # the whole (small) answer is here: one write with its length, connection back now
             data = b"".join(parser.chunks)
             parser.chunks.clear()

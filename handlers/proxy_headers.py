@@ -101,18 +101,19 @@ def request_head(
     return HeadTemplate(location, None).render(request, method, uri, framing)
 
 
-def response_headers(items: list[tuple[str, str]], status: int) -> Headers:
-    """The headers passed to the client from the upstream's ``items``."""
+def response_headers(items: list[tuple[str, str, str]], status: int) -> Headers:
+    """The headers passed to the client from the upstream's ``items`` (``(lower-cased
+    name, name, value)`` triples)."""
     out = []
     listed: set[str] | None = None
-    for name, value in items:
-        lower = name.lower()
+    for item in items:
+        lower = item[0]
         if lower in _NOT_RETURNED:
             if lower == "connection":
-                listed = {t.strip().lower() for t in value.split(",") if t.strip()}
+                listed = {t.strip().lower() for t in item[2].split(",") if t.strip()}
             if not (status == 101 and lower in ("upgrade", "connection")):
                 continue
-        out.append((lower, name, value))
+        out.append(item)
     if listed:
         keep = ("upgrade", "connection") if status == 101 else ()
         out = [item for item in out if item[0] not in listed or item[0] in keep]

@@ -52,7 +52,8 @@ class ResponseParser:
         self.status = 0
         self.reason = ""
         self.version = "1.0"
-        self.headers: list[tuple[str, str]] = []
+        # (lower-cased name, name, value), as ``Headers`` holds them
+        self.headers: list[tuple[str, str, str]] = []
         self.head_done = False
         self.complete = False
         self.keep_alive = False
@@ -72,7 +73,8 @@ class ResponseParser:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._interim:
-            self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+            text = name.decode("latin-1")
+            self.headers.append((text.lower(), text, value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -160,8 +162,7 @@ def _close_delimited(parser: ResponseParser) -> bool:
     """Whether the body ends only with the connection (no length, not chunked)."""
     if parser.status in (204, 304):
         return False
-    for name, value in parser.headers:
-        lower = name.lower()
+    for lower, _, value in parser.headers:
         if lower == "content-length":
             return False
         if lower == "transfer-encoding" and "chunked" in value.lower():

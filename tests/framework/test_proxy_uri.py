@@ -63,6 +63,8 @@ def test_response_headers_drop_hop_by_hop_but_keep_upgrade_on_101() -> None:
     items = [("Connection", "keep-alive, X-Gone"), ("X-Gone", "1"), ("Keep-Alive", "t=5"),
              ("Server", "up"), ("Date", "x"), ("Transfer-Encoding", "chunked"),
              ("Content-Length", "3"), ("X-Kept", "1")]  # fmt: skip
-    assert response_headers(items, 200).items() == [("Content-Length", "3"), ("X-Kept", "1")]
-    upgraded = response_headers([("Upgrade", "websocket"), ("Connection", "Upgrade")], 101)
+    triples = [(name.lower(), name, value) for name, value in items]
+    assert response_headers(triples, 200).items() == [("Content-Length", "3"), ("X-Kept", "1")]
+    upgrade = [("upgrade", "Upgrade", "websocket"), ("connection", "Connection", "Upgrade")]
+    upgraded = response_headers(upgrade, 101)
     assert upgraded.get("upgrade") == "websocket"
