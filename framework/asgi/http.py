@@ -97,26 +97,37 @@ class HttpCycle:
         """Run ``app_call`` (the app with this cycle's receive/send) until its response is
         known; raises what the app raised before it (a 500), or the cancellation of a
         handler whose client left."""
+        return self.first_step(app_call) or await self.rest()
+
+    def first_step(self, app_call: Awaitable[None]) -> Response | None:
+        """Run the app up to its first wait: its response if it answered in one go (most
+        apps: no coroutine of ours is involved), else None and ``await rest()``."""
         if type(app_call) is not CoroutineType:  # an awaitable object, not a coroutine
             app_call = _coroutine(app_call)
         context = self._context = contextvars.copy_context()
-        try:  # the first step here: most apps answer without ever waiting
+        try:
             pending = context.run(app_call.send, None)  # type: ignore[attr-defined]
         except StopIteration:
             result = self.result
             if result is not None and self.phase is _DONE and self.body_error is None:
-                return result  # the fast path: answered in one go
+                return result  # the fast path
             run = self._run_of(app_call)
             run.done = True
-        except BaseException as exc:  # noqa: BLE001 - reported below, as a 500
+        except BaseException as exc:  # noqa: BLE001 - reported by rest(), as a 500
             run = self._run_of(app_call)
             run.done = True
             run.error = exc
         else:
             run = self._run_of(app_call)
             run.suspended(pending)
-            if not self._has_response():
-                await run
+        return None
+
+    async def rest(self) -> Response:
+        """After ``first_step``: run the app until its response is known."""
+        run = self.run
+        assert run is not None
+        if not run.done and not self._has_response():
+            await run
         if run.done:
             self._app_ended()
             if run.held is not None:

@@ -11,7 +11,8 @@ EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
 """What an ``http`` scope's ``extensions`` advertises (shared: apps only read it)."""
 WEBSOCKET_EXTENSIONS: dict[str, dict[str, Any]] = {"websocket.http.response": {}}
 
-_NAMES: dict[str, bytes] = {}  # lower-cased request header name -> its bytes
+_UPGRADE = b"upgrade"
+_NAMES: dict[str, bytes] = {"upgrade": _UPGRADE}  # lower-cased request header name -> bytes
 
 
 def latin1(text: str) -> bytes:
@@ -64,10 +65,12 @@ def target_parts(target: str, query: str) -> tuple[bytes, bytes]:
     return parts[0], parts[2]
 
 
-def header_pairs(request: Request) -> list[tuple[bytes, bytes]]:
-    """``[(lower-cased name, value)]`` as bytes, in arrival order."""
+def header_pairs(request: Request) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """``[(lower-cased name, value)]`` as bytes, in arrival order, and whether an
+    ``Upgrade`` header is among them."""
     names = _NAMES
     out = []
+    upgrade = False
     # the engine's (lower-cased, as sent, value) triples: one pass, no copies
     for lower, _, value in request.headers._items:
         name = names.get(lower)
@@ -75,12 +78,22 @@ def header_pairs(request: Request) -> list[tuple[bytes, bytes]]:
             name = lower.encode("latin-1")
             if len(names) < 1024:
                 names[lower] = name
+            if lower == "upgrade":
+                upgrade = True
+        elif name is _UPGRADE:
+            upgrade = True
         out.append((name, value.encode("latin-1")))
-    return out
+    return out, upgrade
 
 
-def http_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[str, Any]:
-    """The ``http`` scope of ``request`` (``state``: the lifespan state, copied)."""
+def http_scope(
+    request: Request,
+    root_path: str,
+    state: dict[str, Any],
+    headers: list[tuple[bytes, bytes]],
+) -> dict[str, Any]:
+    """The ``http`` scope of ``request`` (``state``: the lifespan state, copied;
+    ``headers``: its ``header_pairs``)."""
     raw, query = target_parts(request.target, request.query)
     path = request.path
     return {
@@ -93,7 +106,7 @@ def http_scope(request: Request, root_path: str, state: dict[str, Any]) -> dict[
         "raw_path": raw,
         "query_string": query,
         "root_path": root_path,
-        "headers": header_pairs(request),
+        "headers": headers,
         "client": request.client,
         "server": request.server,
         "state": state.copy() if state else {},
@@ -115,7 +128,7 @@ def websocket_scope(
         "raw_path": raw_path(request.target),
         "query_string": latin1(query) if query else b"",
         "root_path": root_path,
-        "headers": header_pairs(request),
+        "headers": header_pairs(request)[0],
         "client": request.client,
         "server": request.server,
         "subprotocols": subprotocols,
