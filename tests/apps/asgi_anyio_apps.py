@@ -6,6 +6,7 @@ Events go to ``anyio-events.log`` in the server's working directory."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,17 @@ async def listener_stream(scope: Any, receive: Any, send: Any) -> None:
             pass
         record(f"listener {tag} heard disconnect")
         group.cancel_scope.cancel()
+
+
+async def asyncio_timeout_app(scope: Any, receive: Any, send: Any) -> None:
+    """``asyncio.timeout`` cancels the current task (the connection's) and uncancels it."""
+    if scope["type"] != "http":
+        return
+    try:
+        async with asyncio.timeout(0.05):
+            await asyncio.sleep(30)
+        body = b"in time"
+    except TimeoutError:
+        body = b"asyncio timed out"
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})

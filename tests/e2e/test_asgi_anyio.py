@@ -22,6 +22,7 @@ server {{
     location /child {{ asgi asgi_anyio_apps:child_streams; }}
     location /timeout {{ asgi asgi_anyio_apps:timeout_app; }}
     location /listen {{ asgi asgi_anyio_apps:listener_stream; }}
+    location /asyncio-timeout {{ asgi asgi_anyio_apps:asyncio_timeout_app; }}
 }}
 """
 
@@ -62,6 +63,14 @@ def test_body_streamed_by_a_child_task(srv: ServerProcess) -> None:
 def test_the_apps_own_timeout(srv: ServerProcess) -> None:
     result = srv.get("/timeout")
     assert (result.status, result.text) == (504, "the app timed out")
+
+
+def test_asyncio_timeout_in_the_app_keeps_the_connection_usable(srv: ServerProcess) -> None:
+    with srv.client() as client:
+        for _ in range(2):
+            assert client.get("/asyncio-timeout").text == "asyncio timed out"
+        assert client.get("/timeout").status == 504
+        assert client.connections == 1
 
 
 def test_disconnect_listener_in_a_task_group(srv: ServerProcess) -> None:
