@@ -367,8 +367,7 @@ class ProxyHandler(Handler):
             parser.complete
             and sender is None
             and parser.buffered <= SMALL_RESPONSE
-            # a chunked answer stays chunked, as nginx passes it
-            and not any(item[0] == "transfer-encoding" for item in parser.headers)
+            and not parser.chunked  # a chunked answer stays chunked, as nginx passes it
         ):
             # the whole (small) answer is here: one write with its length, connection back now
             data = b"".join(parser.chunks)

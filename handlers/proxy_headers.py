@@ -106,15 +106,19 @@ def response_headers(items: list[tuple[str, str, str]], status: int) -> Headers:
     name, name, value)`` triples)."""
     out = []
     listed: set[str] | None = None
+    upgrade = status == 101
     for item in items:
         lower = item[0]
         if lower in _NOT_RETURNED:
             if lower == "connection":
-                listed = {t.strip().lower() for t in item[2].split(",") if t.strip()}
-            if not (status == 101 and lower in ("upgrade", "connection")):
+                listed = {t.strip().lower() for t in item[2].split(",")}
+            if not (upgrade and lower in ("upgrade", "connection")):
                 continue
         out.append(item)
     if listed:
-        keep = ("upgrade", "connection") if status == 101 else ()
-        out = [item for item in out if item[0] not in listed or item[0] in keep]
+        # names already dropped above (``keep-alive``, ``close``...) need no second pass
+        listed -= _NOT_RETURNED
+        listed.discard("")
+        if listed:
+            out = [item for item in out if item[0] not in listed]
     return Headers.from_list(out)

@@ -100,7 +100,21 @@ class ProxyPass(Model):
         inherited from an enclosing location (nginx does not inherit ``proxy_pass``)."""
         if block is None or not self.written_at:
             return True
-        return any(_inside(place, block) for place in self.written_at)
+        # asked per request (handler timeout): settled once per (directive, block)
+        key = (id(self), id(block))
+        hit = _DECLARED.get(key)
+        if hit is not None and hit[0] is self and hit[1] is block:
+            return hit[2]
+        found = any(_inside(place, block) for place in self.written_at)
+        if len(_DECLARED) >= 4096:  # config reloads: never grows without bound
+            _DECLARED.clear()
+        _DECLARED[key] = (self, block, found)
+        return found
+
+
+# (id(proxy_pass), id(block)) -> (proxy_pass, block, declared): the objects are kept so an
+# id cannot be reused while its entry lives
+_DECLARED: dict[tuple[int, int], tuple[ProxyPass, Span, bool]] = {}
 
 
 def _inside(place: Span, block: Span) -> bool:

@@ -36,6 +36,7 @@ class ResponseParser:
         "chunks",
         "buffered",
         "upgraded",
+        "chunked",
         "rest",
         "_interim",
         "_head_bytes",
@@ -60,6 +61,7 @@ class ResponseParser:
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
         self.upgraded = False
+        self.chunked = False  # a Transfer-Encoding header came (the body is not length-framed)
         self.rest = b""  # bytes after a 101's head
         self._head_bytes = 0
         self._interim = False
@@ -74,7 +76,10 @@ class ResponseParser:
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._interim:
             text = name.decode("latin-1")
-            self.headers.append((text.lower(), text, value.decode("latin-1")))
+            lower = text.lower()
+            if lower == "transfer-encoding":
+                self.chunked = True
+            self.headers.append((lower, text, value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -82,6 +87,7 @@ class ResponseParser:
         if 100 <= status < 200 and status != 101:
             self._interim = True
             self.headers.clear()
+            self.chunked = False
             return
         self.status = status
         self.version = parser.get_http_version()
