@@ -104,7 +104,8 @@ class AsgiHandler(Handler[HandlerSettings]):
         try:
             return await cycle.response()
         except asyncio.CancelledError:
-            task.cancel()
+            if not cycle.accepted:  # once accepted, the app hears websocket.disconnect
+                task.cancel()
             raise
 
     async def _run_websocket(self, cycle: WebSocketCycle, scope: dict[str, Any]) -> None:

@@ -14,11 +14,17 @@ The app runs in a task of its own from the handshake on. Its first ``receive`` i
 
 When the peer closes (or is lost) ``receive`` returns ``websocket.disconnect`` with the close
 code, and ``send`` raises ``ClientDisconnected`` (an ``OSError``, spec 2.4). An app that
-fails after accepting closes the session with 1011 (logged)."""
+fails after accepting closes the session with 1011 (logged).
+
+An accepted 101 whose session never starts (the client left before the engine switched
+protocols: the handler was cancelled, or the request's ``disconnected`` was set; or the 101
+was dropped, its ``run`` freed unrun) is abandoned: the app waiting for the session gets
+``websocket.disconnect`` 1006 at once instead of waiting until the worker stops."""
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -27,6 +33,7 @@ from framework.http.errors import HTTPError
 from framework.http.headers import Headers
 from framework.http.request import Request
 from framework.http.response import Response
+from framework.http.tunnel import Upgrade
 from framework.websocket import WebSocket, WebSocketClosed
 
 Message = MutableMapping[str, Any]
@@ -40,6 +47,8 @@ class WebSocketCycle:
         "_loop",
         "_decided",
         "_decision",
+        "_accepted",
+        "_watch",
         "_connected",
         "_ws",
         "_ws_ready",
@@ -55,6 +64,8 @@ class WebSocketCycle:
         self._loop = asyncio.get_running_loop()
         self._decided: asyncio.Future[None] = self._loop.create_future()
         self._decision: Response | BaseException | None = None
+        self._accepted = False  # the decision is the 101
+        self._watch: asyncio.Task[None] | None = None  # abandons the 101 if the client leaves
         self._connected = False  # websocket.connect was received
         self._ws: WebSocket | None = None
         self._ws_ready: asyncio.Future[None] = self._loop.create_future()
@@ -67,12 +78,38 @@ class WebSocketCycle:
     # -- the handler's side ----------------------------------------------------------------
     async def response(self) -> Response:
         """The answer to the handshake: the 101, a denial, or a failure raised."""
-        await asyncio.shield(self._decided)
-        decision = self._decision
+        try:
+            await asyncio.shield(self._decided)
+        except asyncio.CancelledError:
+            if self._accepted:  # the client left before the switch: the app hears 1006
+                self.abandon()
+            raise
+        decision, self._decision = self._decision, None  # the 101's run must be freeable
         if isinstance(decision, Response):
             return decision
         assert decision is not None
         raise decision
+
+    @property
+    def accepted(self) -> bool:
+        """The app accepted the WebSocket (the decision is the 101)."""
+        return self._accepted
+
+    def abandon(self) -> None:
+        """The accepted 101 will not run: an app waiting for its session gets
+        ``websocket.disconnect`` 1006 (a no-op once the session started)."""
+        if self._loop.is_closed():  # a finalizer, after the worker's loop
+            return
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+        if not self._ws_ready.done():
+            self._ws_ready.cancel()
+
+    async def _watch_client(self) -> None:
+        await self.request.disconnected.wait()
+        self._watch = None
+        self.abandon()
 
     def _decide(self, decision: Response | BaseException) -> None:
         if not self._decided.done():
@@ -86,17 +123,18 @@ class WebSocketCycle:
                 exc = RuntimeError("the ASGI app returned without accepting the WebSocket")
             self._decide(exc)
         if not self._done.done():
-            accepted = isinstance(self._decision, Response) and self._decision.status == 101
-            if exc is None or isinstance(exc, asyncio.CancelledError) or not accepted:
+            if exc is None or isinstance(exc, asyncio.CancelledError) or not self._accepted:
                 self._done.set_result(None)
             else:
                 self._done.set_exception(exc)  # the session raises it: a 1011 close
-        if not self._ws_ready.done():
-            self._ws_ready.cancel()
+        self.abandon()
 
     async def session(self, ws: WebSocket) -> None:
         """The accepted connection's session: lasts while the app runs."""
         self._ws = ws
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
         if not self._ws_ready.done():
             self._ws_ready.set_result(None)
         await asyncio.shield(self._done)  # raises what the app raised: a 1011 close
@@ -176,6 +214,12 @@ class WebSocketCycle:
             except HTTPError as exc:
                 self._decide(exc)
                 raise ClientDisconnected("the WebSocket handshake failed") from None
+            upgrade = response.body
+            assert isinstance(upgrade, Upgrade)
+            # dropped unrun (a hook replaced the 101, the connection ended first): abandon
+            weakref.finalize(upgrade.run, self.abandon).atexit = False
+            self._accepted = True
+            self._watch = self._loop.create_task(self._watch_client())
             self._decide(response)
         elif kind == "websocket.close":
             self._decide(HTTPError(403))

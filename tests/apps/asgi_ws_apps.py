@@ -37,6 +37,7 @@ async def echo(scope: Any, receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             record(f"disconnect {message['code']}")
+            record(f"ended {scope['path']} {message['code']}")
             return
         text = message.get("text")
         if text == "scope":

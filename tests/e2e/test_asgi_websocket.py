@@ -6,6 +6,8 @@ messages well above the socket buffers."""
 from __future__ import annotations
 
 import json
+import socket
+import struct
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -146,3 +148,27 @@ def test_many_clients_at_once(srv: ServerProcess) -> None:
         for i, ws in enumerate(clients):
             ws.send(f"m{i}")
         assert [ws.recv(timeout=10) for ws in clients] == [f"m{i}" for i in range(20)]
+
+
+HANDSHAKE = (
+    "GET {path} HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("read_101", [True, False], ids=["after-101", "before-101"])
+@pytest.mark.parametrize("reset", [True, False], ids=["rst", "fin"])
+def test_connection_lost_around_the_101_ends_the_app(
+    srv: ServerProcess, reset: bool, read_101: bool
+) -> None:
+    path = f"/ws/lost-{'rst' if reset else 'fin'}-{'after' if read_101 else 'before'}"
+    sock = srv.connect()
+    try:
+        sock.sendall(HANDSHAKE.format(path=path).encode())
+        if read_101:
+            assert read_response(sock, head_only=True).status == 101
+        if reset:  # SO_LINGER 0: the close sends a RST
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    finally:
+        sock.close()
+    assert wait_until(lambda: f"ended {path} 1006" in events(srv))
