@@ -285,4 +285,6 @@ def _show(name: str, value: object) -> str:
         return f"{value} bytes" + (" (unlimited)" if value == 0 else "")
     if name.endswith("timeout") and isinstance(value, float):
         return f"{value:g}s"
+    if value == "":
+        return '""'  # an empty string, not a blank (asgi_root_path)
     return "(none)" if value is None else str(value)

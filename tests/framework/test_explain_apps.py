@@ -106,3 +106,14 @@ def test_validate_config_explain_prints_the_app_line(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     settings = f"(root_path (none), lifespan auto, app_dir {tmp_path / 'apps'})"
     assert f"app       asgi explain_hello:app {settings}" in proc.stdout
+
+
+def settings_row(text: str, name: str) -> str | None:
+    return next(
+        (line.split(None, 1) for line in text.splitlines() if line.split()[:1] == [name]), None
+    )
+
+
+def test_an_empty_root_path_is_shown_as_an_empty_string_in_the_settings(config):
+    assert settings_row(explain(config, "/jobs/"), "asgi_root_path") == ["asgi_root_path", '""']
+    assert settings_row(explain(config, "/api/x"), "asgi_root_path") == ["asgi_root_path", "/api"]
