@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 QUEUE_HIGH = 256 * 1024  # received message bytes queued before the socket is not read
 QUEUE_LOW = 64 * 1024
 MESSAGE_OVERHEAD = 64  # counted per queued message, so many tiny ones are bounded too
+FRAGMENT_COST = 64  # a fragment counts at least this against the message limit (empty ones too)
 SEND_BACKLOG_LIMIT = 1024 * 1024  # send_nowait: a client further behind than this is dropped
 CLOSE_TIMEOUT = 5.0  # seconds the peer has to answer our close frame
 DEFLATE_STEP = 4096  # compressed bytes inflated at a time (bounds a deflate bomb's step)
@@ -82,7 +83,11 @@ class WebSocket:
         "_messages",
         "_queued",
         "_parts",
+        "_part_text",
         "_part_size",
+        "_frame_size",
+        "_pong",
+        "_pong_task",
         "_waiter",
         "_ended_event",
         "_closed",
@@ -117,8 +122,12 @@ class WebSocket:
         self._ping = ping_interval
         self._messages: deque[str | bytes] = deque()
         self._queued = 0
-        self._parts: list[str | bytes] = []
-        self._part_size = 0
+        self._parts: bytearray | None = None  # the message being reassembled (UTF-8 for text)
+        self._part_text = False
+        self._part_size = 0  # its cost against the limit (each frame at least FRAGMENT_COST)
+        self._frame_size = 0  # bytes of its current frame (wsproto splits long frames)
+        self._pong: bytes | None = None  # the latest pong held while the client lags
+        self._pong_task: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None  # the one receive() waiting
         self._ended_event: asyncio.Event | None = None  # close() calls waiting
         self._closed: WebSocketClosed | None = None  # over, for the application
@@ -146,7 +155,8 @@ class WebSocket:
                 self._queued -= len(message) + MESSAGE_OVERHEAD
                 if self._paused and self._queued <= QUEUE_LOW:
                     self._paused = False
-                    self._tunnel.resume_reading()
+                    if self._pong_task is None:
+                        self._tunnel.resume_reading()
                 return message
             if self._closed is not None:
                 raise self._closed
@@ -287,22 +297,40 @@ class WebSocket:
                 data = event.data  # type: ignore[attr-defined]
                 if self._discard:
                     continue
-                self._part_size += _size(data)
+                parts = self._parts
+                finished = event.message_finished  # type: ignore[attr-defined]
+                if parts is None and finished:
+                    if limit and _size(data) > limit:
+                        self._fail(1009, f"message larger than {limit} bytes")
+                        return False
+                    self._deliver(data)
+                    continue
+                raw = data.encode("utf-8", "surrogatepass") if cls is TextMessage else data
+                cost = len(raw)
+                if event.frame_finished:  # type: ignore[attr-defined]
+                    cost += max(0, FRAGMENT_COST - self._frame_size - cost)
+                    self._frame_size = 0
+                else:
+                    self._frame_size += cost
+                self._part_size += cost
                 if limit and self._part_size > limit:
                     self._fail(1009, f"message larger than {limit} bytes")
                     return False
-                if not event.message_finished:  # type: ignore[attr-defined]
-                    self._parts.append(data)
-                    continue
-                if self._parts:
-                    self._parts.append(data)
-                    data = _joined(self._parts, cls is TextMessage)
-                    self._parts = []
-                self._part_size = 0
-                self._deliver(data)
+                if parts is None:
+                    parts = self._parts = bytearray()
+                    self._part_text = cls is TextMessage
+                parts += raw
+                if finished:
+                    self._parts = None
+                    self._part_size = self._frame_size = 0
+                    self._deliver(parts.decode("utf-8") if self._part_text else bytes(parts))
             elif cls is Ping:
                 if proto.state is _OPEN:
-                    self._tunnel.write(proto.send(event.response()))  # type: ignore[attr-defined]
+                    pong = proto.send(event.response())  # type: ignore[attr-defined]
+                    if self._tunnel.full or self._pong_task is not None:
+                        self._hold_pong(pong)
+                    else:
+                        self._tunnel.write(pong)
             elif cls is CloseConnection:
                 code, reason = event.code, event.reason  # type: ignore[attr-defined]
                 state = proto.state
@@ -315,6 +343,29 @@ class WebSocket:
                 return False
             # a Pong only counts as activity (_last_rx)
         return True
+
+    def _hold_pong(self, pong: bytes) -> None:
+        """The client is not reading: keep only the latest pong (RFC 6455 5.5.3) and stop
+        reading until the write backlog drains, so a ping flood cannot grow memory."""
+        self._pong = pong
+        if self._pong_task is None:
+            self._tunnel.pause_reading()
+            self._pong_task = self._loop.create_task(self._send_pong_after_drain())
+
+    async def _send_pong_after_drain(self) -> None:
+        tunnel = self._tunnel
+        try:
+            await tunnel.drain()
+        except ConnectionError:
+            self._pong_task = None
+            self._lost()
+            return
+        self._pong_task = None
+        pong, self._pong = self._pong, None
+        if pong is not None and self._proto.state is _OPEN:
+            tunnel.write(pong)
+        if not self._paused:
+            tunnel.resume_reading()
 
     def _eof_received(self) -> None:
         self._end(1006, "connection closed without a close frame")
@@ -354,7 +405,8 @@ class WebSocket:
         peer's close frame is seen."""
         self._messages.clear()
         self._queued = 0
-        self._parts = []
+        self._parts = None
+        self._part_size = self._frame_size = 0
         if self._paused:
             self._paused = False
             self._tunnel.resume_reading()
@@ -421,6 +473,9 @@ class WebSocket:
         """The run is over: the session ends (1006 if it was still open), timers cancelled."""
         self._end(1006, "connection lost")
         self.stop_timers()
+        task, self._pong_task = self._pong_task, None
+        if task is not None:
+            task.cancel()
 
     def stop_timers(self) -> None:
         """Cancel the session's timers."""
@@ -428,13 +483,6 @@ class WebSocket:
             if timer is not None:
                 timer.cancel()
         self._timer = self._close_timer = None
-
-
-def _joined(parts: list[str | bytes], text: bool) -> str | bytes:
-    """The fragments of one message as one ``str`` (text) or ``bytes``."""
-    if text:
-        return "".join(parts)  # type: ignore[arg-type]
-    return b"".join(parts)  # type: ignore[arg-type]
 
 
 def _size(data: str | bytes) -> int:
