@@ -25,6 +25,7 @@ from framework.http.headers import Headers
 from framework.http.realip import apply_real_ip
 from framework.http.request import Request
 from framework.http.response import Response
+from framework.http.tunnel import Tunnel, Upgrade
 from framework.http.variables import expand_uri
 from framework.logs import AccessLog, AccessLogs, error_log
 from framework.registry import registry
@@ -246,8 +247,9 @@ class Application:
         self._matchers: dict[int, LocationMatcher] = {}
         self._chains: dict[int, _Chain] = {}
         self._handlers: list[Handler] = []
-        self.inflight = 0
+        self.inflight = 0  # requests being answered and tunnels (upgrades) running
         self.on_idle: asyncio.Future[None] | None = None  # set when inflight drops to 0
+        self.tunnels: set[Tunnel] = set()
         for server in config.servers:
             self._matchers[id(server)] = LocationMatcher(server)
             for loc in _iter_locations(server):
@@ -311,6 +313,8 @@ class Application:
         self.inflight += 1
         try:
             response = await self._respond(request)
+            if response.body.__class__ is Upgrade:
+                response.body.app = self  # type: ignore[union-attr]
             location = response.headers.get("location")
             if location is not None and location.startswith("/"):
                 # nginx's header filter: a local Location becomes absolute (scheme, Host,
@@ -322,11 +326,26 @@ class Application:
         except Exception as exc:  # noqa: BLE001 - anything is a 500, the server keeps serving
             return _failure_response(request, exc)
         finally:
-            self.inflight -= 1
-            if not self.inflight and self.on_idle is not None:
-                if not self.on_idle.done():
-                    self.on_idle.set_result(None)
-                self.on_idle = None
+            self._done()
+
+    def _done(self) -> None:
+        self.inflight -= 1
+        if not self.inflight and self.on_idle is not None:
+            if not self.on_idle.done():
+                self.on_idle.set_result(None)
+            self.on_idle = None
+
+    def hold_tunnel(self, tunnel: Tunnel) -> None:
+        """An upgraded connection this Application answered runs: in flight until
+        ``release_tunnel`` (a reload's retirement waits for it)."""
+        self.inflight += 1
+        self.tunnels.add(tunnel)
+
+    def release_tunnel(self, tunnel: Tunnel) -> None:
+        """The tunnel is over."""
+        if tunnel in self.tunnels:
+            self.tunnels.discard(tunnel)
+            self._done()
 
     async def respond_error(self, request: Request, status: int) -> Response:
         """The answer to an engine-level error on a routed request (e.g. 413 decided from

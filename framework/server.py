@@ -453,7 +453,7 @@ class Server:
         error_log.info("reloaded configuration")
         for conn in list(self.connections):  # like nginx: idle keep-alive ones close now
             conn.close_if_waiting()
-        self.loop.create_task(_retire(old_app))
+        self.loop.create_task(_retire(old_app, config.shutdown_timeout))
 
 
 def _reload_is_the_masters() -> None:
@@ -480,13 +480,30 @@ def load_for_reload(config_path: str | None) -> Config | None:
     return result.config
 
 
-async def _retire(app: Application) -> None:
-    """Shut an old Application down once no request is using it any more."""
+async def _retire(app: Application, timeout: float) -> None:
+    """Shut an old Application down once no request or tunnel is using it any more;
+    tunnels (WebSocket sessions) still open after ``timeout`` are closed (1001)."""
     loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     while app.inflight:
+        left = deadline - loop.time()
+        if app.tunnels and left <= 0:
+            error_log.warning(
+                "reload: closing %d upgraded connection(s) of the previous configuration "
+                "at shutdown_timeout",
+                len(app.tunnels),
+            )
+            for tunnel in list(app.tunnels):
+                tunnel.shut_down()
         done = loop.create_future()
         app.on_idle = done
-        await done
+        if app.tunnels and left > 0:
+            try:
+                await asyncio.wait_for(asyncio.shield(done), left)
+            except TimeoutError:
+                pass
+        else:
+            await done
     await app.shutdown()
 
 

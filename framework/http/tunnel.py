@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from framework.http.connection import Connection
     from framework.http.request import Request
     from framework.http.response import Response
+    from framework.pipeline import Application
 
 HIGH_WATER = 256 * 1024  # tunnel input buffered before socket reading pauses
 LOW_WATER = 64 * 1024
@@ -42,12 +43,14 @@ TunnelRun = Callable[["Tunnel"], Awaitable[None]]
 
 class Upgrade:
     """The body of a ``101 Switching Protocols`` response: ``run(tunnel)`` is awaited
-    once the head is written, and owns the connection until it returns."""
+    once the head is written, and owns the connection until it returns. ``app`` is the
+    Application that answered (set by it): the tunnel counts as in flight there."""
 
-    __slots__ = ("run",)
+    __slots__ = ("run", "app")
 
     def __init__(self, run: TunnelRun) -> None:
         self.run = run
+        self.app: Application | None = None
 
     def __repr__(self) -> str:
         return f"<Upgrade {getattr(self.run, '__qualname__', self.run)!r}>"
@@ -145,6 +148,11 @@ class Tunnel:
         (at once, or at its next await when it calls this itself)."""
         self._closed = True
         self._conn._lost()
+
+    def shut_down(self) -> None:
+        """Forced close at the end of a retired configuration's ``shutdown_timeout``: the
+        owner's ``on_abort`` (a WebSocket's 1001), then the connection is closed."""
+        self._conn.abort()
 
     def set_protocol(
         self, data_received: Callable[[bytes], None], eof_received: Callable[[], None]
@@ -276,6 +284,10 @@ async def serve_tunnel(conn: Connection, request: Request, response: Response) -
     connection = response.headers.get("connection") or "upgrade"  # header_block leaves it out
     queue.write(wire.encode_head(f"{head}Connection: {connection}\r\n\r\n"))
     tunnel = Tunnel(conn, request, hold.chunks)
+    # in flight in the Application that answered (after a reload conn.owner.app is the new
+    # one): the old one's shutdown waits for it; no await since respond() returned
+    app = upgrade.app or conn.owner.app
+    app.hold_tunnel(tunnel)
     conn._tunnel = tunnel
     conn._busy = True  # graceful stop waits for it (and tells it: ``stopping``)
     conn._hreq = None  # no handler clock: the owner keeps its own idle timeout
@@ -286,7 +298,6 @@ async def serve_tunnel(conn: Connection, request: Request, response: Response) -
         conn.resume(PAUSE_UPGRADE)
     if conn._closing and conn.owner.stopping:  # a graceful stop began during the handshake
         tunnel.server_stopping()
-    app = conn.owner.app
     try:
         await upgrade.run(tunnel)
     except ConnectionError:
@@ -299,6 +310,7 @@ async def serve_tunnel(conn: Connection, request: Request, response: Response) -
     finally:
         tunnel._closed = True
         conn._busy = False
+        app.release_tunnel(tunnel)
         app.log_access(request, 101, tunnel.sent)  # also when cancelled (client gone, stop)
 
 
