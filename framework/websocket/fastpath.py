@@ -26,8 +26,8 @@ def unmask(payload: bytes | bytearray | memoryview, key: bytes | bytearray) -> b
 
 def simple_messages(data: bytes) -> tuple[list[str | bytes], int]:
     """The messages of the complete simple frames at the start of ``data`` (FIN, no RSV
-    bits, text or binary, masked, payload under 64 KiB; text valid UTF-8), and how many
-    bytes they take. Stops at the first frame that is not one."""
+    bits, text or binary, masked, payload under 64 KiB in its minimal length encoding, text
+    valid UTF-8), and how many bytes they take. Stops at the first frame that is not one."""
     messages: list[str | bytes] = []
     pos = 0
     n = len(data)
@@ -45,6 +45,8 @@ def simple_messages(data: bytes) -> tuple[list[str | bytes], int]:
             if head > n:
                 break
             length = (data[pos + 2] << 8) | data[pos + 3]
+            if length < 126:
+                break  # not the minimal encoding (RFC 6455 5.2): wsproto answers it (1002)
         elif length == 127:
             break
         end = head + length

@@ -62,6 +62,8 @@ VIOLATIONS = {
     "binary_inside_fragmented_binary": [frame(BINARY, b"a", fin=False), frame(BINARY, b"b")],
     "unmasked_client_frame": [frame(TEXT, b"hello", mask=False)],
     "close_payload_one_byte": [frame(CLOSE, b"\x03")],
+    "non_minimal_two_byte_length": [bytes((0x81, 0xFE, 0, 5, 0, 0, 0, 0)) + b"hello"],
+    "non_minimal_eight_byte_length": [bytes((0x82, 0xFF)) + struct.pack("!Q", 200) + bytes(204)],
     **{
         f"close_code_{c}": [close_frame(c)]
         for c in (0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000)

@@ -65,6 +65,17 @@ def test_it_stops_at_the_first_frame_that_is_not_simple(stopper: str) -> None:
     assert (messages, used) == (["first"], len(first))
 
 
+def test_a_non_minimal_length_is_left_to_wsproto_which_refuses_it() -> None:
+    key = b"\x01\x02\x03\x04"
+    padded = bytes((0x81, 0x80 | 126)) + struct.pack("!H", 5) + key + unmask(b"hello", key)
+    first = client_frame(0x81, b"first")
+    assert simple_messages(first + padded) == (["first"], len(first))
+    server = Connection(ConnectionType.SERVER)
+    server.receive_data(padded)
+    (event,) = server.events()
+    assert event.code == 1002  # type: ignore[attr-defined]
+
+
 def test_a_partial_frame_is_left_for_later() -> None:
     first = client_frame(0x81, b"first")
     for cut in range(1, 12):
