@@ -39,6 +39,7 @@ from framework.http.response import BodyAborted, FileBody, Response
 from framework.logs import error_log
 
 Message = MutableMapping[str, Any]
+_new = object.__new__
 
 # response headers as sent -> the engine's triples and their serialised block
 _HEADER_SETS: dict[tuple[Any, ...], tuple[list[tuple[str, str, str]], str]] = {}
@@ -61,36 +62,56 @@ _INIT, _STARTED, _STREAMING, _DONE = Phase.INIT, Phase.STARTED, Phase.STREAMING,
 
 
 class HttpCycle:
-    """receive/send of one request (see the module docstring).
+    """receive/send of one request (see the module docstring)."""
 
-    No ``__slots__``: the state starts as the class attributes below and an instance
-    only stores what changes, which costs less per request than setting every slot."""
-
-    run: AppRun | None = None  # the app call, once it had to wait
-    phase = _INIT
-    status = 200
-    headers: Headers | None = None
-    result: Response | None = None  # the response, once known
-    error: BaseException | None = None  # the app failed before the response
-    gone = False  # the client left
-    body_error: HTTPError | None = None  # the request body failed (413)
-    _body_done = False
-    _received = 0
-    _over = False  # the exchange is over: receive() answers http.disconnect
-    _end: asyncio.Future[None] | None = None  # receive() waits for the end
-    # a streamed body: the chunk the engine takes next, whether it is the last one, whether
-    # the last one was taken, whether the stream failed, and whether the engine wants no
-    # more of it (a HEAD answer: what the app sends is dropped)
-    _chunk: bytes | None = None
-    _last = False
-    _ended = False
-    _aborted = False
-    _discard = False
-    _accepted: asyncio.Future[None] | None = None  # send() waits for the engine
-    _context: contextvars.Context | None = None  # the app call's context variables
+    __slots__ = (
+        "request",
+        "run",
+        "phase",
+        "status",
+        "headers",
+        "result",
+        "error",
+        "gone",
+        "body_error",
+        "_body_done",
+        "_received",
+        "_over",
+        "_end",
+        "_chunk",
+        "_last",
+        "_ended",
+        "_aborted",
+        "_discard",
+        "_accepted",
+        "_context",
+    )
 
     def __init__(self, request: Request) -> None:
+        # slots: a later store costs a fraction of an instance-dict one (hello path)
         self.request = request
+        self.run: AppRun | None = None  # the app call, once it had to wait
+        self.phase = _INIT
+        self.status = 200
+        self.headers: Headers | None = None
+        self.result: Response | None = None  # the response, once known
+        self.error: BaseException | None = None  # the app failed before the response
+        self.gone = False  # the client left
+        self.body_error: HTTPError | None = None  # the request body failed (413)
+        self._body_done = False
+        self._received = 0
+        self._over = False  # the exchange is over: receive() answers http.disconnect
+        self._end: asyncio.Future[None] | None = None  # receive() waits for the end
+        # a streamed body: the chunk the engine takes next, whether it is the last one,
+        # whether the last one was taken, whether the stream failed, and whether the
+        # engine wants no more of it (a HEAD answer: what the app sends is dropped)
+        self._chunk: bytes | None = None
+        self._last = False
+        self._ended = False
+        self._aborted = False
+        self._discard = False
+        self._accepted: asyncio.Future[None] | None = None  # send() waits for the engine
+        self._context: contextvars.Context | None = None  # the app call's context variables
 
     # -- the handler's side ----------------------------------------------------------------
     async def respond(self, app_call: Awaitable[None]) -> Response:
@@ -281,8 +302,18 @@ class HttpCycle:
                     body = bytes(body)
                 if not message.get("more_body", False):
                     self.phase = _DONE
-                    self._respond(Response(self.status, body, self.headers))
-                    self._finish()
+                    response = _new(Response)  # the constructor's coercions are not needed
+                    response.status = self.status
+                    response.body = body
+                    response.headers = self.headers  # type: ignore[assignment]  # set by start
+                    response.reason = None
+                    response.raw = False
+                    if self.run is None:  # answered in one go: nobody to wake, none waits
+                        self.result = response
+                        self._over = True
+                    else:
+                        self._respond(response)
+                        self._finish()
                     return _TAKEN
                 self.phase = _STREAMING
                 self._respond(Response(self.status, StreamBody(self), self.headers))
@@ -291,7 +322,8 @@ class HttpCycle:
                 return self._hand(bytes(message.get("body", b"")), not message.get("more_body"))
         elif kind == "http.response.start":
             if phase is _INIT:
-                self.status = int(message["status"])
+                status = message["status"]
+                self.status = status if status.__class__ is int else int(status)
                 self.headers = response_headers(message.get("headers", ()))
                 self.phase = _STARTED
                 return _TAKEN
@@ -445,8 +477,11 @@ def response_headers(raw: Any) -> Headers:
         known = _HEADER_SETS.get(key)
     except TypeError:  # [name, value] lists: not hashable
         key, known = None, None
-    if known is not None:
-        return Headers.from_items(*known)
+    if known is not None:  # Headers.from_items, without the classmethod call
+        headers = _new(Headers)
+        headers._items = known[0].copy()
+        headers._block = known[1]
+        return headers
     items = []
     for name, value in raw:
         text = bytes(name).decode("latin-1")
