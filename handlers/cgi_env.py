@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from framework.config.models import CgiRule
@@ -115,14 +115,21 @@ def build_environ(
 
 
 def header_variables(request: Request, *, dechunked: bool = False) -> dict[str, str]:
-    """HTTP_* variables from the request headers.
+    """HTTP_* variables from the request headers (``field_variables``)."""
+    return field_variables(request.headers.items(), dechunked=dechunked)
+
+
+def field_variables(
+    fields: Iterable[tuple[str, str]], *, dechunked: bool = False
+) -> dict[str, str]:
+    """HTTP_* variables from header fields (also the WSGI bridge's environ).
 
     Names with characters outside ``[A-Za-z0-9-]`` are dropped (so ``X_Foo`` cannot pose as
     ``X-Foo``); repeated fields are joined with ``, `` (cookies with ``; ``, RFC 6265).
     ``dechunked``: the body was spooled, so Transfer-Encoding no longer describes stdin.
     """
     joined: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
+    for name, value in fields:
         lower = name.lower()
         if lower in _SKIPPED_FIELDS or not _FIELD_NAME.fullmatch(name):
             continue

@@ -12,13 +12,19 @@ has none.
 
 from __future__ import annotations
 
+from framework.asgi.http import HttpCycle
 from framework.asgi.lifespan import LifespanMode
 from framework.asgi.loader import ASGIApp, load_target
+from framework.asgi.scope import header_pairs, http_scope
 from framework.config.directives_apps import AppTarget
 from framework.config.models import LocationConfig
+from framework.handler import CallNext
+from framework.http.errors import HTTPError
+from framework.http.request import Request
+from framework.http.response import Response
 from framework.registry import registry
 from handlers.asgi import AsgiHandler
-from handlers.wsgi_bridge import DEFAULT_THREADS, BoundedWSGIMiddleware
+from handlers.wsgi_bridge import DEFAULT_THREADS, RETRY_AFTER, BoundedWSGIMiddleware
 
 
 class WsgiHandler(AsgiHandler):
@@ -39,6 +45,24 @@ class WsgiHandler(AsgiHandler):
     def lifespan_mode(self) -> LifespanMode:
         """WSGI has no lifespan."""
         return "off"
+
+    async def handle(self, request: Request, call_next: CallNext) -> Response:
+        """Every request is plain HTTP to a WSGI app, a WebSocket handshake included (the app
+        cannot accept one: it answers it as it sees fit). The request first waits here for
+        a free thread: a client leaving meanwhile only cancels the wait, and past the
+        pool's backlog the answer is 503 with ``Retry-After``."""
+        app = self.app
+        if not isinstance(app, BoundedWSGIMiddleware):
+            return await super().handle(request, call_next)
+        if not await app.acquire():
+            raise HTTPError(503, "WSGI pool busy", headers={"Retry-After": RETRY_AFTER})
+        headers, _ = header_pairs(request)
+        cycle = HttpCycle(request)
+        scope = http_scope(request, self.root_path, self.state, headers)
+        response = cycle.first_step(app.serve(scope, cycle.receive, cycle.send))
+        if response is not None:
+            return response
+        return await cycle.rest()
 
     async def shutdown(self) -> None:
         """The last location using the app stops its pool (threads still in the app are

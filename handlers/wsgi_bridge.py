@@ -44,12 +44,20 @@ from typing import Any, TypeVar
 from a2wsgi.wsgi import Body, WSGIMiddleware, build_environ
 
 from framework.logs import error_log
+from handlers.cgi_env import field_variables
 
 T = TypeVar("T")
 
 DEFAULT_THREADS = 10
 """Threads per worker process (a2wsgi's default): requests a WSGI app serves at once."""
 
+
+BACKLOG_PER_THREAD = 100
+"""Requests that may wait for a free thread, per thread of the pool (1000 with the default
+10 threads); past that the bridge answers 503 with ``Retry-After`` at once."""
+
+RETRY_AFTER = "1"
+"""``Retry-After`` (seconds) of that 503."""
 
 MERGE_LIMIT = 256 * 1024
 """Chunks already waiting are sent as one until they add up to this many bytes."""
@@ -175,8 +183,16 @@ class _Exchange:
     non-empty chunk (PEP 3333), and a response whose ``Content-Length`` is reached ends
     there (one ``more_body: False`` message: the engine's plain-bytes path)."""
 
-    def __init__(self, app: Any, executor: Any, loop: asyncio.AbstractEventLoop, size: int):
+    def __init__(
+        self,
+        app: Any,
+        executor: Any,
+        loop: asyncio.AbstractEventLoop,
+        size: int,
+        release: Callable[[], None] = lambda: None,
+    ):
         self.app = app
+        self.release = release  # frees the pool slot the request holds (once its job ends)
         self.executor = executor
         self.loop = loop
         self.outbox: asyncio.Queue[Any] = asyncio.Queue()  # messages, or what the app raised
@@ -238,22 +254,37 @@ class _Exchange:
         elif self.status is not None:
             raise RuntimeError("start_response called a second time without exc_info")
         self.status = int(status.split(" ", 1)[0])
-        self.headers = [
+        pairs = [
             (name.strip().lower().encode("latin-1"), value.strip().encode("latin-1"))
             for name, value in headers
         ]
+        lengths = {
+            part.strip()
+            for name, value in pairs
+            if name == b"content-length"
+            for part in value.split(b",")
+        }
         self.length = None
-        for name, value in self.headers:
-            if name == b"content-length" and value.isdigit():
-                self.length = int(value)
+        if lengths:
+            # PEP 3333 holds the server to the app's Content-Length: it must be one number
+            if len(lengths) > 1 or not all(v.isdigit() for v in lengths):
+                raise ValueError(f"the WSGI app gave an invalid Content-Length: {lengths!r}")
+            value = lengths.pop()
+            self.length = int(value)
+            pairs = [(n, v) for n, v in pairs if n != b"content-length"]
+            pairs.append((b"content-length", value))
+        self.headers = pairs
         return self.write
 
     def write(self, data: bytes) -> None:
         """Output: the ``write`` callable, and each chunk of the app's iterable."""
         if not data:
             return
+        length = self.length
+        if length is not None and len(data) > length - self.sent:
+            data = data[: length - self.sent]  # PEP 3333: never more than Content-Length
         self.sent += len(data)
-        self.body(data, last=self.length is not None and self.sent >= self.length)
+        self.body(data, last=length is not None and self.sent >= length)
 
     def body(self, chunk: bytes, last: bool) -> None:
         if self.finished:
@@ -268,6 +299,8 @@ class _Exchange:
     def run(self, environ: dict[str, Any]) -> None:
         """In a pool thread: call the app and pass on what it returns; what it raises goes
         to the loop too (the loop is woken only by what the thread posts)."""
+        if self.over:  # the request ended (client gone) before a thread took it
+            return
         try:
             iterable = self.app(environ, self.start_response)
             try:
@@ -298,19 +331,35 @@ class _Exchange:
             put(item)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        environ: dict[str, Any] = dict(build_environ(scope, _Body(self, receive)))
-        environ["wsgi.errors"] = ErrorStream()
-        environ["wsgi.input_terminated"] = True
+        try:
+            environ = self.environ(scope, receive)
+        except BaseException:
+            self.release()
+            raise
         run = contextvars.copy_context().run
         try:
             job = self.executor.submit(run, self.run, environ)
         except RuntimeError as exc:  # the pool is shut down: the worker is stopping
+            self.release()
             raise ClientGone("the server is stopping") from exc
         job.add_done_callback(self._job_done)
         try:
-            await self.relay(send)
+            await self.relay(send, scope["method"] == "HEAD")
         finally:
             self.end()
+
+    def environ(self, scope: Any, receive: Any) -> dict[str, Any]:
+        """a2wsgi's environ, with the HTTP_* variables made as for CGI: names outside
+        ``[A-Za-z0-9-]`` dropped (``X_User`` cannot pose as ``X-User``), repeated fields
+        joined with ``, `` (cookies with ``; ``)."""
+        environ: dict[str, Any] = dict(build_environ(scope, _Body(self, receive)))
+        for key in [key for key in environ if key.startswith("HTTP_")]:
+            del environ[key]
+        fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
+        environ.update(field_variables(fields))
+        environ["wsgi.errors"] = ErrorStream()
+        environ["wsgi.input_terminated"] = True
+        return environ
 
     def end(self) -> None:
         """Wake the app's thread out of any wait; its next read or write raises."""
@@ -325,13 +374,20 @@ class _Exchange:
     def _job_done(self, job: concurrent.futures.Future[None]) -> None:
         if job.cancelled():  # dropped from the pool's queue before it ran
             self.fail(ClientGone("the server is stopping"))
+        try:
+            self.loop.call_soon_threadsafe(self.release)  # the thread is free again
+        except RuntimeError:  # the loop is closed: the worker is gone
+            pass
 
-    async def relay(self, send: Any) -> None:
+    async def relay(self, send: Any, head_only: bool = False) -> None:
         """Send the app's output on: the start message before the first chunk, then the
-        chunks, merging those that are already waiting; raise what the app raised."""
+        chunks, merging those that are already waiting; raise what the app raised. For
+        ``head_only`` (HEAD), the exchange ends once the head is known: the engine sends no
+        body, so the app is not kept running (its iterable is closed)."""
         outbox, space = self.outbox, self.space
         message = await self.next(outbox)
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        total = 0
         while True:
             if message["more_body"]:
                 parts = [message["body"]]
@@ -349,8 +405,18 @@ class _Exchange:
                         "body": b"".join(parts),
                         "more_body": message["more_body"],
                     }
+            total += len(message["body"])
+            if not message["more_body"] and self.length is not None and total < self.length:
+                # shorter than its Content-Length: streamed, so that the engine keeps the
+                # app's length and closes the connection after it (a one-message answer
+                # would be sent whole with a Content-Length of its own)
+                await send({**message, "more_body": True})
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
             if not message["more_body"]:
+                return
+            if head_only:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
             message = await self.next(outbox)
 
@@ -365,7 +431,13 @@ class _Exchange:
 class BoundedWSGIMiddleware(WSGIMiddleware):
     """``a2wsgi.WSGIMiddleware`` serving each request with an ``_Exchange``, in a pool of at most
     ``workers`` daemon threads named ``NAME-N``. Serves ``http`` scopes (the handler runs
-    no lifespan)."""
+    no lifespan).
+
+    A request waits for a free thread on the loop (``slots``, one per thread), not in the
+    pool's queue: a request whose client leaves while it waits is only a cancelled
+    coroutine, and the app never runs for it. At most ``backlog`` requests wait
+    (``BACKLOG_PER_THREAD`` per thread by default); the next ones are answered 503 with
+    ``Retry-After`` at once."""
 
     def __init__(
         self,
@@ -373,23 +445,57 @@ class BoundedWSGIMiddleware(WSGIMiddleware):
         workers: int = DEFAULT_THREADS,
         send_queue_size: int = 10,
         name: str = "wsgi",
+        backlog: int | None = None,
     ) -> None:
         super().__init__(app, workers=workers, send_queue_size=send_queue_size)
         self.executor.shutdown(wait=False)  # a2wsgi's own pool has no thread yet
         self.executor = DaemonThreadPool(workers, name)  # type: ignore[assignment]
+        self.slots = asyncio.Semaphore(workers)
+        self.backlog = BACKLOG_PER_THREAD * workers if backlog is None else backlog
+        self.waiting = 0
+
+    async def acquire(self) -> bool:
+        """Wait for a free thread and hold it (``serve`` frees it once its job ends); False,
+        at once, when ``backlog`` requests already wait."""
+        if self.slots.locked() and self.waiting >= self.backlog:
+            return False
+        self.waiting += 1
+        try:
+            await self.slots.acquire()
+        finally:
+            self.waiting -= 1
+        return True
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            loop = asyncio.get_running_loop()
-            exchange = _Exchange(self.app, self.executor, loop, self.send_queue_size)
-            await exchange(scope, receive, send)
+            if not await self.acquire():
+                await send_busy(send)
+                return
+            await self.serve(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    async def serve(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one ``http`` scope on a thread already held (``acquire``)."""
+        loop = asyncio.get_running_loop()
+        exchange = _Exchange(
+            self.app, self.executor, loop, self.send_queue_size, self.slots.release
+        )
+        await exchange(scope, receive, send)
 
     def close(self) -> None:
         """Stop the pool: queued requests are cancelled; running ones are not waited for
         (their threads are daemons, freed at their next read or write)."""
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+BUSY_HEADERS = [(b"retry-after", RETRY_AFTER.encode()), (b"content-type", b"text/plain")]
+
+
+async def send_busy(send: Any) -> None:
+    """The 503 of a request past the backlog (every thread busy, too many waiting)."""
+    await send({"type": "http.response.start", "status": 503, "headers": BUSY_HEADERS})
+    await send({"type": "http.response.body", "body": b"every thread of the WSGI app is busy\n"})
 
 
 __all__ = ["DEFAULT_THREADS", "BoundedWSGIMiddleware", "ClientGone", "DaemonThreadPool"]
