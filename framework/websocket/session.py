@@ -90,6 +90,7 @@ class WebSocket:
         "_pong_task",
         "_waiter",
         "_ended_event",
+        "_stop_sending",
         "_closed",
         "_discard",
         "_paused",
@@ -130,6 +131,7 @@ class WebSocket:
         self._pong_task: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None  # the one receive() waiting
         self._ended_event: asyncio.Event | None = None  # close() calls waiting
+        self._stop_sending: asyncio.Future[None] | None = None  # send()s waiting for drain
         self._closed: WebSocketClosed | None = None  # over, for the application
         self._discard = False  # we sent a close: drop messages until the peer's close
         self._paused = False
@@ -182,12 +184,22 @@ class WebSocket:
         is behind. Raises ``WebSocketClosed`` if the session is over or closing."""
         self._write_message(data)
         tunnel = self._tunnel
-        if tunnel.full:
-            try:
-                await tunnel.drain()
-            except ConnectionError:
-                self._lost()
-                raise self._closed or WebSocketClosed(1006) from None
+        if not tunnel.full:
+            return
+        stop = self._stop_sending
+        if stop is None:
+            stop = self._stop_sending = self._loop.create_future()
+        drain = self._loop.create_task(tunnel.drain())
+        try:  # a close (ours, the idle timeout's, the peer's) or a loss ends the wait too
+            await asyncio.wait((drain, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not drain.done():
+                drain.cancel()
+        if drain.done() and not drain.cancelled():
+            if drain.exception() is None:
+                return
+            self._lost()
+        raise self._closed or WebSocketClosed(self.close_code or 1006, self.close_reason)
 
     def send_nowait(self, data: str | bytes) -> bool:
         """Queue one message without waiting (for fan-out): False if the session is over,
@@ -394,6 +406,7 @@ class WebSocket:
         self.close_code, self.close_reason = code, reason
         self._tunnel.write(self._proto.send(CloseConnection(code, reason)))
         self._discard = True
+        self._release_senders()
         self._drop_queued()
         if self._close_timer is None and self._closed is None:
             self._close_timer = self._loop.call_later(
@@ -443,8 +456,16 @@ class WebSocket:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if self._closed is not None and self._ended_event is not None:
-            self._ended_event.set()
+        if self._closed is not None:
+            if self._ended_event is not None:
+                self._ended_event.set()
+            self._release_senders()
+
+    def _release_senders(self) -> None:
+        """Closing or over: ``send`` calls waiting for the client to read give up."""
+        stop, self._stop_sending = self._stop_sending, None
+        if stop is not None and not stop.done():
+            stop.set_result(None)
 
     # -- idle timeout and pings ------------------------------------------------------------------
     def _arm(self) -> None:

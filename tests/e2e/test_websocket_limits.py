@@ -48,6 +48,8 @@ def test_a_ping_flood_from_a_client_that_does_not_read_is_bounded(srv):
         while True:
             got = reader.read()
             assert got is not None
+            if got.opcode == PING:  # the server's keepalive ping, on a slow run
+                continue
             if got.opcode == PONG:
                 assert got.payload == b"p" * 125
                 pongs += 1

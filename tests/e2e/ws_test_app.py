@@ -100,6 +100,9 @@ class WsEcho(Handler):
                     CLOSERS.add(closer)
                     closer.add_done_callback(CLOSERS.discard)
                     continue
+                if message == "flood":  # sends until the session closes
+                    while True:
+                        await ws.send(b"x" * 65536)
                 if message == "info":
                     await ws.send(f"{ws.subprotocol}|{ws.request.remote_user}")
                     continue
