@@ -495,7 +495,8 @@ BUSY_HEADERS = [(b"retry-after", RETRY_AFTER.encode()), (b"content-type", b"text
 async def send_busy(send: Any) -> None:
     """The 503 of a request past the backlog (every thread busy, too many waiting)."""
     await send({"type": "http.response.start", "status": 503, "headers": BUSY_HEADERS})
-    await send({"type": "http.response.body", "body": b"every thread of the WSGI app is busy\n"})
+    body = b"every thread of the WSGI app is busy\n"
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 __all__ = ["DEFAULT_THREADS", "BoundedWSGIMiddleware", "ClientGone", "DaemonThreadPool"]
