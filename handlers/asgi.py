@@ -18,7 +18,7 @@ from typing import Any
 from framework.asgi.http import HttpCycle
 from framework.asgi.lifespan import LifespanMode
 from framework.asgi.loader import AppHost, ASGIApp, app_host, as_asgi3, load_target
-from framework.asgi.scope import header_pairs, http_scope, websocket_scope
+from framework.asgi.scope import request_scope, websocket_scope
 from framework.asgi.websocket import WebSocketCycle
 from framework.config.directives_apps import AppTarget
 from framework.config.models import LocationConfig
@@ -84,11 +84,10 @@ class AsgiHandler(Handler[HandlerSettings]):
             await host.stop()
 
     async def handle(self, request: Request, call_next: CallNext) -> Response:
-        headers, upgrade = header_pairs(request)
+        scope, upgrade = request_scope(request, self.root_path, self.state)
         if upgrade and is_websocket_request(request):
             return await self._websocket(request)
         cycle = HttpCycle(request)
-        scope = http_scope(request, self.root_path, self.state, headers)
         response = cycle.first_step(self.app(scope, cycle.receive, cycle.send))
         if response is not None:
             return response
