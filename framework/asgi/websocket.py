@@ -24,6 +24,7 @@ was dropped, its ``run`` freed unrun) is abandoned: the app waiting for the sess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import MutableMapping
 from typing import Any
@@ -217,7 +218,8 @@ class WebSocketCycle:
             upgrade = response.body
             assert isinstance(upgrade, Upgrade)
             # dropped unrun (a hook replaced the 101, the connection ended first): abandon
-            weakref.finalize(upgrade.run, self.abandon).atexit = False
+            with contextlib.suppress(TypeError):  # a run that takes no weak reference
+                weakref.finalize(upgrade.run, self.abandon).atexit = False
             self._accepted = True
             self._watch = self._loop.create_task(self._watch_client())
             self._decide(response)
