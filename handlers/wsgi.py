@@ -56,9 +56,13 @@ class WsgiHandler(AsgiHandler):
             return await super().handle(request, call_next)
         if not await app.acquire():
             raise HTTPError(503, "WSGI pool busy", headers={"Retry-After": RETRY_AFTER})
-        headers, _ = header_pairs(request)
+        try:
+            headers, _ = header_pairs(request)
+            scope = http_scope(request, self.root_path, self.state, headers)
+        except BaseException:
+            app.slots.release()  # the thread held for it will not be used
+            raise
         cycle = HttpCycle(request)
-        scope = http_scope(request, self.root_path, self.state, headers)
         response = cycle.first_step(app.serve(scope, cycle.receive, cycle.send))
         if response is not None:
             return response
