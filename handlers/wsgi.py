@@ -7,7 +7,8 @@ WSGI is blocking by design, so each request in progress needs a thread. The requ
 streams into ``wsgi.input`` as the app reads it (with the engine's backpressure), the
 response streams out as the app yields it (a bounded queue between the thread and the
 loop), and the location's ``asgi_root_path`` becomes ``SCRIPT_NAME``. No lifespan: WSGI
-has none.
+has none. A request first waits on the loop for a free thread (503 past the pool's
+backlog), and a WebSocket handshake is served as plain HTTP (a WSGI app cannot accept one).
 """
 
 from __future__ import annotations

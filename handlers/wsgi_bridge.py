@@ -20,6 +20,14 @@ What ``_Exchange`` does differently from a2wsgi's responder:
 - the status and headers go out with the first non-empty chunk (PEP 3333: an app may still
   call ``start_response`` again with ``exc_info``), and a response that reaches its
   ``Content-Length`` ends with that chunk (the engine's plain-bytes path);
+- a request waits for a thread on the loop (``BoundedWSGIMiddleware.acquire``), not in the
+  pool's queue: a client that leaves meanwhile only cancels a coroutine (the app never runs
+  for it), and at most ``backlog`` requests wait (then 503 with ``Retry-After``);
+- the environ's ``HTTP_*`` variables follow the CGI rules (``cgi_env.field_variables``:
+  names with ``_`` dropped, cookies joined with ``; ``);
+- the app's ``Content-Length`` holds: output past it is cut, output short of it is streamed
+  (the engine closes the connection after it), a malformed or conflicting one is an error;
+- for HEAD the exchange ends once the head is known (the app's iterable is closed);
 - ``wsgi.errors`` writes to webserv's error log (a2wsgi gives ``sys.stdout``), and
   ``wsgi.input_terminated`` is set, so a chunked request body (no ``Content-Length``)
   reaches frameworks such as Werkzeug instead of reading as empty.
