@@ -376,7 +376,7 @@ class WebSocket:
         pong, self._pong = self._pong, None
         if pong is not None and self._proto.state is _OPEN:
             tunnel.write(pong)
-        if not self._paused:
+        if not self._paused and self._closed is None:
             tunnel.resume_reading()
 
     def _eof_received(self) -> None:
