@@ -354,6 +354,14 @@ class WebSocket:
                 self._end(code, reason)
                 return False
             # a Pong only counts as activity (_last_rx)
+        if limit and not self._deflate and not self._discard:
+            decoder = proto._proto._frame_decoder
+            header = decoder.header
+            if header is not None and not header.opcode.iscontrol():
+                coming = header.payload_len - decoder.payload_consumed
+                if self._part_size + coming > limit:  # a declared length over the limit
+                    self._fail(1009, f"message larger than {limit} bytes")
+                    return False
         return True
 
     def _hold_pong(self, pong: bytes) -> None:

@@ -94,6 +94,11 @@ def test_message_over_the_limit_closes_with_1009(srv):
     assert closed_with(srv, frame(BINARY, b"x" * (64 * 1024 + 1))) == 1009
 
 
+def test_a_declared_length_over_the_limit_closes_with_1009_before_the_payload(srv):
+    assert closed_with(srv, bytes((0x82, 0xFF)) + struct.pack("!Q", 1 << 40) + b"mask") == 1009
+    assert closed_with(srv, bytes((0x82, 0xFF)) + struct.pack("!Q", 65537) + b"mask") == 1009
+
+
 def test_fragmented_message_over_the_limit_closes_with_1009(srv):
     parts = [frame(TEXT, b"a" * 40_000, fin=False), frame(CONT, b"b" * 40_000)]
     assert closed_with(srv, *parts) == 1009
