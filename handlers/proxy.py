@@ -119,6 +119,10 @@ class ProxyHandler(Handler):
         self._proxy_host = proxy.proxy_host
         self._proxy_port = str(proxy.port or 80)
         self._head = HeadTemplate(location, None if proxy.variables else self._proxy_host)
+        conditions = location.proxy_next_upstream
+        # the answers (``http_502``...) that move to the next server, as status codes
+        self._next_statuses = frozenset(int(c[5:]) for c in conditions if c[:5] == "http_")
+        self._any_method = "non_idempotent" in conditions
 
     @classmethod
     def from_location(cls, location: LocationConfig) -> ProxyHandler | None:
@@ -220,7 +224,7 @@ class ProxyHandler(Handler):
         location = self.location
         conditions = location.proxy_next_upstream
         replayable = isinstance(body, bytes)
-        idempotent = request.method in IDEMPOTENT or "non_idempotent" in conditions
+        idempotent = self._any_method or request.method in IDEMPOTENT
         head_request = request.method == "HEAD"
         tried: set[Peer] = set()
         last: UpstreamError | None = None
@@ -261,7 +265,7 @@ class ProxyHandler(Handler):
                 raise
             status = parser.status
             if (
-                f"http_{status}" in conditions
+                status in self._next_statuses
                 and replayable
                 and idempotent
                 and len(tried) < group.tries
@@ -348,6 +352,24 @@ class ProxyHandler(Handler):
     ) -> Response:
         status = parser.status
         headers = response_headers(parser.headers, status)
+        if (
+            parser.complete
+            and sender is None
+            and parser.buffered <= SMALL_RESPONSE
+            and not parser.chunked  # a chunked answer stays chunked, as nginx passes it
+            and not parser.upgraded
+        ):
+            # the whole (small) answer is here: one write with its length, connection back now
+            chunks = parser.chunks
+            data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+            chunks.clear()
+            parser.buffered = 0
+            peer.active -= 1
+            if parser.keep_alive:
+                pool.release(peer, conn)  # closes it when it cannot carry another request
+            else:
+                conn.close()
+            return Response(status, data, headers, reason=_reason(parser))
         released = False
 
         def done(reusable: bool) -> None:
@@ -363,18 +385,6 @@ class ProxyHandler(Handler):
 
         if parser.upgraded:
             return tunnel_response(request, self.location, conn, parser, headers, done)
-        if (
-            parser.complete
-            and sender is None
-            and parser.buffered <= SMALL_RESPONSE
-            and not parser.chunked  # a chunked answer stays chunked, as nginx passes it
-        ):
-            # the whole (small) answer is here: one write with its length, connection back now
-            data = b"".join(parser.chunks)
-            parser.chunks.clear()
-            parser.buffered = 0
-            done(parser.keep_alive and conn.usable)
-            return Response(status, data, headers, reason=_reason(parser))
         body = UpstreamBody(conn, parser, sender, done, coalesce=self.location.proxy_buffering)
         return Response(status, body, headers, reason=_reason(parser))
 

@@ -83,13 +83,23 @@ class HeadTemplate:
             if value:
                 lines.append(f"{name}: {value}\r\n")
         lines.append(framing)  # nginx: after its defaults, before the client's headers
-        headers = request.headers
-        listed = _listed(headers) if "connection" in headers else ()
+        items = request.headers._items
         skip = self.skip
-        for lower, name, value in headers._items:
-            if lower in skip or lower in listed or lower[:6] == "proxy-":
+        start = len(lines)
+        connection = False
+        for lower, name, value in items:
+            if lower in skip or lower[:6] == "proxy-":
+                if lower == "connection":
+                    connection = True
                 continue
             lines.append(f"{name}: {value}\r\n")
+        if connection:  # rare: the names the client's Connection lists are hop-by-hop too
+            listed = _listed(request.headers)
+            del lines[start:]
+            for lower, name, value in items:
+                if lower in skip or lower in listed or lower[:6] == "proxy-":
+                    continue
+                lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")
         return encode_head("".join(lines))
 

@@ -27,8 +27,7 @@ class ResponseParser:
         "_parser",
         "head_request",
         "status",
-        "reason",
-        "version",
+        "_reason",
         "headers",
         "head_done",
         "complete",
@@ -51,8 +50,7 @@ class ResponseParser:
         from the end of the previous message)."""
         self.head_request = head_request
         self.status = 0
-        self.reason = ""
-        self.version = "1.0"
+        self._reason = b""
         # (lower-cased name, name, value), as ``Headers`` holds them
         self.headers: list[tuple[str, str, str]] = []
         self.head_done = False
@@ -66,12 +64,19 @@ class ResponseParser:
         self._head_bytes = 0
         self._interim = False
 
-    # -- httptools callbacks -------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        self.reason = ""
+    @property
+    def reason(self) -> str:
+        """The reason phrase of the (final) status line."""
+        return self._reason.decode("latin-1")
 
+    @property
+    def version(self) -> str:
+        """The response's HTTP version (``1.1``), once the head is parsed."""
+        return self._parser.get_http_version() if self.head_done else "1.0"
+
+    # -- httptools callbacks -------------------------------------------------------------
     def on_status(self, status: bytes) -> None:
-        self.reason += status.decode("latin-1")  # may come in pieces
+        self._reason += status  # may come in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._interim:
@@ -88,9 +93,9 @@ class ResponseParser:
             self._interim = True
             self.headers.clear()
             self.chunked = False
+            self._reason = b""
             return
         self.status = status
-        self.version = parser.get_http_version()
         self.keep_alive = parser.should_keep_alive()
         self.head_done = True
         if self.head_request:
