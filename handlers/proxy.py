@@ -187,7 +187,11 @@ class ProxyHandler(Handler):
         request.state["proxy_host"] = proxy_host
         request.state["proxy_port"] = proxy_port
         method = request.method
-        body, framing = await self._body(request)
+        if request.body.length == 0 and "content-length" not in request.headers:
+            body: RequestBody = b""  # the common GET: no coroutine for the body
+            framing = ""
+        else:
+            body, framing = await self._body(request)
         head = self._head.render(request, method, uri, framing)
         return await self._forward(request, group, pool, head, body)
 
