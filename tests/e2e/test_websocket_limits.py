@@ -61,8 +61,10 @@ def test_a_ping_flood_from_a_client_that_does_not_read_is_bounded(srv):
 
 def closes_with(srv, path: str, first: bytes, fragment: bytes, count: int) -> int | None:
     """Open ``path``, send ``first`` then ``fragment`` up to ``count`` times (until the
-    server closes); the code of its close frame."""
-    with srv.connect() as sock:
+    server closes); the code of its close frame. Tens of thousands of tiny frames take
+    the server seconds on a loaded machine, during which sendall blocks: a generous
+    timeout, which only matters on failure."""
+    with srv.connect(60) as sock:
         reader = open_websocket(sock, path)
         sock.sendall(first)
         batch = fragment * 10_000
