@@ -11,7 +11,8 @@ Failover (``proxy_next_upstream``, default ``error timeout``): a connect error o
 always moves to the next server; an error, timeout or invalid answer after the request went
 out does so only for an idempotent method (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) whose body
 was replayable, and never once a response byte was passed on. A pooled connection that fails
-before any response byte is retried once on a fresh connection. When every attempt failed:
+before any response byte is retried once on a fresh connection, for an idempotent request
+only (nginx >= 1.9.13: a POST that went out is never sent twice). When every attempt failed:
 504 after a timeout, else 502, through ``error_page``. A ``101`` answer to an upgrade
 request becomes a tunnel (``proxy_tunnel``).
 """
@@ -243,7 +244,9 @@ class ProxyHandler(Handler):
             tried.add(peer)
             peer.active += 1
             try:
-                conn, parser, sender = await self._attempt(peer, pool, head, body, head_request)
+                conn, parser, sender = await self._attempt(
+                    peer, pool, head, body, head_request, idempotent
+                )
             except UpstreamError as err:
                 peer.active -= 1
                 last = err
@@ -295,6 +298,7 @@ class ProxyHandler(Handler):
         head: bytes,
         body: RequestBody,
         head_request: bool,
+        idempotent: bool,
     ) -> tuple[UpstreamConnection, ResponseParser, asyncio.Task[None] | None]:
         location = self.location
         conn = pool.take(peer)
@@ -310,10 +314,11 @@ class ProxyHandler(Handler):
                 head_request=head_request,
             )
         except UpstreamError as err:
+            # a kept-alive connection the upstream had closed: once more on a fresh one, but
+            # never a non-idempotent request that went out (it may have been processed)
             stale = reused and err.kind == "error" and not err.answered
-            if not (stale and isinstance(body, bytes)):
+            if not (stale and idempotent and isinstance(body, bytes)):
                 raise
-            # a kept-alive connection the upstream had closed: once more on a fresh one
             conn = await self._connect(peer, pool)
             parser, sender = await exchange(
                 conn,

@@ -4,7 +4,9 @@ Upstream request: ``proxy_set_header`` entries first (expanded; an empty value r
 header), then nginx's defaults that they do not override (``Host: $proxy_host``,
 ``Connection: close``), the framing, then the client's headers, minus the ones set above and the
 hop-by-hop ones (``Connection`` and the names it lists, ``Keep-Alive``, ``Proxy-*``,
-``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``, ``Expect``); the framing
+``TE``, ``Trailer``, ``Transfer-Encoding``, ``Upgrade``, ``Expect``) and the names with an
+underscore (nginx's ``underscores_in_headers off``: CGI-style upstreams map ``_`` and ``-``
+to the same variable, so ``X_Forwarded_For`` could pose as ``X-Forwarded-For``); the framing
 (``Content-Length`` or ``Transfer-Encoding: chunked``) is ours. ``Upgrade`` reaches the
 upstream only when ``proxy_set_header Upgrade $http_upgrade;`` sends it, as in nginx.
 
@@ -88,7 +90,7 @@ class HeadTemplate:
         start = len(lines)
         connection = False
         for lower, name, value in items:
-            if lower in skip or lower[:6] == "proxy-":
+            if lower in skip or lower[:6] == "proxy-" or "_" in lower:
                 if lower == "connection":
                     connection = True
                 continue
@@ -97,7 +99,7 @@ class HeadTemplate:
             listed = _listed(request.headers)
             del lines[start:]
             for lower, name, value in items:
-                if lower in skip or lower in listed or lower[:6] == "proxy-":
+                if lower in skip or lower in listed or lower[:6] == "proxy-" or "_" in lower:
                     continue
                 lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")

@@ -16,6 +16,9 @@ Endpoints are chosen by the last path segment (``/any/prefix/echo`` is ``/echo``
   10, then stays silent.
 - ``/close``: closes without answering. ``/dropnext``: answers (keep-alive), then closes
   the connection when the next request arrives on it (a stale kept-alive connection).
+- ``/raw?r=NAME``: the canned bytes ``RAW[NAME]`` as they are (a malformed or surprising
+  answer), connection kept open. ``/stats`` also counts the requests seen per path
+  (``seen``).
 - with WS_PORT: a ``websockets`` echo server there (the Upgrade tunnel's upstream).
 """
 
@@ -29,6 +32,20 @@ from urllib.parse import parse_qs, urlsplit
 import httptools
 
 STATE = {"connections": 0, "open": 0, "stream_written": 0, "ws_open": 0}
+SEEN: dict[str, int] = {}  # requests seen per path (the last segment)
+RAW = {
+    # a whole second answer right after the first one's Content-Length bytes
+    "extra": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\nX-Smuggled: 1\r\n\r\nSECRET-FOR-YOU",
+    # a bodiless status followed by another answer
+    "204extra": b"HTTP/1.1 204 No Content\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Smuggled: 1\r\n\r\nbad",
+    # trailer fields, one of them a Content-Length
+    "trailers": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+    b"Set-Cookie: session=attacker\r\nLocation: http://evil/\r\nContent-Length: 1\r\n\r\n",
+    "trailers2": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+    b"Set-Cookie: session=attacker\r\nX-Trailer: 1\r\n\r\n",
+}
 
 
 class _Request:
@@ -115,14 +132,22 @@ async def serve(
     try:
         while True:
             request = await proto.ready.get()
-            if request is None or drop_next:
+            if request is None:
                 return
             keep = parser.should_keep_alive()
             url = urlsplit(request.url.decode("latin-1"))
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             path = "/" + url.path.rsplit("/", 1)[-1]  # /any/prefix/echo is /echo
+            SEEN[path] = SEEN.get(path, 0) + 1  # a request dropped below was seen too
+            if drop_next:
+                return
             if path == "/close":
                 return
+            if path == "/raw":
+                await _body(request)
+                writer.write(RAW[query["r"]])
+                await writer.drain()
+                continue
             if path == "/garbage":
                 writer.write(b"this is not http\r\n\r\n")
                 await writer.drain()
@@ -199,7 +224,7 @@ async def serve(
             body = await _body(request)
             drop_next = path == "/dropnext"  # answered; the next request on it is dropped
             if path == "/stats":
-                payload = json.dumps(STATE).encode()
+                payload = json.dumps({**STATE, "seen": SEEN}).encode()
                 status = 200
             else:
                 status = int(query.get("code", "200")) if path == "/status" else 200

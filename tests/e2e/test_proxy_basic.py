@@ -314,16 +314,26 @@ def test_proxy_pass_with_variables(proxy: tuple[ServerProcess, dict]) -> None:
     assert seen["target"] == "/v/var/a%20b?x=1"
 
 
-@pytest.mark.parametrize("method", ["GET", "POST"])
 def test_stale_kept_alive_connection_is_retried_on_a_fresh_one(
-    proxy: tuple[ServerProcess, dict], method: str
+    proxy: tuple[ServerProcess, dict],
 ) -> None:
     server, _ = proxy
     first = echo(server.port, "/ka/dropnext")
     # the pooled connection is closed by the upstream when this request arrives on it
-    again = echo(server.port, "/ka/again", method=method, body=b"x" if method == "POST" else None)
+    again = echo(server.port, "/ka/again")
     assert again["conn"] != first["conn"]
-    assert again["body_len"] == (1 if method == "POST" else 0)
+
+
+def test_non_idempotent_request_is_not_resent_after_a_stale_connection(
+    proxy: tuple[ServerProcess, dict],
+) -> None:
+    # nginx >= 1.9.13: a POST that went out on a kept-alive connection the upstream then
+    # closed may have been processed: 502, never a second copy on a fresh connection
+    server, backends = proxy
+    echo(server.port, "/ka/dropnext")
+    status, _, _ = fetch(server.port, "POST", "/ka/pay", body=b"amount=10")
+    assert status == 502
+    assert backends["ka"].stats()["seen"]["/pay"] == 1
 
 
 def test_send_timeout_is_504(proxy: tuple[ServerProcess, dict]) -> None:
@@ -403,3 +413,16 @@ def test_connect_timeout_is_504_and_fails_over(proxy: tuple[ServerProcess, dict]
     assert body == b"gateway page\n"
     assert server.wait_for_log(r"upstream timed out while connecting")
     assert echo(server.port, "/pasthole/x", timeout=20)["name"] == "one"
+
+
+def test_header_names_with_underscores_are_not_forwarded(
+    proxy: tuple[ServerProcess, dict],
+) -> None:
+    # nginx's underscores_in_headers off: X_Forwarded_For must not pose as X-Forwarded-For
+    # to a CGI-style upstream that maps both to HTTP_X_FORWARDED_FOR
+    server, _ = proxy
+    seen = header_map(
+        echo(server.port, "/plain/u", headers={"X_Forwarded_For": "6.6.6.6", "X-Kept": "1"})
+    )
+    assert "x_forwarded_for" not in seen
+    assert seen["x-kept"] == "1"
