@@ -5,7 +5,11 @@ Informational answers (``100 Continue``, ``103 Early Hints``) are skipped; a ``1
 the parser and keeps the bytes after the head (the tunnel's first bytes). A response to
 HEAD ends with its head, whatever ``Content-Length`` says (llhttp cannot be told the
 request method, so such a connection is not reused). A body delimited by the close of the
-connection ends at EOF (``feed_eof``)."""
+connection ends at EOF (``feed_eof``).
+
+Bytes after the complete response (llhttp would parse them as the next message in the same
+``feed_data``) are dropped, logged as nginx does, and the connection is not reused. Trailer
+fields of a chunked body are dropped (nginx's default: ``proxy_pass_trailers off``)."""
 
 from __future__ import annotations
 
@@ -13,11 +17,17 @@ from collections import deque
 
 import httptools
 
+from framework.logs import error_log
+
 MAX_HEAD = 64 * 1024  # nginx refuses a head beyond proxy_buffer_size (4 or 8 KiB)
 
 
 class InvalidResponse(Exception):
     """The upstream sent something that is not an HTTP/1.x response."""
+
+
+class _ExtraData(Exception):  # noqa: N818 - internal signal, never escapes feed()
+    """Raised from a callback to stop llhttp at the start of a second message."""
 
 
 class ResponseParser:
@@ -39,6 +49,7 @@ class ResponseParser:
         "rest",
         "_interim",
         "_head_bytes",
+        "_trailer",
     )
 
     def __init__(self, *, head_request: bool = False) -> None:
@@ -63,6 +74,7 @@ class ResponseParser:
         self.rest = b""  # bytes after a 101's head
         self._head_bytes = 0
         self._interim = False
+        self._trailer = False  # a trailer field came (the body's last chunk is in)
 
     @property
     def reason(self) -> str:
@@ -75,11 +87,17 @@ class ResponseParser:
         return self._parser.get_http_version() if self.head_done else "1.0"
 
     # -- httptools callbacks -------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second message in the same read: stop llhttp right here
+            raise _ExtraData
+
     def on_status(self, status: bytes) -> None:
         self._reason += status  # may come in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._interim:
+        if self.head_done:  # a trailer field: dropped
+            self._trailer = True
+        elif not self._interim:
             text = name.decode("latin-1")
             lower = text.lower()
             if lower == "transfer-encoding":
@@ -103,6 +121,8 @@ class ResponseParser:
             self.keep_alive = False
 
     def on_body(self, body: bytes) -> None:
+        if self.complete:  # the body llhttp expects after the head of a HEAD answer
+            return
         self.chunks.append(body)
         self.buffered += len(body)
 
@@ -116,8 +136,10 @@ class ResponseParser:
     def feed(self, data: bytes) -> None:
         """Parse ``data``; raises ``InvalidResponse`` for a malformed response."""
         if self.complete:
-            if self.head_request or data.strip():
-                self.keep_alive = False  # bytes after the response: never reuse
+            if self.head_request:
+                self.keep_alive = False
+            elif data.strip():
+                self._extra()
             return
         if not self.head_done:
             self._head_bytes += len(data)
@@ -133,10 +155,22 @@ class ResponseParser:
             self.keep_alive = False
             if not self.upgraded:
                 raise InvalidResponse("unexpected upgrade from upstream") from None
-        except httptools.HttpParserError as exc:
-            if self.complete and self.head_request:
+        except httptools.HttpParserError as exc:  # _ExtraData comes as its __context__
+            if self.complete:
+                if not self.head_request:
+                    self._extra()
+                self.keep_alive = False
+                return
+            if self._trailer:  # llhttp refuses some trailers (Content-Length): body complete
+                self.complete = True
+                self.keep_alive = False
                 return
             raise InvalidResponse(str(exc) or type(exc).__name__) from None
+
+    def _extra(self) -> None:
+        """Bytes came after the complete response: dropped; the connection is not reused."""
+        error_log.warning("upstream sent more data than specified")
+        self.keep_alive = False
 
     def feed_eof(self) -> bool:
         """The upstream closed the connection: True when that ends the response normally
