@@ -859,6 +859,10 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                 if not pending:
                     if self._closing or self._eof or self.owner.stopping:
                         break
+                    if self._timer_kind == "head":
+                        # a pipelined head begun while earlier requests were answered: its
+                        # clock starts now, as nginx starts it when it reads the request
+                        self._set_deadline("head", self.defaults.client_header_timeout)
                     self._waiter = self.loop.create_future()
                     stats.waiting += 1
                     try:

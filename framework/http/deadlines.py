@@ -161,9 +161,19 @@ class DeadlineTimers:
         kind = self._timer_kind
         if not kind:
             return
-        if now < self._deadline or (kind == "body" and self._paused & _PAUSE_BODY):
-            if kind == "body" and self._paused & _PAUSE_BODY:
-                self._deadline = now + self._body_timeout(self._body_req)  # type: ignore[arg-type]
+        # time the server itself holds the client back does not count against it: the
+        # handler not reading its body, or earlier pipelined requests still being answered
+        # (nginx does not time a request head before it starts to read it)
+        held = (kind == "body" and self._paused & _PAUSE_BODY) or (
+            kind == "head" and (self.pending or self._busy or self._paused & _PAUSE_PIPELINE)
+        )
+        if now < self._deadline or held:
+            if held:
+                self._deadline = now + (
+                    self._body_timeout(self._body_req)  # type: ignore[arg-type]
+                    if kind == "body"
+                    else self.defaults.client_header_timeout
+                )
             self._rearm(self._deadline)
             return
         self._timer_kind = ""

@@ -284,6 +284,20 @@ def test_half_closed_client_with_a_deep_pipeline_gets_every_response(srv):
     still_serves(srv)
 
 
+def test_a_pipelined_head_is_not_timed_while_earlier_requests_are_answered(srv):
+    """nginx starts client_header_timeout (1 s here) when it reads a request, so a head that
+    began in the same read as slow requests ahead of it (9 x 0.3 s) is not timed out while
+    they are answered: its client finishes it once their answers arrive."""
+    with srv.connect(15) as sock:
+        sock.sendall(get("/late") * 9 + b"GET /a.txt HTTP/1.1\r\nHost: a\r\n")
+        for _ in range(9):
+            assert read_response(sock).status == 200
+        sock.sendall(b"\r\n")
+        r = read_response(sock)
+        assert (r.status, r.body) == (200, b"alpha\n")
+    still_serves(srv)
+
+
 def test_half_closed_http_1_0_client_gets_its_response(srv):
     with srv.connect() as sock:
         sock.sendall(get("/b.txt", version="1.0"))
