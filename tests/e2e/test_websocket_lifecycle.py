@@ -1,7 +1,7 @@
 """WebSocket sessions and the server's timers and signals: the engine's header, keep-alive
 and handler-progress timeouts do not end a live session (its own idle timeout does); a
-reload lets open sessions go on (with ``workers 2`` the retired worker ends them with 1001
-at shutdown_timeout, as nginx's old workers end at worker_shutdown_timeout)."""
+reload lets open sessions go on until shutdown_timeout, then ends them with 1001 (in one
+process as with ``workers 2``, as nginx's old workers end at worker_shutdown_timeout)."""
 
 from __future__ import annotations
 
