@@ -10,6 +10,8 @@ response is awaited: a paused read (client backpressure) never times the upstrea
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import socket
 from collections.abc import Callable
 
@@ -30,6 +32,45 @@ _VIEW = memoryview(_BUFFER)
 
 class UpstreamTimeout(TimeoutError):
     """The upstream did not answer (or accept data) within the configured timeout."""
+
+
+_IN_PROGRESS = frozenset({errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
+
+
+async def _connect(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, sockaddr: tuple | str, timeout: float
+) -> None:
+    """A non-blocking connect to the already resolved ``sockaddr``: ``connect_ex``, then wait
+    until the socket is writable and read ``SO_ERROR``. ``loop.sock_connect`` would do the
+    same on asyncio, but uvloop's resolves the address again in libuv's thread pool (a thread
+    hop per connection, and threads the I/O core must not have)."""
+    code = sock.connect_ex(sockaddr)
+    if code == 0:
+        return
+    if code not in _IN_PROGRESS:
+        raise OSError(code, os.strerror(code))
+    fd = sock.fileno()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def writable() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def expired() -> None:
+        if not done.done():
+            done.set_exception(UpstreamTimeout("upstream timed out while connecting"))
+
+    loop.add_writer(fd, writable)
+    timer = loop.call_later(timeout, expired) if timeout > 0 else None
+    try:
+        await done
+    finally:
+        loop.remove_writer(fd)
+        if timer is not None:
+            timer.cancel()
+    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))
 
 
 class UpstreamConnection:
@@ -106,10 +147,7 @@ class UpstreamConnection:
             sock.setblocking(False)
             if family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                await asyncio.wait_for(loop.sock_connect(sock, sockaddr), connect_timeout)
-            except TimeoutError:
-                raise UpstreamTimeout("upstream timed out while connecting") from None
+            await _connect(loop, sock, sockaddr, connect_timeout)
         except BaseException:
             sock.close()
             raise
