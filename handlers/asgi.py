@@ -3,19 +3,24 @@ its location.
 
 The app is imported in each worker at startup (``load_app``) and shared by every location
 of the worker naming the same target (``framework.asgi.loader.AppHost``), together with its
-lifespan. An HTTP request runs the app inside the connection's task, without a task of its
-own (``framework.asgi.runner.AppRun``): the handler returns the response as soon as the
-app has sent its first body message, and a streamed body's chunks are pulled from the app
-by the engine in the same task. A WebSocket session runs the app in a task of its own.
+lifespan. Each HTTP request and each WebSocket session runs the app in a task of its own,
+as uvicorn does, in a fresh ``contextvars`` context: the app's timeouts, cancel scopes and
+task-keyed state (``asyncio.current_task()``) are its own, never the connection's. The
+handler returns the response as soon as the app has sent its first body message
+(``framework.asgi.http.HttpCycle``); a task still running after its response (background
+work) neither holds the connection nor is cancelled until the worker stops.
 ``WsgiHandler`` (``handlers/wsgi.py``) is this handler with another ``load_app``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from asyncio import get_running_loop
+from contextvars import Context
+from types import CoroutineType
 from typing import Any
 
-from framework.asgi.http import HttpCycle
+from framework.asgi.http import ABANDON_GRACE, HttpCycle, StreamBody, coroutine_of
 from framework.asgi.lifespan import LifespanMode
 from framework.asgi.loader import AppHost, ASGIApp, app_host, as_asgi3, load_target
 from framework.asgi.scope import request_scope, websocket_scope
@@ -77,8 +82,14 @@ class AsgiHandler(Handler[HandlerSettings]):
         self.state = host.lifespan.state
 
     async def shutdown(self) -> None:
-        for task in list(self.tasks):
+        """Cancel the app tasks still running (the worker let its connections finish, up
+        to ``shutdown_timeout``, before it stops its handlers), wait a moment for them to
+        end, and stop the app's lifespan if this was its last user."""
+        tasks = list(self.tasks)
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=ABANDON_GRACE)
         host, self.host = self.host, None
         if host is not None:
             await host.stop()
@@ -87,17 +98,41 @@ class AsgiHandler(Handler[HandlerSettings]):
         scope, upgrade = request_scope(request, self.root_path, self.state)
         if upgrade and is_websocket_request(request):
             return await self._websocket(request)
-        cycle = HttpCycle(request)
-        response = cycle.first_step(self.app(scope, cycle.receive, cycle.send))
-        if response is not None:
-            return response
-        return await cycle.rest()
+        return await self.respond(request, scope, self.app)
+
+    async def respond(self, request: Request, scope: dict[str, Any], app: ASGIApp) -> Response:
+        """Run ``app`` on the ``http`` ``scope`` of ``request`` in a task of its own and
+        return its response once known (raises what the app raised before it: a 500)."""
+        loop = get_running_loop()
+        ready: asyncio.Future[Response] = loop.create_future()
+        cycle = HttpCycle(request, ready, self.tasks)
+        call = app(scope, cycle.receive, cycle.send)
+        if call.__class__ is not CoroutineType:  # an awaitable object: a task needs a coroutine
+            call = coroutine_of(call)
+        # a fresh context, as a task the server started would have: nothing of the engine's
+        task = cycle.task = loop.create_task(call, context=Context())  # type: ignore[arg-type]
+        self.tasks.add(task)
+        task.add_done_callback(cycle.app_done)
+        try:
+            response = await ready
+        except asyncio.CancelledError:
+            cycle.abandon()
+            raise
+        except BaseException:
+            if cycle.body_error is not None:
+                raise cycle.body_error from None  # a 413 whatever the app made of it
+            raise
+        if cycle.body_error is not None and response.body.__class__ is not StreamBody:
+            raise cycle.body_error
+        return response
 
     async def _websocket(self, request: Request) -> Response:
         check_handshake(request)  # the app sees valid handshakes only (else 400/426)
         cycle = WebSocketCycle(request)
         scope = websocket_scope(request, self.root_path, self.state, offered_subprotocols(request))
-        task = asyncio.get_running_loop().create_task(self._run_websocket(cycle, scope))
+        task = asyncio.get_running_loop().create_task(
+            self._run_websocket(cycle, scope), context=Context()
+        )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         try:

@@ -13,7 +13,6 @@ backlog), and a WebSocket handshake is served as plain HTTP (a WSGI app cannot a
 
 from __future__ import annotations
 
-from framework.asgi.http import HttpCycle
 from framework.asgi.lifespan import LifespanMode
 from framework.asgi.loader import ASGIApp, load_target
 from framework.asgi.scope import header_pairs, http_scope
@@ -63,11 +62,7 @@ class WsgiHandler(AsgiHandler):
         except BaseException:
             app.slots.release()  # the thread held for it will not be used
             raise
-        cycle = HttpCycle(request)
-        response = cycle.first_step(app.serve(scope, cycle.receive, cycle.send))
-        if response is not None:
-            return response
-        return await cycle.rest()
+        return await self.respond(request, scope, app.serve)
 
     async def shutdown(self) -> None:
         """The last location using the app stops its pool (threads still in the app are

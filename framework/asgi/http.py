@@ -1,36 +1,38 @@
 """One ASGI ``http`` request/response cycle: the app's ``receive`` and ``send``, and the
-``Response`` the engine writes. The app runs in the connection's task (``AppRun``).
+``Response`` the engine writes. The app runs in a task of its own (started by the handler,
+``handlers/asgi.py``); the handler awaits ``cycle.ready``, resolved once the response is
+known.
 
 States (``Phase``): nothing sent yet (``INIT``), ``http.response.start`` received
-(``STARTED``), body streaming (``STREAMING``), and ``DONE``. The response becomes known to
-the handler (``await cycle.response()``) at the first body message:
+(``STARTED``), body streaming (``STREAMING``), and ``DONE``. The response becomes known at
+the first body message:
 
 - fast path: the first ``http.response.body`` has ``more_body`` False: a plain ``bytes``
-  ``Response``, the engine's fastest path (if the app still runs, e.g. a background task,
-  it is driven to its end after the body is written, as a one-chunk stream);
+  ``Response``, the engine's fastest path. The app's task may run on (a background task):
+  it is neither awaited nor cancelled, and the connection serves its next request;
 - streaming: otherwise, a ``Response`` whose body is ``StreamBody``, an async iterator the
-  engine drains. ``send`` returns once the engine asks for the chunk after it, that is once
-  the chunk was queued and the write queue drained below its high-water mark: one chunk in
-  flight, whatever the app sends;
+  engine pulls. The hand-off holds one chunk: ``send`` returns once the engine took its
+  chunk (the engine writes it and waits for the write queue to drain below its high-water
+  mark before it takes the next one), so memory stays bounded whatever the app sends;
 - ``http.response.pathsend``: a ``FileBody`` (sendfile).
 
 ``receive`` streams ``http.request`` chunks from ``request.body`` as the app asks (the
 socket is read as fast as the app consumes), then waits until the response is done or the
-client has gone, and returns ``http.disconnect``. Once the client has gone, ``send``
-raises ``ClientDisconnected`` (an ``OSError``, spec 2.4)."""
+client has gone, and returns ``http.disconnect``. Once the client has gone (the handler
+or the stream was cancelled by the engine), ``send`` raises ``ClientDisconnected`` (an
+``OSError``, spec 2.4), and an app still running ``ABANDON_GRACE`` seconds later is
+cancelled."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import re
 import traceback
 from collections.abc import Awaitable, Generator, Iterator, MutableMapping
 from enum import Enum
 from pathlib import Path
-from types import CoroutineType
 from typing import Any
 
-from framework.asgi.runner import AppRun
 from framework.http import wire
 from framework.http.errors import HTTPError
 from framework.http.headers import Headers
@@ -43,7 +45,8 @@ _new = object.__new__
 
 # response headers as sent -> the engine's triples and their serialised block
 _HEADER_SETS: dict[tuple[Any, ...], tuple[list[tuple[str, str, str]], str]] = {}
-ABANDON_GRACE = 5.0  # seconds an app may run on once its response is over or its client left
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 5.6.2: a field name
+ABANDON_GRACE = 5.0  # seconds an app may run on once its client left, before it is cancelled
 
 
 class ClientDisconnected(OSError):
@@ -66,11 +69,12 @@ class HttpCycle:
 
     __slots__ = (
         "request",
-        "run",
+        "ready",
+        "tasks",
+        "task",
         "phase",
         "status",
         "headers",
-        "result",
         "error",
         "gone",
         "body_error",
@@ -83,20 +87,27 @@ class HttpCycle:
         "_ended",
         "_aborted",
         "_discard",
-        "_accepted",
-        "_context",
+        "_taken",
+        "_want",
+        "_timer",
     )
 
-    def __init__(self, request: Request) -> None:
+    def __init__(
+        self,
+        request: Request,
+        ready: asyncio.Future[Response],
+        tasks: set[asyncio.Task[None]],
+    ) -> None:
         # slots: a later store costs a fraction of an instance-dict one (hello path)
         self.request = request
-        self.run: AppRun | None = None  # the app call, once it had to wait
+        self.ready = ready  # the handler waits for the response
+        self.tasks = tasks  # the handler's running app tasks (this one leaves it at its end)
+        self.task: asyncio.Task[None] | None = None  # the app's task
         self.phase = _INIT
         self.status = 200
         self.headers: Headers | None = None
-        self.result: Response | None = None  # the response, once known
-        self.error: BaseException | None = None  # the app failed before the response
-        self.gone = False  # the client left
+        self.error: BaseException | None = None  # failed the response before it was known
+        self.gone = False  # the client left (or the engine gave up the exchange)
         self.body_error: HTTPError | None = None  # the request body failed (413)
         self._body_done = False
         self._received = 0
@@ -110,89 +121,19 @@ class HttpCycle:
         self._ended = False
         self._aborted = False
         self._discard = False
-        self._accepted: asyncio.Future[None] | None = None  # send() waits for the engine
-        self._context: contextvars.Context | None = None  # the app call's context variables
+        self._taken: asyncio.Future[None] | None = None  # send() waits: the engine took it
+        self._want: asyncio.Future[None] | None = None  # the engine waits: chunk, end, abort
+        self._timer: asyncio.TimerHandle | None = None  # cancels an app ignoring its client
 
     # -- the handler's side ----------------------------------------------------------------
-    async def respond(self, app_call: Awaitable[None]) -> Response:
-        """Run ``app_call`` (the app with this cycle's receive/send) until its response is
-        known; raises what the app raised before it (a 500), or the cancellation of a
-        handler whose client left."""
-        return self.first_step(app_call) or await self.rest()
-
-    def first_step(self, app_call: Awaitable[None]) -> Response | None:
-        """Run the app up to its first wait: its response if it answered in one go (most
-        apps: no coroutine of ours is involved), else None and ``await rest()``."""
-        if type(app_call) is not CoroutineType:  # an awaitable object, not a coroutine
-            app_call = _coroutine(app_call)
-        context = self._context = contextvars.copy_context()
-        try:
-            pending = context.run(app_call.send, None)  # type: ignore[attr-defined]
-        except StopIteration:
-            result = self.result
-            if result is not None and self.phase is _DONE and self.body_error is None:
-                return result  # the fast path
-            run = self._run_of(app_call)
-            run.done = True
-        except BaseException as exc:  # noqa: BLE001 - reported by rest(), as a 500
-            run = self._run_of(app_call)
-            run.done = True
-            run.error = exc
-        else:
-            run = self._run_of(app_call)
-            run.suspended(pending)
-        return None
-
-    async def rest(self) -> Response:
-        """After ``first_step``: run the app until its response is known."""
-        run = self.run
-        assert run is not None
-        if not run.done and not self._has_response():
-            await run
-        if run.done:
-            self._app_ended()
-            if run.held is not None:
-                raise run.held
-        result = self.result
-        if self.body_error is not None and (result is None or self.phase is not _STREAMING):
-            raise self.body_error  # the app's answer (often a 500) is replaced
-        if result is None:
-            raise self.error  # type: ignore[misc]
-        if not run.done and self.phase is _DONE:
-            # answered, but the app goes on (a background task): it ends after the body
-            body = result.body
-            if isinstance(body, bytes):
-                if body or "content-length" not in result.headers:
-                    result.headers["Content-Length"] = str(len(body))
-                result.body = TailBody(self, body)
-            else:
-                await run.finish(ABANDON_GRACE)
-        return result
-
-    def _run_of(self, app_call: Any) -> AppRun:
-        run = self.run = AppRun(
-            app_call, self._has_response, self._left_now, ABANDON_GRACE, self._context
-        )
-        return run
-
-    def _has_response(self) -> bool:
-        return self.result is not None or self.error is not None
-
-    def _has_chunk(self) -> bool:
-        return self._chunk is not None or self._aborted
-
-    def _left_now(self) -> bool:
-        """The task is being cancelled: hold the cancellation back when the client left
-        (the app hears http.disconnect first), else let it reach the app."""
-        if self.request.disconnected.is_set():
-            self._client_left()
-            return True
-        return False
-
-    def _app_ended(self) -> None:
-        """The app's coroutine returned or raised (``run.error``)."""
-        assert self.run is not None
-        exc = self.run.error
+    def app_done(self, task: asyncio.Task[None]) -> None:
+        """Done callback of the app's task: settle what its end means for the response."""
+        self.tasks.discard(task)
+        timer = self._timer
+        if timer is not None:
+            timer.cancel()
+        cancelled = task.cancelled()
+        exc = asyncio.CancelledError() if cancelled else task.exception()
         phase = self.phase
         if exc is None:
             if phase is _DONE:
@@ -211,9 +152,13 @@ class HttpCycle:
             self._fail(RuntimeError(f"the ASGI app returned without {what}"))
             return
         if phase is _INIT or phase is _STARTED:
+            if cancelled:
+                exc = RuntimeError("the ASGI app was cancelled before its response")
             self._fail(exc)
             return
-        if self.gone or isinstance(exc, asyncio.CancelledError):
+        if exc is self.error:  # already reported (an invalid response start)
+            return
+        if self.gone or cancelled:
             error_log.info("ASGI app stopped after its client left: %r", exc)
         else:
             request = self.request
@@ -229,21 +174,30 @@ class HttpCycle:
         if phase is _STREAMING:
             self._abort()
 
+    def abandon(self) -> None:
+        """The engine gave up the exchange (the handler or the stream was cancelled: the
+        client left, or the server stops): the app hears ``http.disconnect``, its sends
+        raise, and it is cancelled if it still runs ``ABANDON_GRACE`` seconds later."""
+        self._client_left()
+        task = self.task
+        if task is not None and not task.done() and self._timer is None:
+            self._timer = task.get_loop().call_later(ABANDON_GRACE, task.cancel)
+
     def _fail(self, exc: BaseException) -> None:
+        """The response failed before it was known: the handler raises ``exc`` (a 500)."""
         self.phase = _DONE
         self.error = exc
+        ready = self.ready
+        if not ready.done():
+            ready.set_exception(exc)
+        elif self.gone:
+            error_log.info("ASGI app stopped after its client left: %r", exc)
         self._finish()
-
-    def _respond(self, response: Response) -> None:
-        self.result = response
-        run = self.run
-        if run is not None:
-            run.wake()
 
     # -- receive -----------------------------------------------------------------------------
     async def receive(self) -> Message:
         """The next ``http.request`` chunk, then ``http.disconnect`` once it is over."""
-        if not self._body_done:
+        if not self._body_done and not self._over:
             body = self.request.body
             if body.length == 0:
                 self._body_done = True
@@ -283,9 +237,9 @@ class HttpCycle:
 
     def _client_left(self) -> None:
         self.gone = True
-        accepted = self._accepted
-        if accepted is not None and not accepted.done():
-            accepted.set_exception(ClientDisconnected("client disconnected"))
+        taken = self._taken
+        if taken is not None and not taken.done():
+            taken.set_exception(ClientDisconnected("client disconnected"))
         self._finish()
 
     # -- send ----------------------------------------------------------------------------------
@@ -295,11 +249,13 @@ class HttpCycle:
         a streamed chunk returns the wait for the engine."""
         kind = message["type"]
         phase = self.phase
+        if self.gone:
+            return _raising(ClientDisconnected("client disconnected"))
         if kind == "http.response.body":
             if phase is _STARTED:
                 body = message.get("body", b"")
                 if body.__class__ is not bytes:
-                    body = bytes(body)
+                    body = _as_bytes(body)
                 if not message.get("more_body", False):
                     self.phase = _DONE
                     response = _new(Response)  # the constructor's coercions are not needed
@@ -308,144 +264,125 @@ class HttpCycle:
                     response.headers = self.headers  # type: ignore[assignment]  # set by start
                     response.reason = None
                     response.raw = False
-                    if self.run is None:  # answered in one go: nobody to wake, none waits
-                        self.result = response
-                        self._over = True
-                    else:
-                        self._respond(response)
+                    ready = self.ready
+                    if not ready.done():
+                        ready.set_result(response)
+                    self._over = True
+                    if self._end is not None:  # a receiver waits
                         self._finish()
                     return _TAKEN
                 self.phase = _STREAMING
-                self._respond(Response(self.status, StreamBody(self), self.headers))
+                ready = self.ready
+                if not ready.done():
+                    ready.set_result(Response(self.status, StreamBody(self), self.headers))
                 return self._hand(body, False)
             if phase is _STREAMING:
-                return self._hand(bytes(message.get("body", b"")), not message.get("more_body"))
+                body = message.get("body", b"")
+                if body.__class__ is not bytes:
+                    body = _as_bytes(body)
+                return self._hand(body, not message.get("more_body", False))
         elif kind == "http.response.start":
             if phase is _INIT:
-                status = message["status"]
-                self.status = status if status.__class__ is int else int(status)
-                self.headers = response_headers(message.get("headers", ()))
+                try:
+                    status = message["status"]
+                    if status.__class__ is not int or status < 100 or status > 599:
+                        status = _status(status)
+                    self.status = status
+                    self.headers = response_headers(message.get("headers", ()))
+                except (KeyError, TypeError, ValueError) as exc:
+                    return self._invalid(exc)
                 self.phase = _STARTED
                 return _TAKEN
         elif kind == "http.response.pathsend":
             if phase is _STARTED:
                 self.phase = _DONE
                 path = Path(message["path"])
-                self._respond(Response(self.status, FileBody(path), self.headers))
+                ready = self.ready
+                if not ready.done():
+                    ready.set_result(Response(self.status, FileBody(path), self.headers))
                 self._finish()
                 return _TAKEN
-        if self.gone:
-            return _raising(ClientDisconnected("client disconnected"))
         return _raising(RuntimeError(f"unexpected ASGI message {kind!r} in phase {phase.value!r}"))
 
+    def _invalid(self, exc: Exception) -> Awaitable[None]:
+        """An ``http.response.start`` no HTTP response can carry: a 500, logged as the
+        app's error (the handler raises it), and ``send`` raises it in the app."""
+        error = RuntimeError(f"invalid ASGI http.response.start: {exc}")
+        request = self.request
+        error_log.error("ASGI app error on %s %s: %s", request.method, request.target, error)
+        self._fail(error)
+        return _raising(error)
+
     async def _hand(self, chunk: bytes, last: bool) -> None:
-        """Give ``chunk`` to the engine and wait until it asks for the next one."""
+        """Give ``chunk`` to the engine and wait until it took it."""
         if last:
             self.phase = _DONE
+        if self._discard or (not chunk and not last):
+            return
+        loop = asyncio.get_running_loop()
+        while self._chunk is not None:  # an earlier send was cancelled before its chunk went
+            taken = self._taken = loop.create_future()
+            await taken
         if self.gone:
             raise ClientDisconnected("client disconnected")
-        if self._discard or (not chunk and not last):
+        if self._discard:
             return
         self._chunk = chunk
         self._last = last
-        run = self.run
-        if run is not None:
-            run.wake()
-        accepted = self._accepted = asyncio.get_running_loop().create_future()
-        await accepted
+        want = self._want
+        if want is not None and not want.done():
+            want.set_result(None)
+        taken = self._taken = loop.create_future()
+        await taken
 
     # -- the engine's side of a streamed body ---------------------------------------------------
     async def next_chunk(self) -> bytes | None:
         """The next chunk for the engine, None at the end (raises ``BodyAborted``)."""
-        accepted = self._accepted
-        if accepted is not None and not accepted.done():
-            accepted.set_result(None)  # the previous chunk is written: send() returns
-        run = self.run
-        assert run is not None  # a streamed or tail body: the app waited
-        while self._chunk is None:
+        while True:
+            chunk = self._chunk
+            if chunk is not None:
+                self._chunk = None
+                taken = self._taken
+                if taken is not None and not taken.done():
+                    taken.set_result(None)  # the chunk is the engine's: send() returns
+                if self._last:
+                    self._ended = True
+                    self._finish()
+                if chunk:
+                    return chunk
+                continue
             if self._ended:
-                self._finish()
-                if not run.done:
-                    await run.finish(ABANDON_GRACE)
                 return None
             if self._aborted:
                 raise BodyAborted("the ASGI app did not finish its response")
-            if run.done:
-                self._app_ended()
-                if run.held is not None:
-                    raise run.held
-                continue
-            run.output = self._has_chunk
-            await run
-        chunk = self._chunk
-        self._chunk = None
-        if self._last:
-            self._ended = True
-        return chunk
+            want = self._want = asyncio.get_running_loop().create_future()
+            await want
 
     def _abort(self) -> None:
         """The response cannot be completed: the engine's next chunk raises BodyAborted."""
         self._aborted = True
         self._chunk = None
+        want = self._want
+        if want is not None and not want.done():
+            want.set_result(None)
         self._finish()
 
-    async def stream_closed(self) -> None:
-        """The engine closed the stream: at its end, for a HEAD answer (the rest of the
-        body is dropped), or because the client left. The app is then driven to its end."""
-        if self._ended:
-            accepted = self._accepted
-            if accepted is not None and not accepted.done():
-                accepted.set_result(None)  # the last chunk was taken: its send() returns
-            self._finish()
-        elif self.request.original_method == "HEAD" and not self._aborted:
+    def stream_closed(self) -> None:
+        """The engine closed the stream: at its end; early for an answer without a body
+        (HEAD, 1xx, 204, 304: what the app still sends is dropped); or because it gave up
+        the exchange (the client left). Never waits for the app."""
+        if self._ended or self._aborted:
+            return
+        status = self.status
+        if self.request.original_method == "HEAD" or status < 200 or status in (204, 304):
             self._discard = True
             self._chunk = None
-            accepted = self._accepted
-            if accepted is not None and not accepted.done():
-                accepted.set_result(None)
+            taken = self._taken
+            if taken is not None and not taken.done():
+                taken.set_result(None)
             self._finish()
-        else:
-            self._client_left()
-        run = self.run
-        assert run is not None  # a streamed or tail body: the app waited
-        if not run.done:
-            await run.finish(ABANDON_GRACE)
-            if run.error is not None:
-                self._app_ended()
-            if run.held is not None:
-                raise run.held
-
-
-class TailBody:
-    """A bytes body whose app still runs (a background task): the engine writes the body,
-    then the next ``__anext__`` drives the app to its end."""
-
-    __slots__ = ("cycle", "body")
-
-    def __init__(self, cycle: HttpCycle, body: bytes) -> None:
-        self.cycle = cycle
-        self.body: bytes | None = body
-
-    def __aiter__(self) -> TailBody:
-        return self
-
-    async def __anext__(self) -> bytes:
-        body = self.body
-        if body is not None:
-            self.body = None
-            return body
-        await self.aclose()
-        raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        run = self.cycle.run
-        assert run is not None  # a streamed or tail body: the app waited
-        if not run.done:
-            await run.finish(ABANDON_GRACE)
-            if run.error is not None:
-                self.cycle._app_ended()
-            if run.held is not None:
-                raise run.held
+            return
+        self.abandon()
 
 
 class StreamBody:
@@ -466,12 +403,30 @@ class StreamBody:
         return chunk
 
     async def aclose(self) -> None:
-        await self.cycle.stream_closed()
+        self.cycle.stream_closed()
+
+
+def _status(value: Any) -> int:
+    """An app's response status, checked (an ``int`` from 100 to 599)."""
+    if value.__class__ is not int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"status {value!r} is not an int")
+    if not 100 <= value <= 599:
+        raise ValueError(f"status {value!r} is outside 100..599")
+    return int(value)
+
+
+def _as_bytes(body: Any) -> bytes:
+    """A body that is bytes-like as ``bytes`` (anything else is the app's error)."""
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    raise TypeError(f"an ASGI body must be bytes, not {type(body).__name__}")
 
 
 def response_headers(raw: Any) -> Headers:
     """ASGI ``[name, value]`` byte pairs as engine ``Headers`` (latin-1, names as sent).
-    Cached by value with their serialised block: apps send the same few header sets."""
+    Cached by value with their serialised block: apps send the same few header sets.
+    A name that is not an RFC 9110 token raises ``ValueError``."""
     try:
         key = tuple(raw)
         known = _HEADER_SETS.get(key)
@@ -483,8 +438,12 @@ def response_headers(raw: Any) -> Headers:
         headers._block = known[1]
         return headers
     items = []
+    token = _TOKEN.fullmatch
     for name, value in raw:
-        text = bytes(name).decode("latin-1")
+        name = bytes(name)
+        if token(name) is None:
+            raise ValueError(f"header name {name!r} is not a token")
+        text = name.decode("latin-1")
         items.append((text.lower(), text, bytes(value).decode("latin-1")))
     headers = Headers.from_list(items)
     if key is not None and len(items) <= 16:
@@ -511,5 +470,7 @@ async def _raising(exc: BaseException) -> None:
     raise exc
 
 
-async def _coroutine(awaitable: Awaitable[None]) -> None:
+async def coroutine_of(awaitable: Awaitable[None]) -> None:
+    """An app call that returned an awaitable object, not a coroutine, as a coroutine
+    (a task needs one)."""
     await awaitable

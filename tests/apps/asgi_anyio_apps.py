@@ -1,5 +1,5 @@
 """ASGI apps that lean on anyio and background work, for the tests of running the app in
-the connection's task: a Starlette background task after the response, a body streamed
+a task of its own: a Starlette background task after the response, a body streamed
 from a child task of a task group (with the app waiting on the group), a timeout scope,
 and the pre-2.4 pattern of listening for http.disconnect in a task group while streaming.
 Events go to ``anyio-events.log`` in the server's working directory."""

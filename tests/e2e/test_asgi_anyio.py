@@ -1,5 +1,5 @@
-"""Apps run in the connection's task, so anyio's task groups and cancel scopes must work
-as under uvicorn: a Starlette background task runs after the response is written, a body
+"""Each request's app runs in a task of its own, so anyio's task groups and cancel scopes
+work as under uvicorn: a Starlette background task runs after the response is written, a body
 streamed from a child task while the app waits for its task group, the app's own timeout,
 and the pre-2.4 disconnect listener in a task group; on asyncio and uvloop."""
 

@@ -159,7 +159,7 @@ def test_lifespan_auto_serves_an_app_without_lifespan(srv: ServerProcess) -> Non
 
 
 def test_context_variables_stay_with_their_request(srv: ServerProcess) -> None:
-    with srv.client() as client:  # one connection: one task serves both requests
+    with srv.client() as client:  # one connection: each request's app has its own context
         assert client.get("/context?first").text == "unset"
         assert client.get("/context?second").text == "unset"
         assert client.connections == 1

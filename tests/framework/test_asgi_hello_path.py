@@ -4,6 +4,7 @@ would set it, and a header value with CR/LF/NUL is still dropped when written.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from framework.asgi.http import HttpCycle
@@ -18,10 +19,13 @@ def answer(headers: list[tuple[bytes, bytes]]) -> Response:
         await send({"type": "http.response.start", "status": 201, "headers": headers})
         await send({"type": "http.response.body", "body": b"hello"})
 
-    cycle = HttpCycle(Request("GET", "/", "/", "", Headers()))
-    response = cycle.first_step(app({}, cycle.receive, cycle.send))
-    assert response is not None
-    return response
+    async def main() -> Response:
+        ready: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        cycle = HttpCycle(Request("GET", "/", "/", "", Headers()), ready, set())
+        await app({}, cycle.receive, cycle.send)
+        return ready.result()
+
+    return asyncio.run(main())
 
 
 def test_every_response_slot_is_set_as_the_constructor_sets_it() -> None:
