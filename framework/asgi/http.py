@@ -305,12 +305,10 @@ class HttpCycle:
         return _raising(RuntimeError(f"unexpected ASGI message {kind!r} in phase {phase.value!r}"))
 
     def _invalid(self, exc: Exception) -> Awaitable[None]:
-        """An ``http.response.start`` no HTTP response can carry: a 500, logged as the
-        app's error (the handler raises it), and ``send`` raises it in the app."""
+        """An ``http.response.start`` no HTTP response can carry: a 500 (the handler raises
+        the error, which the pipeline logs), and ``send`` raises it in the app."""
         error = RuntimeError(f"invalid ASGI http.response.start: {exc}")
-        request = self.request
-        error_log.error("ASGI app error on %s %s: %s", request.method, request.target, error)
-        self._fail(error)
+        self._fail(error)  # the handler raises it: logged as the failure of the request
         return _raising(error)
 
     async def _hand(self, chunk: bytes, last: bool) -> None:
