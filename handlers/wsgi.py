@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from framework.asgi.lifespan import LifespanMode
 from framework.asgi.loader import ASGIApp, load_target
-from framework.asgi.scope import header_pairs, http_scope
+from framework.asgi.scope import request_scope
 from framework.config.directives_apps import AppTarget
 from framework.config.models import LocationConfig
 from framework.handler import CallNext
@@ -57,8 +57,7 @@ class WsgiHandler(AsgiHandler):
         if not await app.acquire():
             raise HTTPError(503, "WSGI pool busy", headers={"Retry-After": RETRY_AFTER})
         try:
-            headers, _ = header_pairs(request)
-            scope = http_scope(request, self.root_path, self.state, headers)
+            scope, _ = request_scope(request, self.root_path, self.state)
         except BaseException:
             app.slots.release()  # the thread held for it will not be used
             raise

@@ -117,47 +117,9 @@ def http_scope(
 def request_scope(
     request: Request, root_path: str, state: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
-    """``http_scope`` with its ``header_pairs`` in one call (the handler's hot path), and
-    whether an ``Upgrade`` header came."""
-    names = _NAMES
-    headers = []
-    upgrade = False
-    for lower, _, value in request.headers._items:
-        name = names.get(lower)
-        if name is None:
-            name = lower.encode("latin-1")
-            if len(names) < 1024:
-                names[lower] = name
-            if lower == "upgrade":
-                upgrade = True
-        elif name is _UPGRADE:
-            upgrade = True
-        headers.append((name, value.encode("latin-1")))
-    target = request.target
-    query = request.query
-    parts = _targets.get(target)
-    if parts is None or parts[1] != query:
-        raw, query_bytes = target_parts(target, query)
-    else:
-        raw, query_bytes = parts[0], parts[2]
-    path = request.path
-    scope = {
-        "type": "http",
-        "asgi": ASGI_VERSION,
-        "http_version": request.http_version,
-        "method": request.method,
-        "scheme": request.scheme,
-        "path": path if path.isascii() else scope_path(path),
-        "raw_path": raw,
-        "query_string": query_bytes,
-        "root_path": root_path,
-        "headers": headers,
-        "client": request.client,
-        "server": request.server,
-        "state": state.copy() if state else {},
-        "extensions": EXTENSIONS,
-    }
-    return scope, upgrade
+    """``http_scope`` with its ``header_pairs``, and whether an ``Upgrade`` header came."""
+    headers, upgrade = header_pairs(request)
+    return http_scope(request, root_path, state, headers), upgrade
 
 
 def websocket_scope(
