@@ -14,7 +14,6 @@ The head checks live in ``head``; response writing, the timers and closing are t
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import ssl
 from collections import deque
@@ -39,7 +38,14 @@ from framework.http.deadlines import (
 from framework.http.errors import HTTPError
 from framework.http.head import FRAMING_HEADERS, check_head
 from framework.http.headers import Headers
-from framework.http.preamble import Preamble, Start
+from framework.http.llhttp import (
+    bad_method_status,
+    last_head_end,
+    new_parser,
+    parser_inside_body,
+    versionless,
+)
+from framework.http.preamble import Preamble, Start, plain_http_to_tls_response
 from framework.http.proxy_protocol import ProxyProtocolError
 from framework.http.request import Request
 from framework.http.responder import SMALL_FILE as SMALL_FILE  # re-exported
@@ -188,7 +194,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self.queue = WriteQueue(loop, sock, on_lost=self._on_write_lost)
         else:
             self.queue = TlsWriteQueue(loop, sock, on_lost=self._on_write_lost)
-        self.parser = _new_parser(self)
+        self.parser = new_parser(self)
         self.pending: deque[tuple[Request, int]] = deque()  # (request, early status)
         self._waiter: asyncio.Future[None] | None = None
         self._paused = 0
@@ -425,7 +431,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             self._parse_on_after_upgrade(data, exc.args[0])
             return
         except httptools.HttpParserInvalidMethodError:
-            self._reject_from_parser(self._reject_status or _bad_method_status(data))
+            self._reject_from_parser(self._reject_status or bad_method_status(data))
             return
         except httptools.HttpParserError as exc:
             status = self._reject_status
@@ -443,7 +449,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             return
         if trailers is not None and trailers.state:
             trailers.parsed(data)  # in a trailer section: bounded, then skipped
-        if self._in_head and not self._headers and self._url and _versionless(self, data):
+        if self._in_head and not self._headers and self._url and versionless(self, data):
             self._reject_from_parser(400)  # HTTP/0.9 style: no head will follow, do not wait
             return
         if self._in_head:
@@ -451,7 +457,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             if self._head_raw >= 0:
                 self._head_raw += len(data)
             else:  # it began in this data: count from there
-                self._head_raw = max(0, len(data) - _last_head_end(data) - self._fed_body)
+                self._head_raw = max(0, len(data) - last_head_end(data) - self._fed_body)
             if self._head_raw > self._header_max + MAX_REQUEST_LINE:
                 status = 414 if self._url_len > MAX_REQUEST_LINE or not self._headers else 431
                 self._reject_from_parser(status)
@@ -468,7 +474,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
             return
         body = self._body
         if upgrade and body is not None:
-            self.parser = _parser_inside_body(self, body.length)
+            self.parser = parser_inside_body(self, body.length)
         elif not upgrade and self.pending:
             # a bodiless upgrade request: hold what follows until its answer is known
             self._tunnel = UpgradeHold(self.pending[-1][0], bytes(data[offset:]))
@@ -494,7 +500,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         body = self._body
         if body is None or body.length is not None or self._in_head:
             return False
-        self.parser = _parser_inside_body(self, None)
+        self.parser = parser_inside_body(self, None)
         return True
 
     def _on_eof(self) -> None:
@@ -880,7 +886,7 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
                         request.keep_alive = False
                         linger = True
                         if early == PLAIN_HTTP_TO_TLS:
-                            response = _plain_http_to_tls_response()
+                            response = plain_http_to_tls_response()
                         elif request.location is not None:
                             response = await self.owner.app.respond_error(request, early)
                         else:
@@ -975,141 +981,8 @@ class Connection(ResponseWriter, DeadlineTimers, ConnectionCloser):
         return True
 
 
-_PLAIN_HTTP_PAGE = (
-    b"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>"
-    b"\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
-    b"<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
-    b"<hr><center>webserv</center>\r\n</body>\r\n</html>\r\n"
-)
-
-
-def _plain_http_to_tls_response() -> Response:
-    """nginx's answer to a plain HTTP request on a TLS address (its status 497)."""
-    headers = Headers()
-    headers["Content-Type"] = "text/html"
-    headers["Connection"] = "close"
-    return Response(400, _PLAIN_HTTP_PAGE, headers)
-
-
 _TLS_RECORD_DATA = 16384  # most plaintext in one TLS record
 _TLS_RECORD_OVERHEAD = 29  # TLS 1.2 GCM: header 5 + explicit nonce 8 + tag 16 (TLS 1.3: 22)
 # the largest close_notify record (TLS 1.2 AES-GCM: 5 + 8 + 2 + 16); the smallest request
 # ("GET / HTTP/1.0\r\n\r\n", 18 bytes) takes at least 39 in a record
 _TLS_CLOSE_NOTIFY = 31
-
-
-def _last_head_end(data: bytes | memoryview) -> int:
-    """Where a head that began in ``data`` and is not complete can start at the earliest:
-    just after the last blank line (the end of an earlier head or chunked body), else 0."""
-    raw = bytes(data)
-    crlf = raw.rfind(b"\r\n\r\n")
-    lf = raw.rfind(b"\n\n")
-    return max(crlf + 4 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
-
-
-def _versionless(conn: Connection, data: bytes | memoryview) -> bool:
-    """The request line being parsed ended right after its target, without a version (a
-    bare ``GET /path``): its target is followed by CR or LF near the end of ``data``. Only on
-    a line that has no version yet (llhttp reports 0.0, or 0.9 once past the line)."""
-    if conn.parser.get_http_version() not in ("0.0", "0.9"):
-        return False
-    url = conn._url[-1]
-    tail = bytes(data[-(len(url) + 64) :])
-    end = tail.rfind(url) + len(url)
-    return end >= len(url) and tail[end : end + 1] in (b"\r", b"\n")
-
-
-def _new_parser(conn: Connection) -> httptools.HttpRequestParser:
-    return _lenient(httptools.HttpRequestParser(conn))
-
-
-def _lenient(parser: httptools.HttpRequestParser) -> httptools.HttpRequestParser:
-    """RFC 9112 7.1.1: BWS before a chunk extension (``5 ;ext``) is valid; llhttp wants a
-    leniency for it (httptools >= 0.6.3, which pyproject requires; older ones refuse it)."""
-    try:
-        parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
-    except (AttributeError, TypeError):
-        pass
-    return parser
-
-
-def _parser_inside_body(conn: Connection, length: int | None) -> httptools.HttpRequestParser:
-    """A parser for ``conn`` that is inside a request body of ``length`` bytes (None:
-    chunked), as if it had parsed the head itself: it is primed with a stand-in head whose
-    callbacks are swallowed."""
-    parser = _lenient(httptools.HttpRequestParser(_InsideBody(conn)))
-    framing = b"Transfer-Encoding: chunked" if length is None else b"Content-Length: %d" % length
-    parser.feed_data(b"POST / HTTP/1.1\r\nHost: -\r\n" + framing + b"\r\n\r\n")
-    return parser
-
-
-class _InsideBody:
-    """Parser callbacks that drop the stand-in head of ``_parser_inside_body`` and pass
-    everything after it to the connection."""
-
-    __slots__ = (
-        "conn",
-        "priming",
-        "on_body",
-        "on_message_complete",
-        "on_chunk_header",
-    )
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.priming = True
-        self.on_body = conn.on_body
-        self.on_message_complete = conn.on_message_complete
-        self.on_chunk_header = conn.on_chunk_header
-
-    def on_message_begin(self) -> None:
-        if not self.priming:
-            self.conn.on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        if not self.priming:
-            self.conn.on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.priming:
-            self.conn.on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        if self.priming:
-            self.priming = False
-        else:
-            self.conn.on_headers_complete()
-
-
-# llhttp's methods are case-sensitive; a request line of this shape with an unknown method
-# is a 501, anything else llhttp refuses at the method is a malformed line (400)
-_REQUEST_LINE = re.compile(
-    rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+) [^\x00-\x20\x7f]+ HTTP/[0-9]\.[0-9]\r?$", re.M
-)
-_KNOWN: dict[bytes, bool] = {}  # method token -> llhttp accepts it
-
-
-def _bad_method_status(data: bytes | memoryview) -> int:
-    """The status for a request llhttp refused at its method: 501 when ``data`` holds a
-    well-formed request line whose method llhttp does not know, else 400."""
-    for match in _REQUEST_LINE.finditer(bytes(data)):
-        method = match.group(1)
-        known = _KNOWN.get(method)
-        if known is None:
-            known = _llhttp_knows(method)
-            if len(_KNOWN) >= 256:
-                _KNOWN.clear()
-            _KNOWN[method] = known
-        if not known:
-            return 501
-    return 400
-
-
-def _llhttp_knows(method: bytes) -> bool:
-    try:
-        httptools.HttpRequestParser(object()).feed_data(method + b" / HTTP/1.1\r\n")
-    except httptools.HttpParserInvalidMethodError:
-        return False
-    except httptools.HttpParserError:
-        pass
-    return True

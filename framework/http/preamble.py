@@ -20,7 +20,9 @@ from framework.core.tls import (
     first_record_size,
     starts_tls,
 )
+from framework.http.headers import Headers
 from framework.http.proxy_protocol import parse_header
+from framework.http.response import Response
 
 Address = tuple[str, int]
 
@@ -86,3 +88,19 @@ class Preamble:
     def _opening(self, start: Start, refuse_alpn: bool = False) -> Opening:
         data, self._buffer = self._buffer, b""
         return Opening(start, self._source, data, refuse_alpn)
+
+
+_PLAIN_HTTP_PAGE = (
+    b"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>"
+    b"\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+    b"<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
+    b"<hr><center>webserv</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def plain_http_to_tls_response() -> Response:
+    """nginx's answer to a plain HTTP request on a TLS address (its status 497)."""
+    headers = Headers()
+    headers["Content-Type"] = "text/html"
+    headers["Connection"] = "close"
+    return Response(400, _PLAIN_HTTP_PAGE, headers)
