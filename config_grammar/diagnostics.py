@@ -24,6 +24,7 @@ class Diagnostic:
 
 
 # The renderers live in render.py; re-exported here so that callers import one module.
-from config_grammar.render import render_json, render_sarif, render_text, summary  # noqa: E402
+from config_grammar.render import render_text, summary  # noqa: E402
+from config_grammar.render_machine import render_json, render_sarif  # noqa: E402
 
 __all__ = ["Diagnostic", "Severity", "render_json", "render_sarif", "render_text", "summary"]

@@ -77,14 +77,15 @@ def parse_file(
     path: str | os.PathLike[str],
     *,
     env: Mapping[str, str] | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
     resolve_includes: bool = True,
     expand_env: bool = True,
     known_directives: Collection[str] = KNOWN_DIRECTIVES,
 ) -> ParseResult:
     """Read and parse the main configuration file ``path``.
 
-    Relative includes resolve against the directory of ``path``. Raises ``OSError`` or
-    ``UnicodeDecodeError`` when the main file itself cannot be read.
+    Relative includes resolve against ``base_dir`` (default: the directory of ``path``).
+    Raises ``OSError`` or ``UnicodeDecodeError`` when the main file itself cannot be read.
     """
     filename = os.fspath(path)
     text = Path(filename).read_text(encoding="utf-8")
@@ -92,7 +93,7 @@ def parse_file(
         text,
         filename,
         env=env,
-        base_dir=os.path.dirname(filename),
+        base_dir=os.path.dirname(filename) if base_dir is None else base_dir,
         resolve_includes=resolve_includes,
         expand_env=expand_env,
         known_directives=known_directives,

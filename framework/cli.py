@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import json
 import os
 import sys
 import tempfile
@@ -64,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--diff", action="store_true", help="print a unified diff")
     mode.add_argument("--write", action="store_true", help="rewrite the file in place")
 
-    sub.add_parser("schema", help="print the JSON Schema of the config (incl. plugins)")
+    schema = sub.add_parser("schema", help="print the JSON Schema of the config (incl. plugins)")
+    schema.add_argument(
+        "config", nargs="?", metavar="CONFIG", help="also the handlers its load_module lines add"
+    )
+
+    sub.add_parser("lsp", help="run the config language server on stdin/stdout (for editors)")
 
     cert = sub.add_parser("cert", help="write a self-signed certificate for development")
     from framework.certs import add_cert_arguments
@@ -101,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": command_run,
         "validate-config": command_validate,
         "fmt": command_fmt,
-        "schema": lambda _: command_schema(),
+        "schema": command_schema,
+        "lsp": command_lsp,
         "cert": command_cert,
     }
     try:
@@ -173,7 +178,7 @@ def command_validate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from config_grammar.render import render_json, render_sarif
+    from config_grammar.render_machine import render_json, render_sarif
     from framework.config.build import load_config
     from framework.config.explain import ExplainError, check_url
 
@@ -288,9 +293,16 @@ def _replace_file(path: Path, text: str) -> None:
 # -- schema ----------------------------------------------------------------------------------------
 
 
-def command_schema() -> int:
-    from framework.config.schema import config_schema
-    from framework.registry import registry
+def command_schema(args: argparse.Namespace) -> int:
+    from framework.config.schema import command_schema as run
 
-    print(json.dumps(config_schema(registry), indent=2))
-    return EXIT_OK
+    return run(args)
+
+
+# -- lsp -------------------------------------------------------------------------------------------
+
+
+def command_lsp(args: argparse.Namespace) -> int:
+    from framework.lsp import serve_stdio
+
+    return serve_stdio()

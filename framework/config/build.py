@@ -88,11 +88,13 @@ def load_config(
     check_fs: bool = True,
     registry: HandlerRegistry | None = None,
     serving: bool = False,
+    prefix: Path | None = None,
 ) -> LoadResult:
     """Parse, validate and build the configuration at ``path`` (None: the embedded default,
     serving the current directory). ``serving``: loaded to be served (``run``, reload), where
     the errors in ``SERVABLE_ERRORS`` are warnings: nginx serves them, and refusing would
-    take every virtual host down for one."""
+    take every virtual host down for one. ``prefix`` (``--prefix``, like ``nginx -p``): the
+    directory relative paths and includes resolve against, instead of the file's own."""
     from config_grammar.parser import parse_file, parse_text
 
     if path is None:
@@ -101,12 +103,12 @@ def load_config(
         source = None
     else:
         source = Path(path).absolute()
-        base_dir = source.parent
+        base_dir = prefix.absolute() if prefix is not None else source.parent
         if _is_device_or_directory(source):  # /dev/zero would be read forever
             message = f"cannot read {path}: not a regular file"
             return LoadResult(None, [Diagnostic("error", "unreadable-file", message)], {})
         try:  # spans name the file as the user wrote it
-            parsed = parse_file(path, env=env)
+            parsed = parse_file(path, env=env, base_dir=prefix)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
             message = f"cannot read {path}: {reason or exc}"

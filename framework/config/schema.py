@@ -10,6 +10,8 @@ each registered handler's pydantic ``Settings`` schema.
 
 from __future__ import annotations
 
+import argparse
+import json
 from typing import Any
 
 from framework.config.directives import DIRECTIVES, DirectiveSpec
@@ -129,3 +131,11 @@ def config_schema(registry: HandlerRegistry) -> dict[str, Any]:
         "$ref": "#/$defs/main",
         "$defs": defs,
     }
+
+
+def command_schema(args: argparse.Namespace) -> int:
+    """``webserv schema [CONFIG]``: print the schema (exit 0)."""
+    from framework.registry import registry
+
+    print(json.dumps(config_schema(registry), indent=2))
+    return 0

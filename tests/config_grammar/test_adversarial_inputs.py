@@ -10,7 +10,8 @@ import pytest
 from config_grammar.fmt import FormatError, format_text
 from config_grammar.parser import parse_text
 from config_grammar.recovery import MAX_DEPTH
-from config_grammar.render import render_json, render_sarif, render_text
+from config_grammar.render import render_text
+from config_grammar.render_machine import render_json, render_sarif
 from framework.config.build import load_config
 
 HOSTILE = {

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from config_grammar.render import render_json, render_sarif, render_text
+from config_grammar.render import render_text
+from config_grammar.render_machine import render_json, render_sarif
 from framework.config.build import load_config
 
 SEEDS = [
