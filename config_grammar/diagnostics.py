@@ -7,7 +7,8 @@ from typing import Literal
 
 from config_grammar.tree import Span
 
-Severity = Literal["error", "warning"]
+# "info": a finding worth knowing that is not a mistake (never fails --strict)
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(slots=True)

@@ -12,20 +12,23 @@ if TYPE_CHECKING:
 _COLORS = {
     "error": "\x1b[1;31m",
     "warning": "\x1b[1;33m",
+    "info": "\x1b[1;36m",
     "gutter": "\x1b[1;34m",
     "bold": "\x1b[1m",
     "reset": "\x1b[0m",
 }
 
 
+_COUNTED = ("error", "warning", "info")
+
+
 def summary(diags: Iterable[Diagnostic]) -> str:
-    """``2 errors, 1 warning`` (or ``no errors or warnings``)."""
+    """``2 errors, 1 warning, 1 info`` (or ``no errors or warnings``)."""
     diags = list(diags)
-    errors = sum(d.severity == "error" for d in diags)
-    warnings = len(diags) - errors
+    counts = {severity: sum(d.severity == severity for d in diags) for severity in _COUNTED}
     parts = [
-        f"{n} {word}{'' if n == 1 else 's'}"
-        for n, word in ((errors, "error"), (warnings, "warning"))
+        f"{n} {word}{'' if n == 1 or word == 'info' else 's'}"
+        for word, n in counts.items()
         if n
     ]
     return ", ".join(parts) or "no errors or warnings"

@@ -76,6 +76,10 @@ def _version() -> str:
         return "0"
 
 
+def _level(d: Diagnostic) -> str:
+    return "note" if d.severity == "info" else d.severity
+
+
 def render_sarif(diags: Iterable[Diagnostic]) -> str:
     """A SARIF 2.1.0 log with one run whose tool driver is ``webserv``."""
     diags = list(diags)
@@ -85,12 +89,12 @@ def render_sarif(diags: Iterable[Diagnostic]) -> str:
     for d in diags:
         if d.rule not in rule_index:
             rule_index[d.rule] = len(rules)
-            rules.append({"id": d.rule, "defaultConfiguration": {"level": d.severity}})
+            rules.append({"id": d.rule, "defaultConfiguration": {"level": _level(d)}})
         text = d.message + "".join(f"\n{x}" for x in (d.hint and f"hint: {d.hint}", *d.notes) if x)
         result: dict[str, object] = {
             "ruleId": d.rule,
             "ruleIndex": rule_index[d.rule],
-            "level": d.severity,
+            "level": _level(d),
             "message": {"text": text},
             "locations": [_location(d.span)] if d.span else [],
         }
