@@ -157,11 +157,6 @@ class ChildProcess:
             _doomed.discard(self.pid)
 
     # -- observing -----------------------------------------------------------------------
-    @property
-    def exited(self) -> bool:
-        """True once the child has been reaped."""
-        return self.returncode is not None
-
     def poll(self) -> int | None:
         """Reap the child now if it has exited (without waiting); its exit code or None."""
         self._poll_exit()

@@ -144,13 +144,6 @@ class WriteQueue:
         if not self._in_sendfile:
             self._start_writing()
 
-    def writelines(self, parts: list[bytes]) -> None:
-        """Write several buffers (one syscall when the queue is empty)."""
-        if len(parts) == 1:
-            self.write(parts[0])
-        elif parts:
-            self.write(b"".join(parts))
-
     def _start_writing(self) -> None:
         if not self._writing:
             self._writing = True
