@@ -14,15 +14,21 @@ response it gets back (a *wrapping* handler)::
             response = await call_next(request)
             response.headers["X-Stamp"] = self.settings.value
             return response
+
+A path setting typed ``ConfigPath`` is resolved against the config file's directory, and a
+handler may check its settings further when the configuration is validated (``check``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+from config_grammar.diagnostics import Diagnostic
+from framework.config.handler_settings import ConfigPath as ConfigPath
+from framework.config.plugin_checks import CheckContext as CheckContext
 from framework.http.request import Request
 from framework.http.response import Response
 
@@ -68,7 +74,25 @@ class Handler(Generic[SettingsT]):
     loaded, with the validated settings and the location's effective configuration;
     ``startup``/``shutdown`` run with the worker. An exception raised by ``handle``
     becomes a 500 response (logged with its traceback); raise ``HTTPError`` for another
-    status.
+    status. An exception raised by ``startup`` stops ``webserv run`` (exit 1) with one
+    line naming the handler and its ``handler NAME`` line; on reload the running
+    configuration is kept.
+
+    Validation has two steps: pydantic validates ``Settings`` (types, required settings,
+    field validators), then the optional classmethod ``check(settings, ctx)`` makes the
+    checks a model cannot (a file exists, ranges across settings). It runs wherever the
+    config is validated -- ``validate-config``, ``run``, reload -- and yields diagnostics
+    that ``ctx`` places on the setting's value::
+
+        @classmethod
+        def check(cls, settings, ctx):
+            if ctx.check_fs and not settings.template.is_file():   # a ConfigPath
+                yield ctx.error("template", f"no such file: {settings.template}")
+            if settings.low > settings.high:
+                yield ctx.warning("low", "low is above high", hint="swap them")
+
+    See ``CheckContext`` for ``ctx`` (``check_fs`` is False under ``--no-fs``). A check that
+    raises is reported as an internal error of the plugin at its ``handler`` line.
     """
 
     name: ClassVar[str | None] = None
@@ -92,6 +116,12 @@ class Handler(Generic[SettingsT]):
     def __init__(self, settings: SettingsT, location: LocationConfig) -> None:
         self.settings: SettingsT = settings
         self.location = location
+
+    @classmethod
+    def check(cls, settings: SettingsT, ctx: CheckContext) -> Iterable[Diagnostic]:
+        """Optional semantic checks of validated ``settings`` (see the class docstring);
+        yield ``ctx.error(setting, message)`` / ``ctx.warning(...)``. None by default."""
+        return ()
 
     async def handle(self, request: Request, call_next: CallNext) -> Response:
         """Answer ``request`` or pass it on with ``await call_next(request)``."""

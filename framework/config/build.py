@@ -33,6 +33,7 @@ from framework.config.handler_settings import validate_settings
 from framework.config.mime_types import MIME_TYPES
 from framework.config.models import Config, HandlerSpec, Listen, LocationConfig, ServerConfig
 from framework.config.nginx_directives import nginx_advice
+from framework.config.plugin_checks import run_check
 from framework.config.values import ValueProblem, compile_regex, joined_unit_suggestion
 from framework.registry import (
     HandlerRegistry,
@@ -175,7 +176,7 @@ def build_config(
     including lint warnings)."""
     from framework.config.lint import run_lints
 
-    builder = ConfigBuilder(base_dir, registry)
+    builder = ConfigBuilder(base_dir, registry, check_fs=check_fs)
     if diagnostics:
         builder.diagnostics[:0] = diagnostics
     config = builder.build(nodes, source)
@@ -198,13 +199,16 @@ SERVABLE_ERRORS = frozenset({"tls-certificate-expired"})
 class ConfigBuilder:
     """Walks the syntax tree once, collecting diagnostics instead of stopping at the first."""
 
-    def __init__(self, base_dir: Path, registry: HandlerRegistry | None = None) -> None:
+    def __init__(
+        self, base_dir: Path, registry: HandlerRegistry | None = None, *, check_fs: bool = True
+    ) -> None:
         if registry is None:
             from framework.registry import registry as global_registry
 
             registry = global_registry
         self.registry = registry
         self.base_dir = base_dir
+        self.check_fs = check_fs  # False under --no-fs: handlers' checks skip the filesystem
         self.ctx = ParseContext(base_dir)
         self.diagnostics: list[Diagnostic] = []
         self.accepted: set[int] = set()  # id() of every directive that passed validation
@@ -462,9 +466,12 @@ class ConfigBuilder:
             hint += "installed handlers: " + (", ".join(installed) or "none")
             self.error("unknown-handler", f'unknown handler "{name}"', d.args[0].span, hint, d)
             return None
-        settings = validate_settings(d, cls.Settings, self.diagnostics)
+        settings = validate_settings(d, cls.Settings, self.diagnostics, self.base_dir)
         if settings is None:
             return None
+        self.diagnostics.extend(
+            run_check(cls, settings, d, base_dir=self.base_dir, check_fs=self.check_fs)
+        )
         return HandlerSpec(name=name, settings=settings, span=d.span)
 
     # -- inheritance ---------------------------------------------------------------------------

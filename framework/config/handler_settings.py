@@ -1,20 +1,53 @@
 """Validation of ``handler NAME { SETTING VALUE; ... }`` blocks against the handler's pydantic
 ``Settings`` model, with every pydantic error mapped back to the setting's span -- nested
-settings blocks included."""
+settings blocks included -- and ``ConfigPath``, the settings type for a path relative to the
+config file."""
 
 from __future__ import annotations
 
 import difflib
+import os
 import types
 import typing
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError, ValidationInfo
 
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive, Span
 
 _SEQUENCES = (list, set, frozenset, tuple)
+
+BASE_DIR_KEY = "webserv_base_dir"
+"""The key of the pydantic validation context that holds the directory relative
+``ConfigPath`` values resolve against (``settings_context``)."""
+
+
+def settings_context(base_dir: Path) -> dict[str, Any]:
+    """The pydantic validation context a handler's settings are validated with."""
+    return {BASE_DIR_KEY: base_dir}
+
+
+def _not_empty(value: Any) -> Any:
+    if isinstance(value, str) and not value:
+        raise ValueError('empty path (write "." to mean the config file\'s directory)')
+    return value
+
+
+def _resolve_config_path(value: Path, info: ValidationInfo) -> Path:
+    context = info.context if isinstance(info.context, dict) else {}
+    base_dir = context.get(BASE_DIR_KEY)
+    if base_dir is None:
+        return value  # built from Python, not from a config file: as given
+    return Path(os.path.normpath(Path(base_dir) / value))
+
+
+ConfigPath = Annotated[Path, BeforeValidator(_not_empty), AfterValidator(_resolve_config_path)]
+"""A settings field type for a filesystem path: a relative path is resolved against the
+config file's directory (``--prefix`` when given), as ``root`` and the other core directives
+do, not against the working directory. Settings built from Python (no config file) keep the
+path as given. An absolute path is kept, so validating the value again changes nothing."""
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -173,13 +206,17 @@ class _SettingsBlock:
 
 
 def validate_settings(
-    handler: Directive, model: type[BaseModel], diagnostics: list[Diagnostic]
+    handler: Directive,
+    model: type[BaseModel],
+    diagnostics: list[Diagnostic],
+    base_dir: Path | None = None,
 ) -> BaseModel | None:
     """Build ``model`` from the block of ``handler``; append diagnostics and return None on
-    any problem."""
+    any problem. ``base_dir``: where relative ``ConfigPath`` settings resolve."""
     block = _SettingsBlock(handler, model)
+    context = settings_context(base_dir) if base_dir is not None else None
     try:
-        settings = model.model_validate(block.raw)
+        settings = model.model_validate(block.raw, context=context)
     except ValidationError as exc:
         block.report(exc)
         settings = None
