@@ -54,10 +54,10 @@ class ListenError(Exception):
     """A listening socket could not be opened."""
 
 
-def _load(path: str | None):
+def _load(path: str | None, prefix: Path | None = None):
     from framework.config.build import load_config
 
-    return load_config(Path(path) if path else None, serving=True)
+    return load_config(Path(path) if path else None, serving=True, prefix=prefix)
 
 
 def _print_diagnostics(result) -> None:
@@ -130,6 +130,7 @@ class Server:
         *,
         ready_fd: int | None = None,
         master_fd: int | None = None,
+        prefix: Path | None = None,
     ) -> None:
         self.ready_fd = ready_fd  # a worker reports readiness here instead of printing
         # a worker of a master: EOF here means the master is gone; reloads are the master's
@@ -139,6 +140,7 @@ class Server:
         self.app = app
         self.listeners = listeners
         self.config_path = config_path
+        self.prefix = prefix  # --prefix: what relative includes and paths resolve against
         self.stopping = False
         # in accept order (a dict as an ordered set): the oldest idle one is reclaimed first
         self.connections: dict[Connection, None] = {}
@@ -399,7 +401,7 @@ class Server:
             self._reloading = False
 
     async def _do_reload(self) -> None:
-        config = load_for_reload(self.config_path)
+        config = load_for_reload(self.config_path, self.prefix)
         if config is None:
             return
         try:
@@ -467,9 +469,9 @@ def _pending(lsock: socket.socket) -> bool:
     return bool(poller.poll(0))
 
 
-def load_for_reload(config_path: str | None) -> Config | None:
+def load_for_reload(config_path: str | None, prefix: Path | None = None) -> Config | None:
     """The new configuration for a reload, or None (the diagnostics logged, once)."""
-    result = _load(config_path)
+    result = _load(config_path, prefix)
     if result.config is None:
         from config_grammar.diagnostics import render_text
 
@@ -528,6 +530,7 @@ def _serve(
     ready_fd: int | None = None,
     master_fd: int | None = None,
     fixed_workers: bool = False,
+    prefix: Path | None = None,
 ) -> int:
     """Run one worker's event loop until it stops."""
     try:
@@ -556,7 +559,14 @@ def _serve(
         error_log.error("cannot start: %s", problem)
         return EXIT_CONFIG
     server = Server(
-        loop, config, app, listeners, config_path, ready_fd=ready_fd, master_fd=master_fd
+        loop,
+        config,
+        app,
+        listeners,
+        config_path,
+        ready_fd=ready_fd,
+        master_fd=master_fd,
+        prefix=prefix,
     )
     if transports is not None:
         server.transports = transports
@@ -610,9 +620,11 @@ def _prepare_files(config: Config) -> str | None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``webserv run [CONFIG] [--workers N] [--check]``; returns the exit code."""
+    """``webserv run [CONFIG] [--workers N] [--check] [--prefix DIR]``; returns the exit
+    code."""
     config_path = getattr(args, "config", None)
-    result = _load(config_path)
+    prefix: Path | None = getattr(args, "prefix", None)
+    result = _load(config_path, prefix)
     _print_diagnostics(result)
     config = result.config
     if config is None:
@@ -647,8 +659,16 @@ def run_command(args: argparse.Namespace) -> int:
         # a master keeps root (reloads bind, logs reopen) and speaks to systemd, as nginx's
         # does: with `user` as root, or under systemd, one worker still gets a master
         if workers > 1 or privileges.applies(config) or notifier.enabled:
-            return run_workers(config, config_path, listeners, workers, fixed_workers, notifier)
-        return _serve(config, config_path, listeners, fixed_workers=fixed_workers is not None)
+            return run_workers(
+                config, config_path, listeners, workers, fixed_workers, notifier, prefix
+            )
+        return _serve(
+            config,
+            config_path,
+            listeners,
+            fixed_workers=fixed_workers is not None,
+            prefix=prefix,
+        )
     finally:
         _remove_pid(config.pid)
 
@@ -730,6 +750,7 @@ def run_workers(
     count: int,
     fixed_count: int | None = None,
     notifier: Notifier | None = None,
+    prefix: Path | None = None,
 ) -> int:
     """Master process: supervise ``count`` forked workers accepting on ``listeners`` (see
     ``framework.supervisor``); returns the exit code once every worker has stopped."""
@@ -759,7 +780,7 @@ def run_workers(
         listeners,
         count,
         serve=serve,
-        reload_config=lambda: load_for_reload(config_path),
+        reload_config=lambda: load_for_reload(config_path, prefix),
         open_listeners=open_listeners,
         fixed_count=fixed_count,
         notifier=notifier,
