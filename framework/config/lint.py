@@ -1,11 +1,13 @@
-"""Lints: warnings about configurations that are valid but probably wrong or dangerous.
+"""Lints: findings about configurations that are valid but probably wrong or dangerous.
 
-Each rule is a small function over a ``LintContext`` (the effective config plus the syntax
-tree it came from), registered with an ID, and yields ``Diagnostic`` warnings (one, the
-``unwritable-path`` check of files written at start, yields errors). Rules marked
-``needs_fs`` look at the filesystem and are skipped with ``check_fs=False`` (``--no-fs``).
-The rules about content and permissions are here; the security rules are in
-``lint_security``, the start-up files in ``lint_output_paths``.
+Each rule is a ``Rule`` (see ``lint_context``): an ID, a default severity, a summary, a docs
+URL and ``check(model, ctx)`` over the built ``Config`` and a ``LintContext`` (the syntax
+tree it came from), yielding ``Diagnostic`` values. Built-in rules are ``LintRule`` records
+in ``RULES``; plugins add theirs through the ``webserv.lint_rules`` entry point group
+(``lint_plugins``). Rules marked ``needs_fs`` look at the filesystem and are skipped with
+``check_fs=False`` (``--no-fs``). The rules about content and permissions are here; the
+security rules are in ``lint_security``, the locations in ``lint_locations``, the start-up
+files in ``lint_output_paths``.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Comment, Directive
 from framework.config.lint_access import RULES as ACCESS_RULES
 from framework.config.lint_apps import RULES as APP_RULES
-from framework.config.lint_context import LintContext, LintRule, served_dir
+from framework.config.lint_context import LintContext, LintRule, Rule, served_dir
 from framework.config.lint_context import warn as _warn
 from framework.config.lint_gzip import RULES as GZIP_RULES
 from framework.config.lint_headers import RULES as HEADER_RULES
 from framework.config.lint_ops import RULES as OPS_RULES
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
 from framework.config.lint_output_paths import check_output_paths
+from framework.config.lint_plugins import failed_rule, plugin_rules
 from framework.config.lint_proxy import RULES as PROXY_RULES
 from framework.config.lint_realip import RULES as REALIP_RULES
 from framework.config.lint_security import (
@@ -41,7 +44,7 @@ from framework.config.lint_variables import RULES as VARIABLE_RULES
 from framework.config.lint_websocket import RULES as WEBSOCKET_RULES
 from framework.config.models import Config, LocationConfig
 
-__all__ = ["RULES", "LintContext", "LintRule", "run_lints", "served_dir"]
+__all__ = ["RULES", "LintContext", "LintRule", "Rule", "run_lints", "served_dir"]
 
 _CGI_SCAN_LIMIT = 2000  # files looked at per CGI directory when checking permissions
 
@@ -70,7 +73,7 @@ def _exists(path: Path) -> bool:
     return _probe(Path.exists, path)
 
 
-def check_missing_root(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_missing_root(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for d in ctx.top_level("root"):
         path = ctx.resolve(d.args[0].value)
         if not _is_dir(path):
@@ -101,7 +104,7 @@ def check_missing_root(ctx: LintContext) -> Iterator[Diagnostic]:
                 )
 
 
-def check_missing_index(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_missing_index(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for server, loc in ctx.scopes():
         span = ctx.block_span(server, loc)
         for d in ctx.own(span, "index"):
@@ -119,7 +122,7 @@ def check_missing_index(ctx: LintContext) -> Iterator[Diagnostic]:
                 )
 
 
-def check_missing_error_page(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_missing_error_page(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     from framework.http.errors import HTTPError
     from framework.routing.locations import LocationMatcher
     from framework.routing.paths import map_path
@@ -177,7 +180,7 @@ def _regex_literal_prefix(pattern: str) -> str | None:
     return "".join(out)
 
 
-def check_unreachable_location(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_unreachable_location(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for server in ctx.config.servers:
         yield from _unreachable_in_block(ctx, server.locations)
     yield from _patterns_without_slash(ctx)
@@ -253,7 +256,7 @@ def _world_writable(path: Path) -> bool:
         return False
 
 
-def check_world_writable(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_world_writable(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for d in ctx.top_level("root"):
         path = ctx.resolve(d.args[0].value)
         if _world_writable(path):
@@ -302,7 +305,7 @@ def _world_writable_scripts(loc: LocationConfig, node: Directive) -> Iterator[Di
                 )
 
 
-def check_cgi_interpreter(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_cgi_interpreter(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for server, loc in ctx.scopes():
         for d in ctx.own(ctx.block_span(server, loc), "cgi"):
             rule = next((r for r in loc.cgi if r.extension == d.args[0].value.lower()), None)
@@ -357,6 +360,7 @@ RULES: list[LintRule] = [
         "pid or error_log in a missing or unwritable directory (error)",
         check_output_paths,
         True,
+        severity="error",
     ),
     LintRule(
         "world-writable",
@@ -386,17 +390,27 @@ def run_lints(
     check_fs: bool = True,
     accepted: set[int] | None = None,
 ) -> list[Diagnostic]:
-    """Every lint warning for ``config`` (built from ``nodes``; ``accepted``: the ids of the
-    directives the builder accepted, the only ones rules look at)."""
+    """Every lint finding for ``config`` (built from ``nodes``; ``accepted``: the ids of the
+    directives the builder accepted, the only ones rules look at): the built-in rules, then
+    the rules of installed plugins (``webserv.lint_rules`` entry points)."""
     ctx = LintContext(config, nodes, check_fs, accepted)
     out: list[Diagnostic] = []
     for rule in RULES:
         if rule.needs_fs and not check_fs:
             continue
         try:
-            out.extend(rule.check(ctx))
+            out.extend(rule.check(config, ctx))
         except Exception as exc:  # one broken rule must not hide the other findings
             from framework.config.build import internal_error
 
             out.append(internal_error(exc, f"running the {rule.id} lint"))
+    plugins = plugin_rules(rule.id for rule in RULES)
+    out.extend(plugins.problems)
+    for plugin in plugins.rules:
+        if getattr(plugin, "needs_fs", False) and not check_fs:
+            continue
+        try:
+            out.extend(plugin.check(config, ctx))
+        except Exception as exc:  # a plugin's bug is reported, never fatal
+            out.append(failed_rule(exc, plugin, plugins.origin[plugin.id]))
     return out

@@ -13,7 +13,7 @@ from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Comment, Directive, Span
 from framework.config.directives_access import AccessRule, has_host_bits, parse_rule
 from framework.config.lint_context import LintContext, LintRule, warn
-from framework.config.models import LocationConfig, ServerConfig
+from framework.config.models import Config, LocationConfig, ServerConfig
 from framework.config.values import ValueProblem
 from framework.htpasswd import (
     SCHEME_NAMES,
@@ -30,7 +30,7 @@ _BCRYPT_COST = re.compile(r"\$2[aby]\$([0-9]{2})\$")
 _SHA_ROUNDS = re.compile(r"\$[56]\$rounds=([0-9]+)\$")
 
 
-def check_auth_without_user_file(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_auth_without_user_file(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``auth_basic "realm"`` where no ``auth_basic_user_file`` applies: nginx then serves
     the location unprotected, silently; webserv refuses the config."""
     reported: set[Span] = set()
@@ -74,7 +74,7 @@ def _user_files(ctx: LintContext) -> Iterator[tuple[Path, Directive]]:
         yield path, d
 
 
-def check_user_files(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_user_files(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """The htpasswd files: readable, with users, every hash of a type webserv checks."""
     for path, d in _user_files(ctx):
         try:
@@ -141,7 +141,7 @@ def _check_entries(path: Path, data: bytes, d: Directive) -> Iterator[Diagnostic
         )
 
 
-def check_user_file_served(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_user_file_served(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """A user file inside a served directory: anyone could download the hashes."""
     from framework.http.errors import HTTPError
     from framework.routing.locations import LocationMatcher
@@ -229,7 +229,7 @@ def _covers(earlier: AccessRule, later: AccessRule) -> bool:
     return later.network.subnet_of(earlier.network)  # type: ignore[arg-type]
 
 
-def check_access_rules(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_access_rules(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """Rules that can never match (after ``all``, or inside an earlier rule's network) and
     CIDRs with host bits set."""
     for block in _rule_blocks(ctx.nodes):
@@ -271,6 +271,7 @@ RULES: list[LintRule] = [
         "auth-basic-without-user-file",
         "auth_basic on with no auth_basic_user_file (nginx leaves it unprotected; error)",
         check_auth_without_user_file,
+        severity="error",
     ),
     LintRule(
         "htpasswd-unreadable",
@@ -278,6 +279,7 @@ RULES: list[LintRule] = [
         "slow hashes, duplicate users",
         check_user_files,
         True,
+        severity="error",
     ),
     LintRule(
         "htpasswd-served",

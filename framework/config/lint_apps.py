@@ -24,6 +24,7 @@ from config_grammar.tree import Directive, Span
 from framework.config.app_probe import Account, AppProbe, ProbeResult, probe_apps
 from framework.config.directives_apps import AppTarget
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import Config
 
 NOT_IMPORTABLE = "app-not-importable"
 WRONG_INTERFACE = "app-wrong-interface"
@@ -41,7 +42,7 @@ class _Written:
     span: Span | None
 
 
-def check_app_targets(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_app_targets(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     written = list(_written_targets(ctx))
     if not written:
         return
@@ -168,6 +169,7 @@ RULES: list[LintRule] = [
         "an asgi/wsgi app that cannot be imported (checked in a child process; error)",
         check_app_targets,
         True,
+        severity="error",
     ),
 ]
 """One rule runs the probes; it reports all three IDs (``app-wrong-interface`` and

@@ -1,5 +1,6 @@
-"""What lint rules are made of: the ``LintContext`` they read, the ``LintRule`` record and the
-helpers every rule module shares (``warn``, ``served_dir``, ``real_path``)."""
+"""What lint rules are made of: the ``Rule`` API (``check(model, ctx)``), the ``LintContext``
+rules read, the ``LintRule`` implementation and the helpers every rule module shares
+(``warn``, ``served_dir``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from config_grammar.diagnostics import Diagnostic, Severity
 from config_grammar.tree import Comment, Directive, Span
@@ -102,15 +104,55 @@ class LintContext:
         return loc.span if loc.span is not None else server.span
 
 
+@runtime_checkable
+class Rule(Protocol):
+    """The lint-rule API, for built-in rules and plugins alike (gixy-style).
+
+    A rule has a stable kebab-case ``id`` (shown as ``warning[ID]``), a default ``severity``
+    (``"error"``, ``"warning"`` or ``"info"``), a one-line ``summary``, a ``help_uri`` where
+    its documentation is, and ``check(model, ctx)``, which yields ``Diagnostic`` values:
+    ``model`` is the built ``Config``, ``ctx`` the ``LintContext`` (the syntax tree, the
+    directives each block wrote, path helpers). ``LintRule`` is the ready-made
+    implementation; any object with these attributes works.
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def severity(self) -> Severity: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def help_uri(self) -> str: ...
+
+    def check(self, model: Config, ctx: LintContext) -> Iterable[Diagnostic]: ...
+
+
 @dataclass(frozen=True)
 class LintRule:
-    """One lint: its ID (shown as ``warning[ID]``), a one-line summary, the check, and
-    whether it looks at the filesystem (skipped with ``--no-fs``)."""
+    """A ``Rule`` made of a function: ``LintRule("my-rule", "what it finds", check)`` with
+    ``check(model, ctx)``. ``needs_fs``: the rule looks at the filesystem, and is skipped
+    with ``--no-fs``. ``help_uri`` defaults to the rule's entry in docs/rules.md."""
 
     id: str
     summary: str
-    check: Callable[[LintContext], Iterable[Diagnostic]]
+    run: Callable[[Config, LintContext], Iterable[Diagnostic]]
     needs_fs: bool = False
+    severity: Severity = "warning"
+    help_uri: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.help_uri:
+            from framework.config.rules import rule_url
+
+            object.__setattr__(self, "help_uri", rule_url(self.id))
+
+    def check(self, model: Config, ctx: LintContext) -> Iterable[Diagnostic]:
+        """The rule's findings for ``model``."""
+        return self.run(model, ctx)
 
 
 def warn(

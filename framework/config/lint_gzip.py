@@ -14,12 +14,13 @@ from collections.abc import Iterator
 
 from config_grammar.diagnostics import Diagnostic
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import Config
 
 NO_VARY = "precompressed-without-vary"
 TEXT_HTML = "gzip-types-text-html"
 
 
-def check_precompressed_without_vary(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_precompressed_without_vary(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     reported: set[int] = set()
     for server, loc in ctx.scopes():
         if loc.gzip_vary:
@@ -42,7 +43,7 @@ def check_precompressed_without_vary(ctx: LintContext) -> Iterator[Diagnostic]:
             )
 
 
-def check_text_html_in_gzip_types(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_text_html_in_gzip_types(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     seen: set[int] = set()
     found = list(ctx.top_level("gzip_types"))
     for server, loc in ctx.scopes():

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Span
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import Config
 
 RULE = "add_header-redefinition"
 HINT = (
@@ -33,7 +34,7 @@ def _described(dropped: list[tuple[str, Span | None]]) -> str:
     )
 
 
-def check_add_header_redefinition(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_add_header_redefinition(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     top: list[tuple[str, Span | None]] = [
         (d.args[0].value, d.span) for d in ctx.top_level("add_header")
     ]

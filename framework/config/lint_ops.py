@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 from config_grammar.diagnostics import Diagnostic
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import Config
 
 UNKNOWN_USER = "unknown-user"
 CGI_AS_ROOT = "cgi-as-root"
 
 
-def check_unknown_user(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_unknown_user(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``user NAME [GROUP]`` naming an account or group this machine does not have."""
     run_as = ctx.config.user
     if run_as is None:
@@ -47,7 +48,7 @@ def check_unknown_user(ctx: LintContext) -> Iterator[Diagnostic]:
             )
 
 
-def check_cgi_as_root(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_cgi_as_root(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``user root`` (or any uid 0 account) with CGI enabled: every script runs as root.
     (Started as root with no ``user`` at all, ``webserv run`` warns at start instead: the
     config alone cannot tell who will start it.)"""
@@ -80,6 +81,7 @@ RULES = [
         "the user or group of the user directive does not exist (error)",
         check_unknown_user,
         True,
+        severity="error",
     ),
     LintRule(CGI_AS_ROOT, "CGI enabled with user root", check_cgi_as_root, True),
 ]

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from config_grammar.diagnostics import Diagnostic
 from framework.config.lint_context import LintContext, warn
+from framework.config.models import Config
 
 RULE = "unwritable-path"
 
 
-def check_output_paths(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_output_paths(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``pid`` and ``error_log`` files must be creatable (or writable) where they point."""
     targets = {"pid": ctx.config.pid, "error_log": ctx.config.error_log.target}
     for name, path in targets.items():

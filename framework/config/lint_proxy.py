@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive
 from framework.config.lint_context import LintContext, LintRule, warn
-from framework.config.models import LocationConfig, ServerConfig
+from framework.config.models import Config, LocationConfig, ServerConfig
 
 
 def _resolves(host: str, port: int) -> bool:
@@ -44,7 +44,7 @@ def _proxying(ctx: LintContext) -> Iterator[tuple[ServerConfig, LocationConfig, 
                 yield server, loc, d
 
 
-def check_duplicate_upstreams(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_duplicate_upstreams(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     seen: dict[str, Directive] = {}
     for d in ctx.top_level("upstream"):
         name = d.args[0].value
@@ -62,7 +62,7 @@ def check_duplicate_upstreams(ctx: LintContext) -> Iterator[Diagnostic]:
             seen[name] = d
 
 
-def check_upstream_targets(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_upstream_targets(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for _server, loc, d in _proxying(ctx):
         proxy = loc.proxy_pass
         assert proxy is not None
@@ -102,7 +102,7 @@ def check_upstream_targets(ctx: LintContext) -> Iterator[Diagnostic]:
             )
 
 
-def check_upstream_servers(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_upstream_servers(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for d in ctx.top_level("upstream"):
         for entry in d.children:
             if entry.name != "server" or not entry.args:
@@ -125,7 +125,7 @@ def check_upstream_servers(ctx: LintContext) -> Iterator[Diagnostic]:
                 )
 
 
-def check_timeouts(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_timeouts(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     names = ("proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout")
     for d in (
         ctx.top_level("proxy_connect_timeout")
@@ -151,7 +151,7 @@ def _zero(d: Directive) -> Iterator[Diagnostic]:
         )
 
 
-def check_keepalive(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_keepalive(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     warned: set[str] = set()
     for _server, loc, d in _proxying(ctx):
         proxy = loc.proxy_pass
@@ -172,7 +172,7 @@ def check_keepalive(ctx: LintContext) -> Iterator[Diagnostic]:
         )
 
 
-def check_upgrade(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_upgrade(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for _server, loc, d in _proxying(ctx):
         headers = {name.lower(): value for name, value in loc.proxy_set_header}
         if "upgrade" not in headers:
@@ -187,7 +187,7 @@ def check_upgrade(ctx: LintContext) -> Iterator[Diagnostic]:
             )
 
 
-def check_unused_upstreams(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_unused_upstreams(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     used = set()
     dynamic = False
     for _server, loc, _d in _proxying(ctx):
@@ -209,11 +209,11 @@ def check_unused_upstreams(ctx: LintContext) -> Iterator[Diagnostic]:
 
 RULES: list[LintRule] = [
     LintRule("duplicate-upstream", "two upstream blocks with one name",
-             check_duplicate_upstreams),
+             check_duplicate_upstreams, severity="error"),
     LintRule("upstream-not-found", "proxy_pass or an upstream server names an unknown host",
-             check_upstream_targets),
+             check_upstream_targets, severity="error"),
     LintRule("upstream-server-not-found", "an upstream server's name does not resolve",
-             check_upstream_servers),
+             check_upstream_servers, severity="error"),
     LintRule("proxy-timeout-zero", "a proxy timeout of 0", check_timeouts),
     LintRule("upstream-keepalive-unused", "keepalive without HTTP/1.1 and Connection \"\"",
              check_keepalive),

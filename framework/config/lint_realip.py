@@ -10,7 +10,7 @@ from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive
 from framework.config.directives_realip import parse_trusted_source
 from framework.config.lint_context import LintContext, LintRule, warn
-from framework.config.models import LocationConfig
+from framework.config.models import Config, LocationConfig
 
 
 def _directives(ctx: LintContext, name: str) -> Iterator[Directive]:
@@ -27,7 +27,7 @@ def _trusts(loc: LocationConfig) -> bool:
     return bool(loc.set_real_ip_from) or any(_trusts(child) for child in loc.children)
 
 
-def check_low_address_bits(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_low_address_bits(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """A range like ``10.0.0.1/8`` means ``10.0.0.0/8``: probably not what was meant."""
     for d in _directives(ctx, "set_real_ip_from"):
         text = d.args[0].value
@@ -45,7 +45,7 @@ def check_low_address_bits(ctx: LintContext) -> Iterator[Diagnostic]:
         )
 
 
-def check_real_ip_without_trust(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_real_ip_without_trust(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``real_ip_header``/``real_ip_recursive`` where no ``set_real_ip_from`` applies do
     nothing: the client stays the TCP peer."""
     for server, loc in ctx.scopes():

@@ -13,12 +13,12 @@ from pathlib import Path
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive
 from framework.config.lint_context import LintContext, served_dir, warn
-from framework.config.models import LocationConfig, ServerConfig
+from framework.config.models import Config, LocationConfig, ServerConfig
 
 _PREFIX = ("", "^~")
 
 
-def check_alias_traversal(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_alias_traversal(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """An ``alias`` whose trailing "/" does not match its prefix location's (gixy's
     alias_traversal): nginx then maps URIs next to, or above, the aliased directory."""
     for _server, loc in ctx.scopes():
@@ -65,7 +65,7 @@ def _alias_mismatch(pattern: str, d: Directive) -> Diagnostic | None:
     )
 
 
-def check_upload_into_cgi(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_upload_into_cgi(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """An ``upload_store`` at, inside or above a directory where a ``cgi`` rule executes
     files, in any server: upload a script, then GET it (remote code execution)."""
     executed = _cgi_directories(ctx)
@@ -108,7 +108,7 @@ def _cgi_directories(ctx: LintContext) -> dict[Path, Directive]:
     return found
 
 
-def check_filesystem_root(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_filesystem_root(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``root /`` or ``alias /`` (or a path that resolves to it): every file is served."""
     for d in list(ctx.by_span.values()):
         if d.name not in ("root", "alias") or not ctx.valid(d):
@@ -124,7 +124,7 @@ def check_filesystem_root(ctx: LintContext) -> Iterator[Diagnostic]:
             )
 
 
-def check_serves_config_dir(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_serves_config_dir(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """A location whose static files include the config file itself (and so whatever
     secrets sit next to it)."""
     from framework.routing.locations import LocationMatcher
@@ -196,7 +196,7 @@ def _config_served(
     )
 
 
-def check_upload_not_served(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_upload_not_served(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """A prefix location that stores uploads where its own GET does not look: the
     ``Location`` of every 201 answers 404."""
     for _server, loc in ctx.scopes():

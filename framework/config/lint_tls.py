@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive
 from framework.config.lint_context import LintContext, LintRule, warn
-from framework.config.models import Listen, ServerConfig
+from framework.config.models import Config, Listen, ServerConfig
 
 EXPIRY_WARNING = datetime.timedelta(days=14)
 _MAX_PEM = 1024 * 1024  # a certificate chain is a few KiB; never slurp a huge file
@@ -52,7 +52,7 @@ def _default(members: list[tuple[ServerConfig, Listen]]) -> tuple[ServerConfig, 
     return next((m for m in members if m[1].default_server), members[0])
 
 
-def check_ssl_without_certificate(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_ssl_without_certificate(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """nginx refuses to start when the default server of an ``ssl`` address has no
     certificate; another server without one gets the default's certificate."""
     for address, members in _groups(ctx).items():
@@ -84,7 +84,7 @@ def check_ssl_without_certificate(ctx: LintContext) -> Iterator[Diagnostic]:
                 )
 
 
-def check_mixed_ssl_listen(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_mixed_ssl_listen(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """One socket per address: ``ssl`` in any listen of it makes all of it TLS."""
     for address, members in _groups(ctx).items():
         with_ssl = [m for m in members if m[1].ssl]
@@ -338,7 +338,7 @@ def _tls_servers(ctx: LintContext) -> list[ServerConfig]:
     ]
 
 
-def check_certificate_files(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_certificate_files(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """Each certificate and key pair loads, matches and is in date; names are covered."""
     seen: dict[tuple[Path | None, Path | None], _Loaded] = {}
     for server in _tls_servers(ctx):
@@ -375,6 +375,7 @@ RULES: list[LintRule] = [
         "ssl-without-certificate",
         "an ssl listen whose default server has no ssl_certificate (error)",
         check_ssl_without_certificate,
+        severity="error",
     ),
     LintRule(
         "mixed-ssl-listen",
@@ -387,5 +388,6 @@ RULES: list[LintRule] = [
         "under 14 days, server_name not covered by the certificate",
         check_certificate_files,
         True,
+        severity="error",
     ),
 ]

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 from config_grammar.diagnostics import Diagnostic
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import Config
 
 
-def check_unreachable_try_files(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_unreachable_try_files(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     for server in ctx.config.servers:
         if server.context.try_files is None:
             continue

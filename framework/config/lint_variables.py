@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Arg, Directive, Span
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import Config
 from framework.http.variables import KNOWN_PREFIXES, KNOWN_VARIABLES, VARIABLE
 
 EXPANDING = frozenset(
@@ -130,17 +131,17 @@ def _findings(ctx: LintContext, unknown: bool) -> Iterator[Diagnostic]:
                     )
 
 
-def check_not_expanded(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_not_expanded(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``variable-not-expanded``: a ``$name`` that would be used literally."""
     return _findings(ctx, unknown=False)
 
 
-def check_unknown(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_unknown(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``unknown-variable``: a ``$name`` nothing defines, where variables are expanded."""
     return _findings(ctx, unknown=True)
 
 
-def check_cycle(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_cycle(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     """``variable-cycle``: ``map`` variables whose values (or sources) name each other,
     directly or through other maps: nginx answers such a request 500 ("cycle while
     evaluating variable"). One finding per map on a cycle."""
@@ -202,10 +203,12 @@ RULES: list[LintRule] = [
         "unknown-variable",
         "an unknown $variable where variables are expanded (error: nginx refuses it)",
         check_unknown,
+        severity="error",
     ),
     LintRule(
         "variable-cycle",
         "map variables that name each other (error: nginx answers 500)",
         check_cycle,
+        severity="error",
     ),
 ]

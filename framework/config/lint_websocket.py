@@ -11,12 +11,13 @@ from collections.abc import Iterator
 
 from config_grammar.diagnostics import Diagnostic
 from framework.config.lint_context import LintContext, LintRule, warn
+from framework.config.models import Config
 
 PING_NOT_BELOW_IDLE = "websocket-ping-not-below-idle"
 _NAMES = ("websocket_ping_interval", "websocket_idle_timeout")
 
 
-def check_ping_below_idle(ctx: LintContext) -> Iterator[Diagnostic]:
+def check_ping_below_idle(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
     reported: set[int] = set()
     for server, loc in ctx.scopes():
         ping, idle = loc.websocket_ping_interval, loc.websocket_idle_timeout

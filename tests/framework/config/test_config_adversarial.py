@@ -291,7 +291,7 @@ def test_lints_on_paths_that_the_os_rejects_do_not_crash(load):
 def test_a_bug_in_a_lint_is_reported_as_a_diagnostic(load, monkeypatch):
     from framework.config import lint
 
-    def broken(ctx):
+    def broken(model, ctx):
         raise RuntimeError("boom")
         yield
 
