@@ -1,9 +1,10 @@
-"""Directive names the parser knows, used only to spot a missing ``;``.
+"""Directive names the parser knows, used only to spot a missing ``;`` or ``{``.
 
 ``listen 80`` followed on the next line by ``root www;`` is valid syntax (one directive with
 three arguments), so the parser cannot see the missing ``;`` from the grammar alone. When a
 directive's arguments continue on a new line that starts with one of these names, the parser
-reports the missing ``;`` instead.
+reports the missing ``;`` instead. Likewise ``location /`` followed by ``root www;`` on the
+next line is a block directive (one of `BLOCK_DIRECTIVES`) missing its ``{``.
 
 The names are not listed here: the one source of truth is the directive table
 (``framework.config.directives.DIRECTIVES``). It is read on first use, so importing the parser
@@ -16,16 +17,22 @@ from collections.abc import Collection, Iterator
 
 
 class _DirectiveNames(Collection[str]):
-    """A read-only, lazily loaded view of the directive table's names."""
+    """A read-only, lazily loaded view of the directive table's names (with
+    ``blocks_only``: of the directives that require a block)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, blocks_only: bool = False) -> None:
         self._names: frozenset[str] | None = None
+        self._blocks_only = blocks_only
 
     def _load(self) -> frozenset[str]:
         if self._names is None:
             from framework.config.directives import DIRECTIVES
 
-            self._names = frozenset(DIRECTIVES)
+            self._names = frozenset(
+                name
+                for name, spec in DIRECTIVES.items()
+                if not self._blocks_only or spec.block == "required"
+            )
         return self._names
 
     def __contains__(self, name: object) -> bool:
@@ -43,3 +50,6 @@ class _DirectiveNames(Collection[str]):
 
 KNOWN_DIRECTIVES: Collection[str] = _DirectiveNames()
 """Every core directive name (the keys of the directive table)."""
+
+BLOCK_DIRECTIVES: Collection[str] = _DirectiveNames(blocks_only=True)
+"""The directives that require a block (``http``, ``server``, ``location``, ``types``)."""

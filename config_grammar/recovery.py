@@ -9,19 +9,25 @@ error is skipped up to its ``;`` or the end of its block. Messages use nginx's w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from lark import Token
 
 from config_grammar.diagnostics import Diagnostic
-from config_grammar.lexer import ARG_TYPES, STRING_TYPES, token_span
+from config_grammar.lexer import ARG_TYPES, STRING_TYPES, make_token, token_span
+from config_grammar.names import BLOCK_DIRECTIVES
 from config_grammar.tree import Span
 
 #: Deepest block nesting accepted. Real configurations nest a handful of levels; the cap keeps
 #: every recursive consumer of the tree (builder, formatter, config models) far from Python's
 #: recursion limit, so hostile input gets a diagnostic instead of a RecursionError.
 MAX_DEPTH = 100
+
+# The inside of a regex repetition (`{2}`, `{2,3}`, `{2,}`, `{,3}`): an unquoted regex that
+# holds one is split by "{" and "}" into a block, the commonest cascade in regex locations.
+_QUANTIFIER = re.compile(r"\d+(?:,\d*)?|,\d+")
 
 
 @dataclass(slots=True)
@@ -89,7 +95,10 @@ class _Repairer:
                     i = self._skip_statement(i)
                 continue
             last = out[-1]
-            if kind in ARG_TYPES:
+            if kind in ARG_TYPES and tok.line > last.end_line and self._lacks_brace(name, i):
+                self._missing_brace(name, last)
+                name = None
+            elif kind in ARG_TYPES:
                 if last.type in STRING_TYPES and tok.start_pos == last.end_pos:
                     self.error(
                         "syntax-error",
@@ -109,6 +118,9 @@ class _Repairer:
                 out.append(tok)
                 name = None
                 i += 1
+            elif kind == "LBRACE" and (glued := self._glued_quantifier(i)):
+                self._merge_regex(glued, i)
+                i = glued
             elif kind == "LBRACE":
                 if self.depth >= MAX_DEPTH:
                     self.error(
@@ -145,6 +157,69 @@ class _Repairer:
         while j > 0 and self.out[j - 1].type in ARG_TYPES:
             j -= 1
         return j
+
+    def _lacks_brace(self, name: Token, i: int) -> bool:
+        """A block directive (``location``, ``server``...) whose statement, continued on a new
+        line at token ``i``, ends with ``;`` or ``}``: its ``{`` is missing. (A header split
+        over lines that does reach its ``{`` is valid, as in nginx.)"""
+        if name.type != "WORD" or name not in BLOCK_DIRECTIVES:
+            return False
+        for tok in self.tokens[i:]:
+            if tok.type not in ARG_TYPES:
+                return tok.type != "LBRACE"
+        return True
+
+    def _missing_brace(self, name: Token, last: Token) -> None:
+        """Open the block the ``{`` was meant for, so that its ``}`` closes it (one error, not
+        a missing ``;``, a misplaced body and a stray ``}``)."""
+        header = self.text[name.start_pos : last.end_pos]
+        self.error(
+            "missing-block",
+            f'directive "{name}" has no opening "{{"',
+            _point(self.filename, last.end_line, last.end_column),
+            f'add "{{" at the end of the line: `{header} {{`',
+        )
+        brace = _synthetic("LBRACE", "{", last)
+        self.out.append(brace)
+        self.blocks.append(_Block(name, brace))
+        self.depth += 1
+
+    def _glued_quantifier(self, i: int) -> int:
+        """When the ``{`` at ``i`` is a regex repetition glued inside an unquoted word
+        (``^/a{2,3}$``), the index of the first token after the whole word; else 0."""
+        toks, n = self.tokens, len(self.tokens)
+        prev = self.out[-1]
+        if prev.type != "WORD" or prev.end_pos != toks[i].start_pos:
+            return 0
+        end = 0
+        while i + 2 < n and toks[i].type == "LBRACE" and toks[i].start_pos == prev.end_pos:
+            inner, close = toks[i + 1], toks[i + 2]
+            if not (
+                inner.type == "WORD"
+                and inner.start_pos == toks[i].end_pos
+                and close.type == "RBRACE"
+                and close.start_pos == inner.end_pos
+                and _QUANTIFIER.fullmatch(inner.value)
+            ):
+                break
+            i += 3
+            while i < n and toks[i].type == "WORD" and toks[i].start_pos == toks[i - 1].end_pos:
+                i += 1
+            prev, end = toks[i - 1], i
+        return end
+
+    def _merge_regex(self, end: int, i: int) -> None:
+        """Replace the word before token ``i`` and the glued pieces up to ``end`` by one word,
+        and report the missing quotes once."""
+        first, last = self.out[-1], self.tokens[end - 1]
+        value = self.text[first.start_pos : last.end_pos]
+        self.out[-1] = make_token("WORD", value, first.start_pos, first.line, first.column)
+        self.error(
+            "unquoted-regex-brace",
+            f'the regex "{value}" holds "{{" and must be quoted',
+            Span(self.filename, first.line, first.column, last.end_line, last.end_column),
+            f'quote the regex, as nginx requires: "{value}"',
+        )
 
     def _skip_statement(self, i: int, drop_from: int | None = None) -> int:
         """Skip tokens up to and including the next ``;`` or block at this depth."""
