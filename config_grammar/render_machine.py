@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -14,6 +15,27 @@ if TYPE_CHECKING:
     from config_grammar.tree import Span
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+class RuleDoc(Protocol):
+    """What SARIF tells about a rule (``framework.config.rules.RuleInfo`` is one)."""
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def help_uri(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFailure:
+    """A fatal error: the input could not be validated at all (a file that cannot be read, an
+    ``--explain`` URL no client could send). ``file``: the input concerned, when there is one."""
+
+    rule: str
+    message: str
+    file: str | None = None
+
 
 def _span_dict(span: Span | None) -> dict[str, object]:
     if span is None:
@@ -27,8 +49,9 @@ def _span_dict(span: Span | None) -> dict[str, object]:
     }
 
 
-def render_json(diags: Iterable[Diagnostic]) -> str:
-    """A JSON list with one object per diagnostic (1-based lines/columns, end exclusive)."""
+def render_json(diags: Iterable[Diagnostic], failure: ToolFailure | None = None) -> str:
+    """A JSON list with one object per diagnostic (1-based lines/columns, end exclusive). A
+    ``failure`` is one more error item, with its ``file`` and no position."""
     items = [
         {
             **_span_dict(d.span),
@@ -41,6 +64,19 @@ def render_json(diags: Iterable[Diagnostic]) -> str:
         }
         for d in diags
     ]
+    if failure is not None:
+        items.append(
+            {
+                **_span_dict(None),
+                "file": failure.file,
+                "severity": "error",
+                "rule": failure.rule,
+                "message": failure.message,
+                "hint": None,
+                "notes": [],
+                "include_chain": [],
+            }
+        )
     return json.dumps(items, indent=2, ensure_ascii=False)
 
 
@@ -80,16 +116,55 @@ def _level(d: Diagnostic) -> str:
     return "note" if d.severity == "info" else d.severity
 
 
-def render_sarif(diags: Iterable[Diagnostic]) -> str:
-    """A SARIF 2.1.0 log with one run whose tool driver is ``webserv``."""
+def _rule(rule: str, level: str, doc: RuleDoc | None) -> dict[str, object]:
+    """A ``reportingDescriptor``; ``doc`` (the catalog's entry) adds the description and
+    documentation link when it has them."""
+    descriptor: dict[str, object] = {"id": rule, "defaultConfiguration": {"level": level}}
+    if doc is not None and doc.summary:
+        descriptor["shortDescription"] = {"text": doc.summary}
+    if doc is not None and doc.help_uri:
+        descriptor["helpUri"] = doc.help_uri
+        if doc.summary:
+            descriptor["help"] = {
+                "text": f"{doc.summary.rstrip('.')}. Documentation: {doc.help_uri}"
+            }
+    return descriptor
+
+
+def _invocation(failure: ToolFailure | None) -> dict[str, object]:
+    """The run's ``invocation``: whether validation ran, and if not, why (SARIF 3.20.21)."""
+    if failure is None:
+        return {"executionSuccessful": True}
+    notification: dict[str, object] = {
+        "level": "error",
+        "message": {"text": failure.message},
+        "descriptor": {"id": failure.rule},
+    }
+    if failure.file is not None:
+        notification["locations"] = [
+            {"physicalLocation": {"artifactLocation": {"uri": _uri(failure.file)}}}
+        ]
+    return {"executionSuccessful": False, "toolExecutionNotifications": [notification]}
+
+
+def render_sarif(
+    diags: Iterable[Diagnostic],
+    *,
+    rules: Mapping[str, RuleDoc] | None = None,
+    failure: ToolFailure | None = None,
+) -> str:
+    """A SARIF 2.1.0 log with one run whose tool driver is ``webserv``. ``rules``: the rule
+    catalog, for each rule's description and help link (a rule missing from it gets neither).
+    ``failure``: validation could not run; the log says so in ``invocations``."""
     diags = list(diags)
+    catalog = rules or {}
     rule_index: dict[str, int] = {}
-    rules: list[dict[str, object]] = []
+    descriptors: list[dict[str, object]] = []
     results: list[dict[str, object]] = []
     for d in diags:
         if d.rule not in rule_index:
-            rule_index[d.rule] = len(rules)
-            rules.append({"id": d.rule, "defaultConfiguration": {"level": _level(d)}})
+            rule_index[d.rule] = len(descriptors)
+            descriptors.append(_rule(d.rule, _level(d), catalog.get(d.rule)))
         text = d.message + "".join(f"\n{x}" for x in (d.hint and f"hint: {d.hint}", *d.notes) if x)
         result: dict[str, object] = {
             "ruleId": d.rule,
@@ -104,12 +179,14 @@ def render_sarif(diags: Iterable[Diagnostic]) -> str:
                 for i, s in enumerate(d.include_chain)
             ]
         results.append(result)
+    driver = {"name": "webserv", "version": _version(), "rules": descriptors}
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "webserv", "version": _version(), "rules": rules}},
+                "tool": {"driver": driver},
+                "invocations": [_invocation(failure)],
                 "columnKind": "unicodeCodePoints",
                 "results": results,
             }

@@ -10,9 +10,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import framework
+
+if TYPE_CHECKING:
+    from config_grammar.diagnostics import Diagnostic
+    from config_grammar.render_machine import ToolFailure
 
 # exit codes of validate-config (SPEC 3)
 EXIT_OK, EXIT_ERRORS, EXIT_WARNINGS, EXIT_UNUSABLE = 0, 1, 2, 3
@@ -42,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", nargs="?", metavar="CONFIG")
     run.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes")
     run.add_argument("--check", action="store_true", help="validate the config and exit")
+    run.add_argument("--prefix", type=_directory, metavar="DIR", help=_PREFIX_HELP)
 
     check = sub.add_parser("validate-config", help="validate a config file (side-effect free)")
     check.add_argument("config", metavar="CONFIG")
@@ -49,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--explain", metavar="URL", help="show which server/location answers URL")
     check.add_argument("--no-fs", action="store_true", help="skip filesystem checks")
     check.add_argument("--strict", action="store_true", help="warnings fail (exit 2)")
+    check.add_argument("--prefix", type=_directory, metavar="DIR", help=_PREFIX_HELP)
     check.add_argument(
         "--dump",
         action="store_true",
@@ -75,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cert_arguments(cert)
     return parser
+
+
+_PREFIX_HELP = (
+    "resolve relative includes and paths against DIR instead of the config file's directory "
+    "(like nginx -p; for conf.d fragments)"
+)
+
+
+def _directory(text: str) -> Path:
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such directory: {text!r}")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"not a directory: {text!r}")
+    return path
 
 
 def _positive_int(text: str) -> int:
@@ -131,7 +152,9 @@ def command_run(args: argparse.Namespace) -> int:
         from framework.config.build import load_config
 
         # an unreadable file is an invalid config (exit 1), as for `run` itself
-        result = load_config(Path(args.config) if args.config else None, serving=True)
+        result = load_config(
+            Path(args.config) if args.config else None, serving=True, prefix=args.prefix
+        )
         print_diagnostics(result.diagnostics, result.sources, sys.stderr)
         if result.config is None:
             return EXIT_ERRORS
@@ -158,13 +181,14 @@ def print_diagnostics(
 # -- validate-config ---------------------------------------------------------------------------
 
 
-def _readable(name: str) -> bool:
+def _unreadable(name: str) -> str | None:
+    """Why the file ``name`` cannot be read, or None."""
     try:
         with open(name, "rb"):
-            return True
+            pass
     except OSError as exc:
-        print(f"webserv: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
-        return False
+        return str(exc.strerror or exc)
+    return "Is a directory" if Path(name).is_dir() else None
 
 
 def command_validate(args: argparse.Namespace) -> int:
@@ -178,7 +202,7 @@ def command_validate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from config_grammar.render_machine import render_json, render_sarif
+    from config_grammar.render_machine import ToolFailure
     from framework.config.build import load_config
     from framework.config.explain import ExplainError, check_url
 
@@ -187,13 +211,19 @@ def _validate(args: argparse.Namespace) -> int:
             check_url(args.explain)
         except ExplainError as exc:
             print(f"webserv validate-config: error: --explain: {exc}", file=sys.stderr)
-            return EXIT_UNUSABLE
-    if not _readable(args.config) or Path(args.config).is_dir():
-        return EXIT_UNUSABLE
-    result = load_config(Path(args.config), check_fs=not args.no_fs)
-    if any(d.rule == "unreadable-file" for d in result.diagnostics):
+            return _unusable(args, ToolFailure("invalid-explain-url", f"--explain: {exc}"))
+    reason = _unreadable(args.config)
+    if reason is not None:
+        message = f"cannot read {args.config}: {reason}"
+        print(f"webserv: {message}", file=sys.stderr)
+        return _unusable(args, ToolFailure("unreadable-file", message, args.config))
+    result = load_config(Path(args.config), check_fs=not args.no_fs, prefix=args.prefix)
+    fatal = next((d for d in result.diagnostics if d.rule == "unreadable-file"), None)
+    if fatal is not None:
         print_diagnostics(result.diagnostics, result.sources, sys.stderr)
-        return EXIT_UNUSABLE
+        failure = ToolFailure(fatal.rule, fatal.message, args.config)
+        others = [d for d in result.diagnostics if d is not fatal]
+        return _unusable(args, failure, others)
     if args.dump:
         from framework.config.dump import command_dump
 
@@ -201,14 +231,10 @@ def _validate(args: argparse.Namespace) -> int:
     errors = [d for d in result.diagnostics if d.severity == "error"]
     warnings = [d for d in result.diagnostics if d.severity == "warning"]
     out = sys.stdout
-    if args.format == "json":
-        out.write(render_json(result.diagnostics))
-        out.write("\n")
-    elif args.format == "sarif":
-        out.write(render_sarif(result.diagnostics))
-        out.write("\n")
-    else:
+    if args.format == "text":
         print_diagnostics(result.diagnostics, result.sources, out, always=True)
+    else:
+        _write_document(args.format, result.diagnostics)
     if args.explain is not None:
         stream = out if args.format == "text" else sys.stderr
         if result.config is None:
@@ -222,6 +248,31 @@ def _validate(args: argparse.Namespace) -> int:
     if warnings and args.strict:
         return EXIT_WARNINGS
     return EXIT_OK
+
+
+def _unusable(
+    args: argparse.Namespace, failure: ToolFailure, diagnostics: Sequence[Diagnostic] = ()
+) -> int:
+    """Exit 3 (the input could not be validated); with ``--format json|sarif`` the document
+    still comes, saying why (the text on stderr is the same in every format)."""
+    if args.format != "text" and not args.dump:
+        _write_document(args.format, diagnostics, failure)
+    return EXIT_UNUSABLE
+
+
+def _write_document(
+    fmt: str, diagnostics: Sequence[Diagnostic], failure: ToolFailure | None = None
+) -> None:
+    """The ``--format json`` or ``sarif`` document on stdout."""
+    from config_grammar.render_machine import render_json, render_sarif
+
+    if fmt == "json":
+        text = render_json(diagnostics, failure)
+    else:
+        from framework.config.rules import rule_catalog
+
+        text = render_sarif(diagnostics, rules=rule_catalog(), failure=failure)
+    sys.stdout.write(text + "\n")
 
 
 def command_cert(args: argparse.Namespace) -> int:
