@@ -212,6 +212,9 @@ class ConfigBuilder:
         self.ctx = ParseContext(base_dir)
         self.diagnostics: list[Diagnostic] = []
         self.accepted: set[int] = set()  # id() of every directive that passed validation
+        # id() of each server whose every listen was rejected: its stand-in default listen
+        # must not take part in conflict checks (a phantom "conflicting server name")
+        self.listen_rejected: set[int] = set()
 
     # -- diagnostics -----------------------------------------------------------------------
     def error(
@@ -252,7 +255,7 @@ class ConfigBuilder:
                 continue
             spec = DIRECTIVES.get(d.name)
             if spec is None:
-                self.unknown_directive(d)
+                self.unknown_directive(d, allowed)
                 continue
             if not spec.contexts & allowed:
                 self.error(
@@ -387,7 +390,9 @@ class ConfigBuilder:
             return False
         return True
 
-    def unknown_directive(self, d: Directive) -> None:
+    def unknown_directive(self, d: Directive, allowed: frozenset[str]) -> None:
+        """``unknown-directive`` (or ``unsupported-nginx-directive`` for a name nginx knows).
+        Did-you-mean compares case-insensitively and only offers names ``allowed`` here."""
         advice = nginx_advice(d.name)
         if advice is not None:
             kind, hint = advice
@@ -404,13 +409,23 @@ class ConfigBuilder:
                 )
             )
             return
-        close = difflib.get_close_matches(d.name, list(DIRECTIVES), n=1, cutoff=0.6)
+        lowered = d.name.lower()
+        here = [name for name, spec in DIRECTIVES.items() if spec.contexts & allowed]
+        close = difflib.get_close_matches(lowered, list(DIRECTIVES), n=1, cutoff=0.6)
         if d.name in self.registry:
             hint: str | None = f"to enable the handler, write `handler {d.name};`"
         elif "${" in d.name:
             hint = "environment variables are expanded in arguments, not in directive names"
-        elif close:
+        elif lowered != d.name and (lowered in here or nginx_advice(lowered)):
+            hint = f'did you mean "{lowered}"? (directive names are lowercase)'
+        elif lowered in DIRECTIVES:  # a real name in the wrong case and the wrong block
+            where = DIRECTIVES[lowered].context_text()
+            hint = f'directive names are lowercase, and "{lowered}" is allowed in: {where}'
+        elif close and close[0] in here:
             hint = f'did you mean "{close[0]}"?'
+        elif close:  # the likely intent belongs elsewhere: say so rather than offer a lookalike
+            where = DIRECTIVES[close[0]].context_text()
+            hint = f'"{close[0]}" is not allowed in this block (allowed in: {where})'
         else:
             hint = None
         self.error("unknown-directive", f'unknown directive "{d.name}"', d.name_span, hint, d)
@@ -513,7 +528,7 @@ class ConfigBuilder:
         locations = self.build_locations(level.locations, fields, None)
         context = self.make_location(fields, "", "", None, None, [])
         server_fields = {**main_server, **level.server}
-        return ServerConfig(
+        server = ServerConfig(
             listens=unique,
             server_names=list(dict.fromkeys(level.server_names)) or [""],
             span=d.span,
@@ -521,6 +536,9 @@ class ConfigBuilder:
             locations=locations,
             **server_fields,
         )
+        if not level.listens and any(c.name == "listen" for c in d.children):
+            self.listen_rejected.add(id(server))
+        return server
 
     def build_locations(
         self,
@@ -658,6 +676,8 @@ class ConfigBuilder:
         defaults: dict[tuple[str, int], Listen] = {}
         names: dict[tuple[tuple[str, int], str], ServerConfig] = {}
         for server in servers:
+            if id(server) in self.listen_rejected:
+                continue
             for listen in server.listens:
                 if listen.default_server:
                     first = defaults.get(listen.address)
