@@ -4,10 +4,12 @@ answers), never "unknown directive" with a misleading did-you-mean."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from framework.config.directives import DIRECTIVES
-from framework.config.nginx_directives import IGNORED, NOT_NEEDED, UNSUPPORTED
+from framework.config.nginx_directives import IGNORED, NOT_NEEDED, UNSUPPORTED, nginx_advice
 
 SERVER = "server {\n    listen 8080;\n    location / { }\n}\n"
 
@@ -58,7 +60,73 @@ def test_the_porting_table_never_shadows_a_webserv_directive():
     assert len(tables) == len(NOT_NEEDED) + len(IGNORED) + len(UNSUPPORTED)
     # a name webserv implements is looked up in the directive table first; listing it
     # here as well would be stale advice
-    assert not set(tables) & {"workers", "root", "listen", "map", "return", "index"}
+    assert not set(tables) & set(DIRECTIVES)
+
+
+NGINX_NAMES = Path(__file__).parents[2] / "porting" / "nginx-1.22-directives.txt"
+# nginx's upstream-block directives that webserv implements inside `upstream { }`
+UPSTREAM_BLOCK = {"keepalive", "least_conn"}
+
+
+def nginx_http_names() -> list[str]:
+    """nginx 1.22's directive names, but those only the mail and stream modules define."""
+    names = []
+    for line in NGINX_NAMES.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        name, *modules = line.split()
+        if not all(m.startswith(("ngx_mail", "ngx_stream")) for m in modules):
+            names.append(name)
+    return names
+
+
+def test_every_nginx_directive_is_a_webserv_directive_or_has_porting_advice():
+    names = nginx_http_names()
+    assert len(names) > 500 and "sendfile" in names and "uwsgi_cache_valid" in names
+    missing = [
+        n
+        for n in names
+        if n not in DIRECTIVES and nginx_advice(n) is None and n not in UPSTREAM_BLOCK
+    ]
+    assert missing == []
+
+
+def test_no_nginx_name_gets_a_did_you_mean_in_any_block(load):
+    names = sorted({**NOT_NEEDED, **IGNORED, **UNSUPPORTED})
+    lines = "".join(f"{name} x;\n" for name in names)
+    result = load(lines + "server {\n  listen 8080;\n  location / {\n" + lines + "  }\n}\n")
+    assert len(result.diagnostics) == 2 * len(names)
+    for diag in result.diagnostics:
+        assert diag.rule == "unsupported-nginx-directive", diag.message
+        assert diag.hint and "did you mean" not in diag.hint, diag.hint
+    # every piece of advice says what to do, not just that webserv lacks the directive
+    assert {d.severity for d in result.diagnostics} == {"warning", "error"}
+
+
+@pytest.mark.parametrize(
+    ("name", "severity", "hint"),
+    [
+        ("worker_connections", "warning", "`max_connections N;`"),
+        ("use", "warning", "drop it with the `events` block"),
+        ("fastcgi_read_timeout", "warning", "it tunes `fastcgi_pass`"),
+        ("uwsgi_param", "warning", "it tunes `uwsgi_pass`"),
+        ("grpc_set_header", "warning", "it tunes `grpc_pass`"),
+        ("scgi_cache_valid", "warning", "it tunes `scgi_pass`"),
+        ("ssi_types", "warning", "it tunes `ssi`"),
+        ("limit_req_status", "warning", "it tunes `limit_req`"),
+        ("merge_slashes", "warning", "always merges"),
+        ("ssl", "error", "`listen PORT ssl;`"),
+        ("ssl_verify_depth", "error", "client certificates"),
+        ("ip_hash", "error", "`least_conn;`"),
+        ("proxy_cookie_path", "error", "Set-Cookie"),
+        ("more_set_headers", "error", "`add_header NAME VALUE always;`"),
+        ("echo", "error", "`return 200 TEXT;`"),
+    ],
+)
+def test_a_module_s_settings_point_at_what_to_do(load, name, severity, hint):
+    diag = only(load(f"server {{\n  listen 8080;\n  location / {{\n    {name} x;\n  }}\n}}\n"))
+    assert (diag.rule, diag.severity) == ("unsupported-nginx-directive", severity)
+    assert hint in diag.hint
 
 
 def test_worker_processes_is_nginx_s_name_for_workers(load):
