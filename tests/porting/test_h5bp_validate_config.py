@@ -1,0 +1,110 @@
+"""`webserv validate-config --no-fs` on h5bp's server-configs-nginx, as a user porting it runs
+it: nginx.conf with the conf.d templates it includes, the plain-HTTP set-up as vendored and
+the TLS one its README describes. Every finding about the config's text is
+``unsupported-nginx-directive`` with advice and never a did-you-mean; what is left depends on
+which files exist, not on porting (see FILESYSTEM)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+H5BP = Path(__file__).parent / "h5bp"
+
+# (file, line, rule, the text the finding points at) for the set-up as vendored
+PLAIN = [
+    ("nginx.conf", 21, "unsupported-nginx-directive", "worker_rlimit_nofile"),
+    ("nginx.conf", 26, "unsupported-nginx-directive", "events"),
+    ("nginx.conf", 68, "unsupported-nginx-directive", "log_format"),
+    ("nginx.conf", 76, "unsupported-nginx-directive", "main"),
+    ("nginx.conf", 91, "unsupported-nginx-directive", "sendfile"),
+    ("nginx.conf", 97, "unsupported-nginx-directive", "tcp_nopush"),
+    ("conf.d/no-ssl.default.conf", 19, "unsupported-nginx-directive", "deferred"),
+    ("conf.d/no-ssl.default.conf", 20, "unsupported-nginx-directive", "deferred"),
+]
+# `include custom.d/*.conf;` where h5bp's README has users create custom.d/: a finding about
+# the files on disk (nginx skips an empty glob silently), like a missing root would be with
+# the filesystem checks on; --no-fs keeps it because the include is read either way
+FILESYSTEM = [("nginx.conf", 53, "include-empty-glob", "custom.d/*.conf")]
+# the TLS templates add `http2` on their listen lines, and the per-worker session cache of
+# h5bp/tls/ssl_engine.conf (reported once per server that includes it, under its own rule)
+TLS = [
+    ("conf.d/default.conf", 13, "unsupported-nginx-directive", "http2"),
+    ("conf.d/default.conf", 14, "unsupported-nginx-directive", "http2"),
+    ("conf.d/example.com.conf", 13, "unsupported-nginx-directive", "http2"),
+    ("conf.d/example.com.conf", 14, "unsupported-nginx-directive", "http2"),
+    ("conf.d/example.com.conf", 29, "unsupported-nginx-directive", "http2"),
+    ("conf.d/example.com.conf", 30, "unsupported-nginx-directive", "http2"),
+    ("h5bp/tls/ssl_engine.conf", 35, "tls-shared-session-cache", "shared:SSL:10m"),
+    ("h5bp/tls/ssl_engine.conf", 35, "tls-shared-session-cache", "shared:SSL:10m"),
+    ("h5bp/tls/ssl_engine.conf", 35, "tls-shared-session-cache", "shared:SSL:10m"),
+]
+
+
+def validate(root: Path) -> tuple[int, list[dict[str, object]]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "framework", "validate-config", "--no-fs", "--format", "json",
+         "nginx.conf"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+    )  # fmt: skip
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def findings(root: Path, diagnostics: list[dict[str, object]]) -> list[tuple[str, int, str, str]]:
+    """Each diagnostic as (file, line, rule, the source text its span covers)."""
+    out = []
+    for d in diagnostics:
+        file, line = str(d["file"]), int(str(d["line"]))
+        assert d["end_line"] == line, d
+        text = (root / file).read_text().splitlines()[line - 1]
+        out.append(
+            (file, line, str(d["rule"]), text[int(str(d["col"])) - 1 : int(str(d["end_col"])) - 1])
+        )
+    return sorted(out)
+
+
+def assert_porting_advice(diagnostics: list[dict[str, object]]) -> None:
+    for d in diagnostics:
+        if d["rule"] == "unsupported-nginx-directive":
+            assert d["severity"] == "warning", d
+            assert d["hint"] and "did you mean" not in str(d["hint"]), d
+
+
+def test_h5bp_as_vendored_gives_only_porting_advice_and_one_filesystem_finding() -> None:
+    code, diagnostics = validate(H5BP)
+    assert code == 0
+    assert findings(H5BP, diagnostics) == sorted(PLAIN + FILESYSTEM)
+    assert_porting_advice(diagnostics)
+
+
+@pytest.fixture
+def h5bp_tls(tmp_path: Path) -> Path:
+    """h5bp set up for TLS as its README says: the templates copied into conf.d/ and enabled."""
+    root = tmp_path / "h5bp"
+    shutil.copytree(H5BP, root)
+    conf_d = root / "conf.d"
+    for plain in conf_d.glob("no-ssl.*"):
+        plain.unlink()
+    (conf_d / ".default.conf").rename(conf_d / "default.conf")
+    shutil.copy(root / "ssl.example.com.conf.template", conf_d / "example.com.conf")
+    return root
+
+
+def test_h5bp_with_its_tls_templates_gives_porting_advice_and_the_session_cache_note(
+    h5bp_tls: Path,
+) -> None:
+    code, diagnostics = validate(h5bp_tls)
+    assert code == 0
+    plain_main = [f for f in PLAIN if f[0] == "nginx.conf"]
+    assert findings(h5bp_tls, diagnostics) == sorted(plain_main + FILESYSTEM + TLS)
+    assert_porting_advice(diagnostics)
+    http2 = [d for d in diagnostics if "http2" in str(d["message"])]
+    assert len(http2) == 6 and all("HTTP/1.1" in str(d["hint"]) for d in http2)
