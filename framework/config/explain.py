@@ -5,6 +5,7 @@ Uses the runtime matchers (``framework.routing``), so the answer is the server's
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from framework.config.explain_apps import answered_by_app, content_lines
@@ -52,7 +53,13 @@ def _split(url: str, authority: str) -> tuple[str, str, int, str]:
     if parts.query:
         target += "?" + parts.query
     default_port = 443 if parts.scheme == "https" else 80
-    return parts.geturl(), parts.hostname.lower(), port or default_port, target
+    # port 0 is kept (not the default): no listener can have it, and the answer says so
+    return (
+        parts.geturl(),
+        parts.hostname.lower(),
+        default_port if port is None else port,
+        target,
+    )
 
 
 def explain(config: Config, url: str) -> str:
@@ -70,10 +77,15 @@ def explain(config: Config, url: str) -> str:
     shown, host, port, target = _split(url, _first_authority(config))
     https = shown.startswith("https://")
     lines = [f"URL       {shown}"]
+    if "@" in urlsplit(shown).netloc:
+        lines.append(
+            "          the user name and password are not sent in the request line or Host: "
+            "clients send them in an Authorization header"
+        )
 
     listen = _listen_for(config, host, port)
     if listen is None:
-        lines.append(f"no server listens on port {port} ({_ports(config)})")
+        lines.extend(_unreached(config, host, port, https))
         return "\n".join(lines) + "\n"
     selector = ServerSelector(config)
     server = selector.select((listen.host, listen.port), host)
@@ -110,6 +122,26 @@ def _is_tls(config: Config, listen: Listen) -> bool:
     return any(
         lst.ssl and lst.address == listen.address for s in config.servers for lst in s.listens
     )
+
+
+def _unreached(config: Config, host: str, port: int, https: bool) -> list[str]:
+    """Why no listen socket takes a connection to ``host:port``."""
+    if port == 0:
+        return [
+            "no server listens on port 0: a client cannot connect to port 0, and no listen can "
+            f"use it ({_ports(config)})"
+        ]
+    on_port = [lst for s in config.servers for lst in s.listens if lst.port == port]
+    if on_port:
+        listening = ", ".join(dict.fromkeys(_address(lst) for lst in on_port))
+        lines = [f"no server listens on {_host_port(host, port)} ({listening})"]
+        if _family(host) == 6 and any(lst.host == "0.0.0.0" for lst in on_port):
+            lines.append(f"          0.0.0.0 takes IPv4 connections only: add listen [::]:{port}")
+        return lines
+    lines = [f"no server listens on port {port} ({_ports(config)})"]
+    if https and not any(lst.ssl for s in config.servers for lst in s.listens):
+        lines.append("          no listen has ssl: this configuration serves no https:// URL")
+    return lines
 
 
 def _ports(config: Config) -> str:
@@ -153,19 +185,15 @@ def _transport_lines(selector, listen: Listen, tls: bool, https: bool, host: str
 
 
 def _address(listen: Listen) -> str:
-    return (
-        f"[{listen.host}]:{listen.port}" if ":" in listen.host else f"{listen.host}:{listen.port}"
-    )
+    return _host_port(listen.host, listen.port)
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _is_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return _family(host) is not None
 
 
 def _reason(exc: Exception) -> str:
@@ -180,25 +208,45 @@ def _first_authority(config: Config) -> str:
     return f"{host}:{listen.port}"
 
 
+def _family(host: str) -> int | None:
+    """4 or 6 for an IP address, None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).version
+    except ValueError:
+        return None
+
+
+def _same_ip(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a.strip("[]")) == ipaddress.ip_address(b.strip("[]"))
+    except ValueError:
+        return a == b
+
+
 def _listen_for(config: Config, host: str, port: int) -> Listen | None:
-    """The listen socket a client connecting to ``host:port`` would reach."""
+    """The listen socket a client connecting to ``host:port`` would reach: one on that very
+    address, else the wildcard of the address's family (``[::]`` is IPv6-only, as nginx's
+    ipv6only=on). A name is not resolved: the wildcards, else the first listen on the port."""
     candidates = [lst for s in config.servers for lst in s.listens if lst.port == port]
-    plain = host.strip("[]")
-    if host in ("localhost",):
-        plain = "127.0.0.1"
+    plain = "127.0.0.1" if host == "localhost" else host.strip("[]")
     for lst in candidates:
-        if lst.host == plain:
+        if _same_ip(lst.host, plain):
             return lst
-    for lst in candidates:
-        if lst.host in ("0.0.0.0", "::"):
-            return lst
+    family = _family(plain)
+    wildcards = {4: ("0.0.0.0",), 6: ("::",), None: ("0.0.0.0", "::")}[family]
+    for wildcard in wildcards:
+        for lst in candidates:
+            if lst.host == wildcard:
+                return lst
+    if family is not None:  # an IP address no listen socket is bound to
+        return None
     return candidates[0] if candidates else None
 
 
 def _server_title(server: ServerConfig) -> str:
     names = " ".join(f'"{n}"' for n in server.server_names)
     listens = ", ".join(
-        f"{lst.host}:{lst.port}"
+        _address(lst)
         + (" default_server" if lst.default_server else "")
         + (" ssl" if lst.ssl else "")
         for lst in server.listens
@@ -212,7 +260,7 @@ def _server_reason(selector, server: ServerConfig, listen: Listen, host: str) ->
     if host and host in names:
         return f'chosen by exact server_name "{host}"'
     if server is default and not any(_name_matches(n, host) for n in names):
-        return f"default server for {listen.host}:{listen.port} (no server_name matches {host!r})"
+        return f"default server for {_address(listen)} (no server_name matches {host!r})"
     return f'chosen by server_name matching "{host}" (wildcard or regex)'
 
 
