@@ -1,8 +1,14 @@
 """Tokenizer for the configuration language, built from the terminals of ``grammar.lark``.
 
 It never stops at the first problem: an unterminated string or a stray character becomes a
-``BAD`` token plus a diagnostic (a word or string holding a NUL byte becomes a ``NUL`` token),
-and lexing resumes, so one run reports every error.
+``BAD`` token plus a diagnostic (a word or string holding a NUL byte or a byte that is not
+UTF-8 becomes a ``REFUSED`` token), and lexing resumes, so one run reports every error.
+
+Files are read as bytes, the way nginx reads them (`decode_source`): a byte that is not UTF-8
+is kept as a lone surrogate (``surrogateescape``) so that the lexer can tell where it is. In a
+comment it is ignored, as nginx ignores it; anywhere else it is an ``invalid-utf8`` error at
+its line and column, because webserv's values are text and guessing an encoding would
+silently change a path or a header. `renderable` turns such bytes into U+FFFD for display.
 """
 
 from __future__ import annotations
@@ -20,6 +26,22 @@ from config_grammar.tree import Span
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 STRING_TYPES = frozenset({"DQSTRING", "SQSTRING"})
 ARG_TYPES = frozenset({"WORD", "DQSTRING", "SQSTRING"})
+
+# The lone surrogates ``surrogateescape`` decodes undecodable bytes 0x80-0xFF to.
+_UNDECODABLE = re.compile("[\udc80-\udcff]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def decode_source(data: bytes) -> str:
+    """File bytes as text: UTF-8, each byte that is not UTF-8 kept as a lone surrogate (one
+    character per byte, so columns stay byte-accurate around it)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def renderable(text: str) -> str:
+    """``text`` with every lone surrogate (an undecodable byte) replaced by U+FFFD, one for
+    one, so that it can be printed and its columns do not move."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 class _TokenListLexer(Lexer):
@@ -81,13 +103,16 @@ def tokenize(text: str, filename: str) -> LexResult:
         col = pos - line_start + 1
         if kind != "WS":
             tok = make_token(kind, value, pos, line, col)  # type: ignore[arg-type]
-            if kind == "COMMENT":
-                result.comments.append(tok)
+            if kind == "COMMENT":  # nginx ignores any byte in a comment
+                result.comments.append(make_token(kind, renderable(value), pos, line, col))
             else:
                 if kind in ARG_TYPES and "\x00" in value:
                     # a NUL can only truncate a path or a name later: refuse it here
                     result.diagnostics.append(_nul_diagnostic(filename, tok))
-                    tok = make_token("NUL", value, pos, line, col)
+                    tok = make_token("REFUSED", value, pos, line, col)
+                elif kind in ARG_TYPES and (bad := _UNDECODABLE.search(value)) is not None:
+                    result.diagnostics.append(_undecodable_diagnostic(filename, tok, bad))
+                    tok = make_token("REFUSED", renderable(value), pos, line, col)
                 elif kind == "BAD":
                     result.diagnostics.append(_bad_token_diagnostic(filename, tok))
                 result.tokens.append(tok)
@@ -106,17 +131,37 @@ def _bad_token_text(text: str, pos: int) -> str:
     return text[pos]
 
 
-def _nul_diagnostic(filename: str, tok: Token) -> Diagnostic:
-    before = tok.value[: tok.value.index("\x00")]
+def _inner_span(filename: str, tok: Token, offset: int, length: int) -> Span:
+    """The span of ``length`` characters at ``offset`` inside ``tok`` (on one line)."""
+    before = tok.value[:offset]
     newlines = before.count("\n")
     line = tok.line + newlines
     col = len(before) - before.rfind("\n") if newlines else tok.column + len(before)
+    return Span(filename, line, col, line, col + length)
+
+
+def _nul_diagnostic(filename: str, tok: Token) -> Diagnostic:
     return Diagnostic(
         "error",
         "syntax-error",
         'unexpected character "U+0000"',
-        Span(filename, line, col, line, col + 1),
+        _inner_span(filename, tok, tok.value.index("\x00"), 1),
         hint="remove the NUL byte; it is not allowed anywhere in a configuration",
+    )
+
+
+def _undecodable_diagnostic(filename: str, tok: Token, bad: re.Match[str]) -> Diagnostic:
+    raw = bad[0].encode("utf-8", "surrogateescape")
+    shown = " ".join(f"0x{b:02X}" for b in raw[:4]) + (" ..." if len(raw) > 4 else "")
+    return Diagnostic(
+        "error",
+        "invalid-utf8",
+        f"byte {shown} is not valid UTF-8"
+        if len(raw) == 1
+        else f"bytes {shown} are not valid UTF-8",
+        _inner_span(filename, tok, bad.start(), len(bad[0].split("\n")[0])),
+        hint="save the file as UTF-8 (this looks like Latin-1 or another legacy encoding); "
+        "only comments may hold other bytes",
     )
 
 

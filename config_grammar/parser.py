@@ -17,7 +17,7 @@ from pathlib import Path
 from lark.exceptions import UnexpectedInput
 
 from config_grammar.diagnostics import Diagnostic
-from config_grammar.lexer import LARK_PARSER, tokenize
+from config_grammar.lexer import LARK_PARSER, decode_source, renderable, tokenize
 from config_grammar.names import KNOWN_DIRECTIVES
 from config_grammar.recovery import repair
 from config_grammar.tree import Directive, Span
@@ -64,7 +64,7 @@ def parse_text(
         resolve_includes=resolve_includes,
         known=known_directives,
     )
-    ctx.sources[filename] = text
+    ctx.sources[filename] = renderable(text)
     if os.path.isfile(filename):
         ctx.stack.append(os.path.realpath(filename))
     nodes = ctx.parse_source(text, filename, ())
@@ -85,10 +85,14 @@ def parse_file(
     """Read and parse the main configuration file ``path``.
 
     Relative includes resolve against ``base_dir`` (default: the directory of ``path``).
-    Raises ``OSError`` or ``UnicodeDecodeError`` when the main file itself cannot be read.
+    Raises ``OSError`` when the main file itself cannot be read. A binary file (one holding a
+    NUL byte) gives a single ``binary-file`` error and no nodes.
     """
     filename = os.fspath(path)
-    text = Path(filename).read_text(encoding="utf-8")
+    text = decode_source(Path(filename).read_bytes())
+    binary = binary_file_diagnostic(text, filename)
+    if binary is not None:
+        return ParseResult([], [binary], {filename: renderable(text)})
     return parse_text(
         text,
         filename,
@@ -221,20 +225,48 @@ class _Context:
                 self.diagnostics[-1].notes.append("cycle: " + " -> ".join(names))
                 continue
             try:
-                text = Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
+                text = decode_source(Path(path).read_bytes())
+            except OSError as exc:
                 self._error(
-                    node, "include-unreadable", f'cannot read "{path}": {reason}', span=arg.span
+                    node,
+                    "include-unreadable",
+                    f'cannot read "{path}": {exc.strerror or exc}',
+                    span=arg.span,
                 )
                 continue
-            self.sources[path] = text
+            self.sources[path] = renderable(text)
+            binary = binary_file_diagnostic(text, path)
+            if binary is not None:
+                binary.include_chain = chain
+                self.diagnostics.append(binary)
+                continue
             self.stack.append(real)
             try:
                 out += self.parse_source(text, path, chain)
             finally:
                 self.stack.pop()
         return out
+
+
+def binary_file_diagnostic(text: str, filename: str) -> Diagnostic | None:
+    """A ``binary-file`` error at the first NUL byte of ``text``, or None when it has none.
+
+    A configuration is text: a NUL byte means a compiled program, an archive, an image or a
+    corrupted file was named. One error at that byte replaces the hundreds that lexing the
+    rest would give.
+    """
+    at = text.find("\x00")
+    if at < 0:
+        return None
+    line = text.count("\n", 0, at) + 1
+    col = at - text.rfind("\n", 0, at)
+    return Diagnostic(
+        "error",
+        "binary-file",
+        "NUL byte (U+0000): this is a binary file, not a configuration",
+        Span(filename, line, col, line, col + 1),
+        hint="a configuration is UTF-8 text; check that the right file is named",
+    )
 
 
 def _display(real: str) -> str:

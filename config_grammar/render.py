@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -21,15 +22,40 @@ _COLORS = {
 
 _COUNTED = ("error", "warning", "info")
 
+#: Columns shown on each side of a span in a long line, and the longest span underlined.
+CONTEXT_COLUMNS = 40
+MAX_CARETS = 80
+_ELLIPSIS = "..."
+# Control characters (a binary file's bytes, an escape sequence) and lone surrogates would
+# garble or drive the terminal: each is shown as one U+FFFD, so the carets stay aligned.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def excerpt(line: str, start: int, stop: int) -> tuple[str, int, int]:
+    """The part of ``line`` to print for the span ``[start, stop)`` (0-based columns), and
+    the span's columns in it: a long line becomes a window of ``CONTEXT_COLUMNS`` around the
+    span, marked with "..." where it is cut, and a span longer than ``MAX_CARETS`` is
+    clipped, so a 2 MB line prints as about 160 columns."""
+    line = _UNPRINTABLE.sub("\ufffd", line)
+    start = min(start, len(line))
+    stop = min(stop, start + MAX_CARETS)
+    if len(line) <= stop - start + 2 * CONTEXT_COLUMNS:
+        return line, start, max(stop, start + 1)
+    left = max(0, start - CONTEXT_COLUMNS)
+    right = min(len(line), stop + CONTEXT_COLUMNS)
+    head = _ELLIPSIS if left > 0 else ""
+    tail = _ELLIPSIS if right < len(line) else ""
+    shift = len(head) - left
+    return head + line[left:right] + tail, start + shift, max(stop, start + 1) + shift
+
 
 def summary(diags: Iterable[Diagnostic]) -> str:
     """``2 errors, 1 warning, 1 info`` (or ``no errors or warnings``)."""
     diags = list(diags)
     counts = {severity: sum(d.severity == severity for d in diags) for severity in _COUNTED}
     parts = [
-        f"{n} {word}{'' if n == 1 or word == 'info' else 's'}"
-        for word, n in counts.items()
-        if n
+        f"{n} {word}{'' if n == 1 or word == 'info' else 's'}" for word, n in counts.items() if n
     ]
     return ", ".join(parts) or "no errors or warnings"
 
@@ -45,7 +71,8 @@ def render_text(
     for diag in diags:
         blocks.append(_render_one(diag, sources, lines_cache, paint))
     blocks.append(paint("bold", summary(diags)))
-    return "\n\n".join(blocks) + "\n"
+    # a file name read from a directory may hold an undecodable byte (a lone surrogate)
+    return _SURROGATES.sub("\ufffd", "\n\n".join(blocks) + "\n")
 
 
 def _painter(color: bool):
@@ -67,11 +94,12 @@ def _render_one(
     if source_line is not None:
         start = span.col - 1
         stop = span.end_col - 1 if span.end_line == span.line else len(source_line)
-        indent = "".join(c if c == "\t" else " " for c in source_line[:start])
-        carets = "^" * max(1, stop - start)
+        shown, start, stop = excerpt(source_line, start, max(stop, start + 1))
+        indent = "".join(c if c == "\t" else " " for c in shown[:start])
+        carets = "^" * (stop - start)
         out += [
             paint("gutter", f"{pad} |"),
-            paint("gutter", f"{span.line} |") + f" {source_line}",
+            paint("gutter", f"{span.line} |") + f" {shown}",
             paint("gutter", f"{pad} |") + f" {indent}{paint(diag.severity, carets)}",
         ]
     if diag.hint:
