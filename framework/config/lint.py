@@ -25,6 +25,7 @@ from framework.config.lint_context import LintContext, LintRule, Rule, served_di
 from framework.config.lint_context import warn as _warn
 from framework.config.lint_gzip import RULES as GZIP_RULES
 from framework.config.lint_headers import RULES as HEADER_RULES
+from framework.config.lint_locations import RULES as LOCATION_RULES
 from framework.config.lint_ops import RULES as OPS_RULES
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
 from framework.config.lint_output_paths import check_output_paths
@@ -156,99 +157,6 @@ def check_missing_error_page(model: Config, ctx: LintContext) -> Iterator[Diagno
                 )
 
 
-def _regex_literal_prefix(pattern: str) -> str | None:
-    """The literal text every match of an anchored regex starts with ('^/static/x' ->
-    '/static/x'); None if the regex is not anchored with '^'."""
-    if not pattern.startswith("^"):
-        return None
-    out = []
-    i = 1
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
-            out.append(pattern[i + 1])
-            i += 2
-            continue
-        if ch in ".^$*+?{}[]|()":
-            if ch in "*?{" and out:
-                out.pop()  # the previous character is optional or repeated
-            if ch == "|":
-                return None  # an alternative may start anywhere
-            break
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def check_unreachable_location(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
-    for server in ctx.config.servers:
-        yield from _unreachable_in_block(ctx, server.locations)
-    yield from _patterns_without_slash(ctx)
-
-
-def _unreachable_in_block(
-    ctx: LintContext, locations: list[LocationConfig]
-) -> Iterator[Diagnostic]:
-    seen: dict[tuple[str, str], LocationConfig] = {}
-    prefixes = [loc for loc in locations if loc.modifier in ("", "^~")]
-    for loc in locations:
-        yield from _unreachable_in_block(ctx, loc.children)
-        if loc.modifier not in ("~", "~*"):
-            continue
-        node = ctx.by_span.get(loc.span) if loc.span is not None else None
-        span = node.args[-1].span if node is not None else loc.span
-        first = seen.get((loc.modifier, loc.pattern))
-        if first is not None:
-            yield _warn(
-                "unreachable-location",
-                f'location "{loc.modifier} {loc.pattern}" can never match: the same '
-                f"regex is defined earlier at {first.span}",
-                node,
-                span,
-                "regexes are tried in file order; remove or merge the duplicate",
-            )
-            continue
-        seen[(loc.modifier, loc.pattern)] = loc
-        literal = _regex_literal_prefix(loc.pattern) if loc.modifier == "~" else None
-        if not literal:
-            continue
-        for prefix in prefixes:
-            if prefix.modifier != "^~" or not literal.startswith(prefix.pattern):
-                continue
-            longer = [
-                p
-                for p in prefixes
-                if p.modifier == "" and p.pattern.startswith(prefix.pattern) and p is not prefix
-            ]
-            if longer:
-                continue  # a longer plain prefix lets regexes run again for some URIs
-            yield _warn(
-                "unreachable-location",
-                f'location "~ {loc.pattern}" can never match: every URI it matches '
-                f'is taken by "location ^~ {prefix.pattern}" at {prefix.span}',
-                node,
-                span,
-                '"^~" skips regex locations; nest this regex inside it, or drop the "^~"',
-            )
-            break
-
-
-def _patterns_without_slash(ctx: LintContext) -> Iterator[Diagnostic]:
-    """A prefix or exact pattern not starting with "/" never matches: request paths do."""
-    for _server, loc in ctx.scopes():
-        if loc.modifier not in ("", "^~", "=") or not loc.pattern or loc.pattern[0] == "/":
-            continue
-        node = ctx.by_span.get(loc.span) if loc.span is not None else None
-        yield _warn(
-            "unreachable-location",
-            f'location "{(loc.modifier + " " + loc.pattern).strip()}" can never match: '
-            'request paths start with "/"',
-            node,
-            node.args[-1].span if node is not None else loc.span,
-            f'write "/{loc.pattern}"',
-        )
-
-
 def _world_writable(path: Path) -> bool:
     try:
         return bool(path.stat().st_mode & stat.S_IWOTH)
@@ -328,7 +236,7 @@ RULES: list[LintRule] = [
     LintRule(
         "missing-error-page", "error_page target file missing", check_missing_error_page, True
     ),
-    LintRule("unreachable-location", "a location that can never match", check_unreachable_location),
+    *LOCATION_RULES,
     LintRule(
         "alias-traversal",
         "alias and prefix location without matching trailing '/' (nginx escapes the alias)",

@@ -109,6 +109,7 @@ _CORE: dict[str, tuple[Severity, str]] = {
     "shadowed-package": ("error", "a load_module name hidden by another package"),
     "lint-plugin-error": ("error", "a lint plugin that cannot be loaded, clashes or fails"),
     # findings of lint rules registered under a broader ID
+    "location-partly-shadowed": ("info", "some URIs of a prefix location go to a regex location"),
     "htpasswd-no-users": ("warning", "an htpasswd file without a single user"),
     "htpasswd-duplicate-user": ("warning", "a user listed twice in an htpasswd file"),
     "htpasswd-unsupported-hash": ("error", "an htpasswd hash scheme webserv cannot check"),

@@ -136,7 +136,7 @@ def test_a_nested_prefix_location_must_be_inside_its_parent(load):
 
 def test_nested_regex_locations_and_inner_prefixes_are_fine(load):
     text = "server {\n  location /b/ {\n    location /b/c/ { }\n    location ~ x { }\n  }\n}\n"
-    assert load(text).diagnostics == []
+    assert [d for d in load(text).diagnostics if d.severity != "info"] == []
 
 
 def test_nothing_can_be_nested_in_an_exact_location(load):
