@@ -17,6 +17,7 @@ import asyncio
 import errno
 from collections.abc import Awaitable, Callable, Iterator
 
+from config_grammar.tree import Span
 from framework.config.models import Config, LocationConfig, ServerConfig
 from framework.handler import Handler
 from framework.http.errorpage import ErrorResponse, builtin_error_response
@@ -233,6 +234,19 @@ def _iter_locations(server: ServerConfig) -> Iterator[LocationConfig]:
         stack.extend(loc.children)
 
 
+class HandlerStartupError(Exception):
+    """A handler's ``startup()`` raised. The message is one line naming the handler and
+    where it is enabled (``FILE:LINE:COL: handler "NAME": startup() failed: Error: why``);
+    the handler's exception is the ``__cause__``."""
+
+    def __init__(self, handler: Handler, span: Span | None, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        where = f"{span}: " if span is not None else ""
+        super().__init__(f'{where}handler "{handler.name}": startup() failed: {reason}')
+        self.handler = handler
+        self.span = span
+
+
 class Application:
     """Routing, handler chains and error handling for one validated ``Config``."""
 
@@ -247,6 +261,7 @@ class Application:
         self._matchers: dict[int, LocationMatcher] = {}
         self._chains: dict[int, _Chain] = {}
         self._handlers: list[Handler] = []
+        self._spans: dict[int, Span] = {}  # id(handler) -> its `handler NAME` directive
         self.inflight = 0  # requests being answered and tunnels (upgrades) running
         self.on_idle: asyncio.Future[None] | None = None  # set when inflight drops to 0
         self.tunnels: set[Tunnel] = set()
@@ -263,16 +278,28 @@ class Application:
             if cls is None:
                 raise RuntimeError(f'unknown handler "{spec.name}"')
             settings = spec.settings if spec.settings is not None else cls.Settings()
-            chain.append(cls(settings, location))
+            handler = cls(settings, location)
+            if spec.span is not None:
+                self._spans[id(handler)] = spec.span
+            chain.append(handler)
         chain += _builtins(BUILTIN_CHAIN, location)
         self._handlers.extend(chain)
         return _Chain(chain, location, self.access_logs.get(location.access_log))
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def startup(self) -> None:
-        """Run every handler's ``startup`` hook."""
-        for handler in self._handlers:
-            await handler.startup()
+        """Run every handler's ``startup`` hook. When one raises, the handlers already
+        started are shut down and ``HandlerStartupError`` is raised."""
+        for started, handler in enumerate(self._handlers):
+            try:
+                await handler.startup()
+            except Exception as exc:
+                for done in reversed(self._handlers[:started]):
+                    try:
+                        await done.shutdown()
+                    except Exception:  # noqa: BLE001
+                        error_log.exception("shutdown of handler %s failed", done.name)
+                raise HandlerStartupError(handler, self._spans.get(id(handler)), exc) from exc
 
     async def shutdown(self) -> None:
         """Run every handler's ``shutdown`` hook (errors are logged) and flush the logs."""

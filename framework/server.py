@@ -33,7 +33,7 @@ from framework.core.hangup import watcher_for
 from framework.core.loop import new_event_loop
 from framework.http.connection import Connection
 from framework.logs import configure_error_log, error_log, reopen_logs
-from framework.pipeline import Application
+from framework.pipeline import Application, HandlerStartupError
 from framework.stats import stats
 from framework.transports import TlsSetupError, Transports, build_transports
 
@@ -322,11 +322,12 @@ class Server:
         try:
             await self.app.startup()
         except Exception as exc:  # noqa: BLE001 - a plugin's startup() failing
-            message = f"cannot start: a handler's startup() failed: {type(exc).__name__}: {exc}"
+            # HandlerStartupError names the handler and its line; the ones that had started
+            # are shut down already
+            message = f"cannot start: {exc}"
             error_log.error("%s", message)
             if error_log.logs_to_file():
                 print(f"webserv: {message}", file=sys.stderr, flush=True)
-            # no shutdown() hooks: the handlers did not all start
             self.app.access_logs.close()
             return False
         return True
@@ -410,7 +411,12 @@ class Server:
             error_log.error("reload: %s; keeping the current configuration", exc)
             return
         app = Application(config)
-        await app.startup()
+        try:
+            await app.startup()
+        except HandlerStartupError as exc:
+            app.access_logs.close()
+            error_log.error("reload: %s; keeping the current configuration", exc)
+            return
         wanted = listen_addresses(config)
         opened: dict[Address, socket.socket] = {}
         try:

@@ -17,7 +17,10 @@ instance on the same port fails to bind (exit 3) instead of taking a share of th
   theirs and every access log).
 - A worker that served and then died is replaced at once. A worker that dies before it
   accepts is replaced after an exponential back-off; after ``MAX_STARTUP_FAILURES`` such
-  failures in a row the master gives up: one line on stderr, exit 1.
+  failures in a row the master gives up: one line on stderr, exit 1. When the first
+  workers cannot start (exit 1: a plugin's ``startup()`` failed, TLS or ``user`` setup),
+  before any accepted, the master stops at once with exit 1: the worker said why, and
+  trying again would not help.
 - Each worker watches a pipe whose write end only the master holds: when the master dies,
   even by SIGKILL, the pipe reports EOF and the worker stops.
 """
@@ -276,6 +279,10 @@ class Master:
         if worker.state is WorkerState.SERVING:
             error_log.error("worker %d exited with %d; starting a new one", worker.pid, code)
             self._spawn(self.current)
+            return
+        if code == 1 and not self._announced:  # the worker logged why it cannot start
+            self._exit_code = 1
+            self._stop(signal.SIGTERM)
             return
         self._failures += 1
         if self._failures >= MAX_STARTUP_FAILURES:
