@@ -1,10 +1,11 @@
 """webserv: an HTTP/1.1 server framework with an nginx-style configuration.
 
-The public plugin API: ``Handler``, ``Request``, ``Response``, ``Headers`` and the
-control-flow exceptions ``HTTPError`` and ``InternalRedirect``.
+The public plugin API: ``Handler``, ``Request``, ``Response``, ``Headers``, the control-flow
+exceptions ``HTTPError`` and ``InternalRedirect``, and for settings and their checks
+``ConfigPath`` and ``CheckContext``.
 """
 
-from framework.handler import CallNext, Handler, HandlerSettings
+from framework.handler import CallNext, CheckContext, ConfigPath, Handler, HandlerSettings
 from framework.http.errors import HTTPError, InternalRedirect
 from framework.http.headers import Headers
 from framework.http.request import Request
@@ -13,6 +14,8 @@ from framework.version import __version__
 
 __all__ = [
     "CallNext",
+    "CheckContext",
+    "ConfigPath",
     "FileBody",
     "Handler",
     "HandlerSettings",

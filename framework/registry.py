@@ -185,6 +185,8 @@ class HandlerRegistry:
             raise RegistryError(f"{_describe(cls)}.Settings must subclass Handler.Settings")
         if not inspect.iscoroutinefunction(cls.handle):
             raise RegistryError(f"{_describe(cls)}.handle must be 'async def'")
+        if not isinstance(inspect.getattr_static(cls, "check"), (classmethod, staticmethod)):
+            raise RegistryError(f"{_describe(cls)}.check must be a @classmethod")
         existing = self._handlers.get(name)
         if existing is not None and existing is not cls and _describe(existing) != _describe(cls):
             raise RegistryError(
