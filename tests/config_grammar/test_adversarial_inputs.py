@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sarif_schema import assert_valid_sarif
 
 from config_grammar.fmt import FormatError, format_text
 from config_grammar.parser import parse_text
@@ -61,7 +62,7 @@ def test_hostile_text_gives_diagnostics_never_an_exception(text):
         result = parse_text(text, "hostile.conf", env=env)
         render_text(result.diagnostics, result.sources)
         render_json(result.diagnostics)
-        render_sarif(result.diagnostics)
+        assert_valid_sarif(render_sarif(result.diagnostics))
         for diag in result.diagnostics:
             assert diag.span.line >= 1 and diag.span.col >= 1
     parse_text(text, "hostile.conf", resolve_includes=False, expand_env=False)

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sarif_schema import assert_valid_sarif
 
 from config_grammar.render import render_text
 from config_grammar.render_machine import render_json, render_sarif
@@ -144,7 +145,7 @@ def test_a_mutated_config_gives_diagnostics_never_an_exception(site, seed_index,
     rendered = render_text(result.diagnostics, result.sources)
     assert rendered.count("error[") == len(errors)
     assert len(json.loads(render_json(result.diagnostics))) == len(result.diagnostics)
-    sarif = json.loads(render_sarif(result.diagnostics))
+    sarif = assert_valid_sarif(render_sarif(result.diagnostics))
     assert len(sarif["runs"][0]["results"]) == len(result.diagnostics)
 
 
