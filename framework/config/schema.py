@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
+from config_grammar.diagnostics import Diagnostic
 from framework.config.directives import DIRECTIVES, DirectiveSpec
 from framework.registry import HandlerRegistry
 
@@ -133,9 +136,47 @@ def config_schema(registry: HandlerRegistry) -> dict[str, Any]:
     }
 
 
+_MODULE_RULES = frozenset(
+    {"unreadable-file", "load-module-failed", "handler-name-clash", "shadowed-package"}
+)
+"""The diagnostics that mean CONFIG's handlers could not all be loaded."""
+
+
 def command_schema(args: argparse.Namespace) -> int:
-    """``webserv schema [CONFIG]``: print the schema (exit 0)."""
+    """``webserv schema [CONFIG]``: print the schema (exit 0). With CONFIG, the handlers
+    its ``load_module`` lines register are included, loaded as ``validate-config`` loads
+    them (relative to the config's directory, or ``--prefix``); when one cannot be loaded,
+    the diagnostics go to stderr and nothing to stdout (exit 1). Other mistakes in CONFIG
+    are ``validate-config``'s to report, not a reason to withhold the schema."""
     from framework.registry import registry
 
+    config = getattr(args, "config", None)
+    if config is not None:
+        problems = _load_modules_of(Path(config), getattr(args, "prefix", None))
+        if problems is not None:
+            return 1
     print(json.dumps(config_schema(registry), indent=2))
     return 0
+
+
+def _load_modules_of(config: Path, prefix: Path | None) -> list[Diagnostic] | None:
+    """Load ``config`` (registering its plugins); the module-loading errors, printed on
+    stderr, or None when there are none."""
+    from framework.cli import print_diagnostics
+    from framework.config.build import load_config
+
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:  # as validate-config: importing plugins writes no __pycache__
+        result = load_config(config, check_fs=False, prefix=prefix)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+    problems = [
+        d
+        for d in result.diagnostics
+        if d.severity == "error"
+        and (d.rule in _MODULE_RULES or (d.rule == "internal-error" and d.span is None))
+    ]
+    if not problems:
+        return None
+    print_diagnostics(problems, result.sources, sys.stderr)
+    return problems
