@@ -4,18 +4,19 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 # a guard against a hung server, not a performance threshold
 REPLY_TIMEOUT = 60.0
 
 
-def read_message(stream: BinaryIO) -> dict[str, Any] | None:
+def read_message(stream: IO[bytes]) -> dict[str, Any] | None:
     """One framed message from ``stream``; None at end of stream."""
     length = None
     while True:
@@ -67,7 +68,8 @@ class LspClient:
 
     def _drain_stderr(self) -> None:
         assert self.proc.stderr is not None
-        for chunk in iter(lambda: self.proc.stderr.read1(4096), b""):  # type: ignore[union-attr]
+        fd = self.proc.stderr.fileno()
+        while chunk := os.read(fd, 4096):
             self.stderr_chunks.append(chunk)
 
     @property
@@ -109,11 +111,12 @@ class LspClient:
                 return self.pending.pop(i)
         while True:
             try:
-                message = self.inbox.get(timeout=REPLY_TIMEOUT)
+                received = self.inbox.get(timeout=REPLY_TIMEOUT)
             except queue.Empty:
                 raise AssertionError(f"no reply from the server\nstderr:\n{self.stderr}") from None
-            if message is None:
+            if received is None:
                 raise AssertionError(f"the server closed stdout\nstderr:\n{self.stderr}")
+            message = received
             if wanted(message):
                 return message
             if message.get("method") == "workspace/configuration" or (

@@ -85,3 +85,31 @@ def test_no_directive_is_offered_in_blocks_the_table_does_not_describe() -> None
     where = cursor_at("types {\n    ", 1, 4)
     assert where is not None
     assert suggestions(where, HandlerRegistry()) == []
+
+
+def test_inside_a_handler_block_its_settings_are_offered() -> None:
+    from pydantic import Field
+
+    from framework.handler import Handler, HandlerSettings
+
+    class Stamp(Handler):
+        name = "stamp"
+
+        class Settings(HandlerSettings):
+            value: str = Field(description="the X-Stamp value")
+            repeat: int = 1
+
+    registry = HandlerRegistry()
+    registry.register(Stamp)
+    text = "server {\n    location / {\n        handler stamp {\n            \n"
+    where = cursor_at(text, 3, 12)
+    assert where is not None
+    found = {s.label: s for s in suggestions(where, registry)}
+    assert set(found) == {"value", "repeat"}
+    assert found["value"].documentation == "the X-Stamp value"
+    assert found["repeat"].detail == "int"
+    unknown = cursor_at("server { location / { handler nope {\n  ", 1, 2)
+    assert unknown is not None and suggestions(unknown, registry) == []
+    handler_names = cursor_at("server { location / { handler ", 0, 30)
+    assert handler_names is not None
+    assert [s.label for s in suggestions(handler_names, registry)] == ["stamp"]
