@@ -154,6 +154,31 @@ def test_every_prefix_of_a_config_typed_character_by_character_gets_diagnostics(
     assert "Traceback" not in lsp.stderr
 
 
+def test_an_unsaved_buffer_and_a_self_include_get_diagnostics_too(
+    lsp: LspClient, site: Path
+) -> None:
+    uri = "untitled:Untitled-1"
+    lsp.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": uri,
+                "languageId": "webserv",
+                "version": 1,
+                "text": "wrkers 2;\n",
+            }
+        },
+    )
+    [found] = lsp.notification("textDocument/publishDiagnostics", uri)["diagnostics"]
+    assert found["code"] == "unknown-directive"
+    assert found["range"] == _rng(0, 0, 6)
+
+    cyclic = lsp.open(site / "webserv.conf", "include webserv.conf;\n" + VALID)
+    [cycle] = lsp.notification("textDocument/publishDiagnostics", cyclic)["diagnostics"]
+    assert cycle["code"] == "include-cycle"
+    assert cycle["range"]["start"]["line"] == 0
+
+
 # -- completion ----------------------------------------------------------------------------------
 
 
