@@ -139,7 +139,7 @@ def _expand(items: Any, budget: list[int]) -> list[str]:
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, _high, sub = arg
             once = _expand(sub, budget) or [""]
-            options = [s * max(low, 1) for s in once[:2]]
+            options = [s * n for s in once[:2] for n in (max(low, 1), max(low, 1) + 1)]
             if low == 0:
                 options.append("")
         elif name == "SUBPATTERN":

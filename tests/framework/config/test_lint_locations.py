@@ -1,0 +1,134 @@
+"""Location lints: prefixes shadowed by regexes, regexes hidden by earlier ones, partial
+steals; and a differential check of those claims against a running nginx."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from framework.config.lint_locations import literal_of
+
+
+def server(*locations: str) -> str:
+    body = "\n".join(
+        f"    location {loc} {{ return 200 '{i}'; }}" for i, loc in enumerate(locations)
+    )
+    return f"server {{\n    listen 127.0.0.1:8080;\n{body}\n}}\n"
+
+
+def findings(result, rule: str) -> list[str]:
+    return [d.message for d in result.diagnostics if d.rule == rule]
+
+
+def test_a_prefix_location_every_uri_of_which_a_regex_takes_is_unreachable(load):
+    (msg,) = findings(load(server("~ ^/api", "/api/v1")), "unreachable-location")
+    assert msg.startswith('location "/api/v1" is never used: the regex "location ~ ^/api"')
+    assert "sampled" not in msg
+
+
+def test_caret_tilde_and_exact_locations_are_not_shadowed_by_regexes(load):
+    result = load(server("~ ^/api", "^~ /api/v1", "= /api/v2"))
+    assert findings(result, "unreachable-location") == []
+
+
+def test_a_regex_after_a_catch_all_regex_is_unreachable_exactly(load):
+    (msg,) = findings(load(server("~ .*", "~ ^/late")), "unreachable-location")
+    assert 'location "~ ^/late" can never match' in msg and "sampled" not in msg
+
+
+def test_a_case_sensitive_regex_does_not_hide_a_caseless_one(load):
+    result = load(server("~ ^/api", "~* ^/api/x", "~ \\.py$", "~* \\.py$"))
+    assert findings(result, "unreachable-location") == []
+    # the other way round, the caseless one takes everything
+    (msg,) = findings(load(server("~* ^/up", "~ ^/UP/x")), "unreachable-location")
+    assert '"~ ^/UP/x" can never match' in msg
+
+
+def test_a_regex_hidden_by_a_complex_earlier_regex_is_reported_as_sampled(load):
+    (msg,) = findings(load(server("~ ^/(a|b)/x", "~ ^/a/x\\d+$")), "unreachable-location")
+    assert "looks unreachable" in msg and "(sampled, not proven)" in msg
+
+
+def test_a_regex_that_an_earlier_one_only_partly_covers_is_reachable(load):
+    result = load(server("~ ^/(a|b)/x", "~ ^/a/y", "~ ^/api/(?!internal)", "~ ^/api/internal"))
+    assert findings(result, "unreachable-location") == []
+
+
+def test_a_partial_steal_is_one_info_finding_per_pair(load):
+    result = load(server("/images/", "~* \\.(gif|jpg)$", "~ \\.png$", "/", "/docs/"))
+    infos = [d for d in result.diagnostics if d.rule == "location-partly-shadowed"]
+    assert all(d.severity == "info" for d in infos)
+    messages = sorted(d.message for d in infos)
+    assert len(messages) == 4  # /images/ and /docs/, each with two regexes; "/" is left out
+    assert any("(e.g. /images/a.gif)" in m for m in messages)
+    assert not any('under "/"' in m for m in messages)
+
+
+def test_literal_of_handles_alternation_escapes_and_optional_characters():
+    assert literal_of("^/a|/b").text == ""
+    assert literal_of("^/a(x)|/b").text == ""
+    assert literal_of("^/a[|]").text == "/a"
+    assert literal_of("^/a\\d").text == "/a"
+    assert literal_of("^/ab?c").text == "/a"
+    assert literal_of("^/api.*").complete and literal_of("^/api.*").anchored
+    assert not literal_of("^/api$").complete
+
+
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+)
+CASES = ["~ ^/api", "/api/v1", "~ .*", "~ ^/late", "/images/", "~* \\.(gif|jpg)$"]
+# URI -> which location answers it (index in CASES), as the lints claim
+EXPECTED = {"/api/v1/x": 0, "/late/x": 2, "/images/a.gif": 2, "/images/a.png": 2, "/zz": 2}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+def test_nginx_chooses_the_locations_the_lints_claim(tmp_path, load):
+    result = load(server(*CASES))
+    unreachable = findings(result, "unreachable-location")
+    assert len(unreachable) == 4  # /api/v1, ~ ^/late, /images/, ~* \.(gif|jpg)$
+    port = _free_port()
+    body = "\n".join(
+        f"        location {loc} {{ return 200 '{i}'; }}" for i, loc in enumerate(CASES)
+    )
+    (tmp_path / "logs").mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"daemon off; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
+        "events { worker_connections 16; }\n"
+        f"http {{ access_log off; server {{ listen 127.0.0.1:{port};\n{body}\n    }} }}\n"
+    )
+    check = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)],
+                           capture_output=True, text=True)  # fmt: skip
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],
+                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        answers = {}
+        for uri in EXPECTED:
+            for _ in range(200):  # until nginx listens
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{uri}", timeout=5) as r:
+                        answers[uri] = int(r.read())
+                    break
+                except ConnectionRefusedError:
+                    proc.poll()
+                    assert proc.returncode is None, proc.stderr.read() if proc.stderr else ""
+                except urllib.error.URLError as exc:
+                    if not isinstance(exc.reason, ConnectionRefusedError):
+                        raise
+        assert answers == EXPECTED
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
