@@ -6,6 +6,7 @@ Uses the runtime matchers (``framework.routing``), so the answer is the server's
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from framework.config.explain_apps import answered_by_app, content_lines
@@ -22,6 +23,11 @@ _TLS_FIELDS = (
     "ssl_session_timeout",
     "ssl_session_cache",
 )
+
+
+# host[:port] after any userinfo: a bracketed IPv6 literal may only be followed by ":port"
+# (urlsplit reads "[::1]x" as ::1 and drops the "x")
+_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^\[\]]*)(:[^:\[\]]*)?")
 
 
 class ExplainError(ValueError):
@@ -49,6 +55,8 @@ def _split(url: str, authority: str) -> tuple[str, str, int, str]:
         raise ExplainError(f"invalid URL {url!r}: only http:// and https:// URLs are served")
     if not parts.hostname:
         raise ExplainError(f"invalid URL {url!r}: it has no host")
+    if not _HOST_PORT.fullmatch(parts.netloc.rpartition("@")[2]):
+        raise ExplainError(f"invalid URL {url!r}: text after the IPv6 address is not a :port")
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
