@@ -17,12 +17,12 @@ from collections.abc import Collection, Iterator
 
 
 class _DirectiveNames(Collection[str]):
-    """A read-only, lazily loaded view of the directive table's names (with
-    ``blocks_only``: of the directives that require a block)."""
+    """A read-only, lazily loaded view of the directive table's names (with ``block``: of the
+    directives whose block is ``"required"``, ``"none"``...)."""
 
-    def __init__(self, *, blocks_only: bool = False) -> None:
+    def __init__(self, *, block: str | None = None) -> None:
         self._names: frozenset[str] | None = None
-        self._blocks_only = blocks_only
+        self._block = block
 
     def _load(self) -> frozenset[str]:
         if self._names is None:
@@ -31,7 +31,7 @@ class _DirectiveNames(Collection[str]):
             self._names = frozenset(
                 name
                 for name, spec in DIRECTIVES.items()
-                if not self._blocks_only or spec.block == "required"
+                if self._block is None or spec.block == self._block
             )
         return self._names
 
@@ -51,5 +51,8 @@ class _DirectiveNames(Collection[str]):
 KNOWN_DIRECTIVES: Collection[str] = _DirectiveNames()
 """Every core directive name (the keys of the directive table)."""
 
-BLOCK_DIRECTIVES: Collection[str] = _DirectiveNames(blocks_only=True)
+BLOCK_DIRECTIVES: Collection[str] = _DirectiveNames(block="required")
 """The directives that require a block (``http``, ``server``, ``location``, ``types``)."""
+
+SIMPLE_DIRECTIVES: Collection[str] = _DirectiveNames(block="none")
+"""The directives that never take a block (``root``, ``listen``...)."""

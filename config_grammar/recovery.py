@@ -17,7 +17,7 @@ from lark import Token
 
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.lexer import ARG_TYPES, STRING_TYPES, make_token, token_span
-from config_grammar.names import BLOCK_DIRECTIVES
+from config_grammar.names import BLOCK_DIRECTIVES, SIMPLE_DIRECTIVES
 from config_grammar.tree import Span
 
 #: Deepest block nesting accepted. Real configurations nest a handful of levels; the cap keeps
@@ -41,6 +41,11 @@ def _synthetic(kind: str, value: str, after: Token) -> Token:
     return Token(kind, value, pos, line, col, line, col, pos)
 
 
+def _is_named(name: Token, names: Collection[str]) -> bool:
+    """``name`` is an unquoted directive name in ``names``."""
+    return name.type == "WORD" and name in names
+
+
 def _point(filename: str, line: int, col: int) -> Span:
     return Span(filename, line, col, line, col + 1)
 
@@ -58,6 +63,13 @@ class _Repairer:
         # The first "}" whose indentation differs from its block's name: a hint to where a
         # missing "}" belongs when the file ends with a block still open.
         self.misaligned: tuple[_Block, Token] | None = None
+        # "}" count minus "{" count still to account for. When the braces do not balance, a
+        # suspicious brace is repaired where the mistake is (a missing "{" after a block
+        # name, "{" after a simple directive, a misaligned extra "}") instead of reporting
+        # its consequences far below: a misplaced body, a stray "}", an unclosed block.
+        self.excess = sum(t.type == "RBRACE" for t in tokens) - sum(
+            t.type == "LBRACE" for t in tokens
+        )
 
     def error(self, rule: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diags.append(Diagnostic("error", rule, message, span, hint=hint))
@@ -114,8 +126,16 @@ class _Repairer:
                 else:
                     out.append(tok)
                     i += 1
+            elif kind == "SEMI" and self.excess > 0 and _is_named(name, BLOCK_DIRECTIVES):
+                self._missing_brace(name, last, instead=tok)  # `location /;` then a body
+                name = None
+                i += 1
             elif kind == "SEMI":
                 out.append(tok)
+                name = None
+                i += 1
+            elif kind == "LBRACE" and self.excess < 0 and _is_named(name, SIMPLE_DIRECTIVES):
+                self._brace_for_semicolon(name, tok)  # `root www {`: a typo for ";"
                 name = None
                 i += 1
             elif kind == "LBRACE" and (glued := self._glued_quantifier(i)):
@@ -162,27 +182,41 @@ class _Repairer:
         """A block directive (``location``, ``server``...) whose statement, continued on a new
         line at token ``i``, ends with ``;`` or ``}``: its ``{`` is missing. (A header split
         over lines that does reach its ``{`` is valid, as in nginx.)"""
-        if name.type != "WORD" or name not in BLOCK_DIRECTIVES:
+        if self.excess <= 0 or not _is_named(name, BLOCK_DIRECTIVES):
             return False
         for tok in self.tokens[i:]:
             if tok.type not in ARG_TYPES:
                 return tok.type != "LBRACE"
         return True
 
-    def _missing_brace(self, name: Token, last: Token) -> None:
-        """Open the block the ``{`` was meant for, so that its ``}`` closes it (one error, not
-        a missing ``;``, a misplaced body and a stray ``}``)."""
+    def _missing_brace(self, name: Token, last: Token, instead: Token | None = None) -> None:
+        """Open the block the ``{`` was meant for (in place of the ``;`` ``instead``), so that
+        its ``}`` closes it: one error, not a misplaced body and a stray ``}``."""
         header = self.text[name.start_pos : last.end_pos]
-        self.error(
-            "missing-block",
-            f'directive "{name}" has no opening "{{"',
-            _point(self.filename, last.end_line, last.end_column),
-            f'add "{{" at the end of the line: `{header} {{`',
-        )
-        brace = _synthetic("LBRACE", "{", last)
+        if instead is None:
+            at = _point(self.filename, last.end_line, last.end_column)
+            hint = f'add "{{" at the end of the line: `{header} {{`'
+            brace = _synthetic("LBRACE", "{", last)
+        else:
+            at = token_span(self.filename, instead)
+            hint = f'replace ";" with "{{": `{header} {{`'
+            brace = make_token("LBRACE", "{", instead.start_pos, instead.line, instead.column)
+        self.error("missing-block", f'directive "{name}" has no opening "{{"', at, hint)
         self.out.append(brace)
         self.blocks.append(_Block(name, brace))
         self.depth += 1
+        self.excess -= 1
+
+    def _brace_for_semicolon(self, name: Token, brace: Token) -> None:
+        """End a simple directive written with ``{`` where its ``;`` belongs."""
+        self.error(
+            "unexpected-block",
+            f'"{name}" directive does not take a block',
+            token_span(self.filename, brace),
+            f'end "{name}" with ";" instead of "{{"',
+        )
+        self.out.append(make_token("SEMI", ";", brace.start_pos, brace.line, brace.column))
+        self.excess += 1
 
     def _glued_quantifier(self, i: int) -> int:
         """When the ``{`` at ``i`` is a regex repetition glued inside an unquoted word
@@ -248,6 +282,22 @@ class _Repairer:
                 'unexpected "}"',
                 token_span(self.filename, tok),
                 'this "}" closes no block: remove it or check the braces above',
+            )
+            return
+        top = self.blocks[-1]
+        if (
+            self.excess > 0
+            and first_on_line
+            and top.name is not None
+            and tok.column != top.name.column
+        ):  # one "}" too many, and this one is not aligned with the block it would close
+            self.excess -= 1
+            self.error(
+                "unbalanced-brace",
+                'unexpected "}"',
+                token_span(self.filename, tok),
+                f'this "}}" is not aligned with "{top.name}" ({top.name.line}:{top.name.column}) '
+                'and the file has one "}" too many: remove it',
             )
             return
         block = self.blocks.pop()

@@ -54,6 +54,9 @@ class Directive:
     include_chain: tuple[Span, ...] = ()
     comments: list[Comment] = field(default_factory=list)  # trailing comments on the same line
     name_raw: str | None = None  # the name as written when it was quoted ('""'), else None
+    # an argument's ${VAR} could not be expanded (already reported): the directive's meaning
+    # is unknown, so the config builder skips it rather than report its consequences
+    unexpanded: bool = False
 
     @property
     def children(self) -> list[Directive]:

@@ -63,6 +63,7 @@ class TreeBuilder:
 
     def _directive(self, items: list) -> Directive:
         name_tok: Token = items[0]
+        errors_before = len(self.diagnostics)
         args: list[Arg] = []
         i = 1
         while items[i].type in ("WORD", "DQSTRING", "SQSTRING"):
@@ -80,6 +81,7 @@ class TreeBuilder:
             include_chain=self.chain,
             name_raw=str(name_tok) if name is not None else None,
         )
+        node.unexpanded = len(self.diagnostics) > errors_before
         comments = self.comments
         while self.ci < len(comments) and comments[self.ci].start_pos < term.start_pos:
             node.comments.append(self._comment(comments[self.ci]))

@@ -251,7 +251,7 @@ class ConfigBuilder:
         """Check each directive of a block (kind: main, server, location) and record it."""
         allowed = BLOCK_CONTEXTS[kind]
         for d in nodes:
-            if not isinstance(d, Directive):
+            if not isinstance(d, Directive) or d.unexpanded:  # its ${VAR} error is reported
                 continue
             spec = DIRECTIVES.get(d.name)
             if spec is None:
