@@ -54,7 +54,7 @@ def command_dump(args: argparse.Namespace, result: LoadResult) -> int:
     if args.format == "json":
         text = json.dumps(dump_json(result.config), indent=2) + "\n"
     else:
-        text = dump_text(Path(args.config))
+        text = dump_text(Path(args.config), getattr(args, "prefix", None))
     sys.stdout.write(text)
     sys.stdout.flush()
     if result.warnings and args.strict:
@@ -65,11 +65,12 @@ def command_dump(args: argparse.Namespace, result: LoadResult) -> int:
 # -- text ---------------------------------------------------------------------------------------
 
 
-def dump_text(path: Path) -> str:
-    """The configuration at ``path`` with includes and ``${VAR}``s expanded."""
+def dump_text(path: Path, prefix: Path | None = None) -> str:
+    """The configuration at ``path`` with includes (relative ones against ``prefix``, if
+    given) and ``${VAR}``s expanded."""
     from config_grammar.parser import parse_file
 
-    parsed = parse_file(path)
+    parsed = parse_file(path, base_dir=prefix)
     lines: list[str] = []
     _emit(parsed.nodes, 0, lines, [str(path)])
     return "\n".join(lines) + "\n"
