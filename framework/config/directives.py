@@ -248,6 +248,13 @@ def _error_page(d: Directive, _: ParseContext) -> dict[int, ErrorPage]:
     pages = {}
     for arg in codes:
         code = parse_status(arg, d.name, 300, 599)
+        if code == 499:  # nginx's own "client closed the request": no page is ever sent
+            raise ValueProblem(
+                "invalid-status",
+                'invalid value "499" in "error_page" directive',
+                arg.span,
+                "error_page takes codes 300-599 except 499 (as nginx)",
+            )
         pages[code] = ErrorPage(uri=uri.value, status_override=override)
     if uri.value.startswith("@"):
         raise ValueProblem(

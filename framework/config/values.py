@@ -28,6 +28,8 @@ _DECIMAL = re.compile(r"[0-9]+")
 _SIZE = re.compile(r"([0-9]+)([kKmMgG]?)")
 _SIZE_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _TIME = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)?")
+_TIME_COMPOUND = re.compile(r"(?:[0-9]+(?:ms|s|m|h|d) *)+")
+_TIME_PART = re.compile(r"([0-9]+)(ms|s|m|h|d)")
 _TIME_FACTORS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 MAX_SIZE = 1024**5  # 1 PiB: far above any real limit, far below what off_t can count
 MAX_TIME = 365 * 86400.0  # also keeps "9999...9h" from becoming float("inf")
@@ -117,6 +119,11 @@ def parse_size(arg: Arg, directive: str) -> int:
 
 def parse_time(arg: Arg, directive: str) -> float:
     """``500ms``, ``30s``, ``5m``, ``1h``, ``1d``; a bare number is seconds -> seconds."""
+    parts = _TIME_PART.findall(arg.value)
+    if len(parts) > 1 and _TIME_COMPOUND.fullmatch(arg.value):  # "1h30m", "1d 2h" (nginx)
+        total = sum(float(n) * _TIME_FACTORS[unit] for n, unit in parts)
+        if total <= MAX_TIME:
+            return total
     m = _TIME.fullmatch(arg.value)
     hint = "a time is a number with ms, s, m, h or d (e.g. 500ms, 30s, 5m); bare = seconds"
     if m is None:
