@@ -87,7 +87,7 @@ def token_span(filename: str, tok: Token) -> Span:
 
 
 def tokenize(text: str, filename: str) -> LexResult:
-    """Split ``text`` into tokens; lexical errors become diagnostics and ``BAD``/``NUL``
+    """Split ``text`` into tokens; lexical errors become diagnostics and ``BAD``/``REFUSED``
     tokens (which ``repair`` drops with their statement)."""
     result = LexResult()
     pos, line, line_start, n = 0, 1, 0, len(text)
@@ -96,7 +96,7 @@ def tokenize(text: str, filename: str) -> LexResult:
     match = _TOKEN_RE.match
     while pos < n:
         m = match(text, pos)
-        if m is not None:
+        if m is not None and not _runaway_string(m, text):
             kind, value = m.lastgroup, m[0]
         else:
             kind, value = "BAD", _bad_token_text(text, pos)
@@ -122,6 +122,17 @@ def tokenize(text: str, filename: str) -> LexResult:
             line_start = pos + value.rfind("\n") + 1
         pos += len(value)
     return result
+
+
+def _runaway_string(m: re.Match[str], text: str) -> bool:
+    """A string that runs over lines and ends glued to more text (``"a.com;`` ... ``"x";``):
+    its opening quote is unterminated and it swallowed the lines up to the next quote.
+    nginx would read it as one string; reporting the quote that lacks its pair is clearer
+    than the errors its consequences give (a multi-line string that ends cleanly is valid)."""
+    if m.lastgroup not in STRING_TYPES or "\n" not in m[0]:
+        return False
+    end = m.end()
+    return end < len(text) and not text[end].isspace() and text[end] not in ";{}"
 
 
 def _bad_token_text(text: str, pos: int) -> str:

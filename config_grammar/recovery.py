@@ -34,6 +34,7 @@ _QUANTIFIER = re.compile(r"\d+(?:,\d*)?|,\d+")
 class _Block:
     name: Token | None  # None: a stray "{" whose matching "}" is dropped with it
     brace: Token
+    indented: bool = False  # a statement of its body starts on its own line, indented deeper
 
 
 def _synthetic(kind: str, value: str, after: Token) -> Token:
@@ -84,6 +85,8 @@ class _Repairer:
             if name is None:
                 i += 1
                 if kind in ARG_TYPES:  # nginx accepts a quoted name too (map keys)
+                    if i < 2 or toks[i - 2].end_line < tok.line:
+                        self._close_dedented_blocks(tok)
                     name = tok
                     out.append(tok)
                 elif kind == "RBRACE":
@@ -206,6 +209,37 @@ class _Repairer:
         self.blocks.append(_Block(name, brace))
         self.depth += 1
         self.excess -= 1
+
+    def _close_dedented_blocks(self, tok: Token) -> None:
+        """When a "}" is missing (more "{" than "}"), a statement that starts on its own line
+        at or left of the name of an indented block is read as after that block: the "}"
+        is reported missing there, not at the end of the file after everything below."""
+        closed: list[Token] = []
+        while self.blocks and (top := self.blocks[-1]).name is not None:
+            if tok.column > top.name.column:
+                top.indented = True
+                break
+            if self.excess >= 0 or not top.indented:
+                break
+            closed.append(top.name)
+            self.blocks.pop()
+            self.depth -= 1
+            self.excess += 1
+        if not closed:
+            return
+        last = self.out[-1]
+        self.out += [_synthetic("RBRACE", "}", last)] * len(closed)
+        names = ", ".join(f'"{n}" ({n.line}:{n.column})' for n in closed)
+        self.error(
+            "unbalanced-brace",
+            f"block {names} is not closed"
+            if len(closed) == 1
+            else f"blocks {names} are not closed",
+            _point(self.filename, last.end_line, last.end_column),
+            f'add the missing "}}" here, before line {tok.line}'
+            if len(closed) == 1
+            else f'add {len(closed)} missing "}}" here, before line {tok.line}',
+        )
 
     def _brace_for_semicolon(self, name: Token, brace: Token) -> None:
         """End a simple directive written with ``{`` where its ``;`` belongs."""

@@ -150,9 +150,21 @@ def test_valid_input_gives_no_diagnostics_and_ok_result():
 
 
 def test_unclosed_block_note_names_the_block_whose_brace_is_misaligned():
+    text = "server {\n    location / {\n        root www;\n}\n"
+    (d,) = diags(text)
+    assert d.notes[-1].startswith('the "}" at t.conf:4:1 closes "location" (t.conf:2:5)')
+
+
+def test_missing_brace_is_reported_before_the_first_statement_indented_as_a_sibling():
     text = "server {\n    location / {\n        root www;\n\n    location /b { }\n}\n"
     (d,) = diags(text)
-    assert d.notes[-1].startswith('the "}" at t.conf:6:1 closes "location" (t.conf:2:5)')
+    assert (d.rule, d.message, where(d)) == (
+        "unbalanced-brace",
+        'block "location" (2:5) is not closed',
+        (3, 18),
+    )
+    (server,) = parse_text(text).nodes
+    assert [c.args[0].value for c in server.children] == ["/", "/b"]
 
 
 def test_recovery_never_raises_on_arbitrary_token_soup():
