@@ -138,7 +138,7 @@ def _invocation(failure: ToolFailure | None) -> dict[str, object]:
     notification: dict[str, object] = {
         "level": "error",
         "message": {"text": failure.message},
-        "descriptor": {"id": failure.rule},
+        "descriptor": {"id": failure.rule, "index": 0},  # the driver's notifications[0]
     }
     if failure.file is not None:
         notification["locations"] = [
@@ -179,7 +179,9 @@ def render_sarif(
                 for i, s in enumerate(d.include_chain)
             ]
         results.append(result)
-    driver = {"name": "webserv", "version": _version(), "rules": descriptors}
+    driver: dict[str, object] = {"name": "webserv", "version": _version(), "rules": descriptors}
+    if failure is not None:
+        driver["notifications"] = [_rule(failure.rule, "error", catalog.get(failure.rule))]
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

@@ -66,7 +66,10 @@ def test_an_unreadable_input_still_gets_a_valid_sarif_log_saying_why(tmp_path, c
     log = assert_valid_sarif(out)
     assert log["runs"][0]["results"] == []
     notification = the_failure(log)
-    assert notification["descriptor"]["id"] == "unreadable-file"
+    assert notification["descriptor"] == {"id": "unreadable-file", "index": 0}
+    (descriptor,) = log["runs"][0]["tool"]["driver"]["notifications"]
+    assert descriptor["id"] == "unreadable-file"
+    assert descriptor["shortDescription"]["text"] == rule_catalog()["unreadable-file"].summary
     assert notification["message"]["text"].startswith(f"cannot read {path}: ")
     assert notification_uri(notification).endswith(Path(path).name)
     assert "cannot read" in err and "Traceback" not in err

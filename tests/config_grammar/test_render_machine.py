@@ -91,6 +91,9 @@ def test_a_failure_is_an_unsuccessful_invocation_with_a_notification(file, uri):
     log = assert_valid_sarif(render_sarif([], rules=CATALOG, failure=failure))
     (run,) = log["runs"]
     assert run["results"] == [] and run["tool"]["driver"]["rules"] == []
+    assert run["tool"]["driver"]["notifications"] == [
+        {"id": "unreadable-file", "defaultConfiguration": {"level": "error"}}
+    ]
     assert run["invocations"] == [
         {
             "executionSuccessful": False,
@@ -98,7 +101,7 @@ def test_a_failure_is_an_unsuccessful_invocation_with_a_notification(file, uri):
                 {
                     "level": "error",
                     "message": {"text": f"cannot read {file}: Permission denied"},
-                    "descriptor": {"id": "unreadable-file"},
+                    "descriptor": {"id": "unreadable-file", "index": 0},
                     "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
                 }
             ],
@@ -112,6 +115,8 @@ def test_a_failure_without_a_file_has_no_location_and_keeps_other_results():
     (run,) = log["runs"]
     (notification,) = run["invocations"][0]["toolExecutionNotifications"]
     assert "locations" not in notification
+    (descriptor,) = run["tool"]["driver"]["notifications"]
+    assert descriptor["id"] == "invalid-explain-url"
     assert [r["ruleId"] for r in run["results"]] == ["documented"]
 
 
