@@ -122,6 +122,7 @@ class Master:
         self._stopping = False
         self._exit_code = 0
         self._failures = 0  # workers in a row that died before accepting
+        self._abandoned: set[int] = set()  # workers of a failed reload: their exit is known
         self._respawn_at: list[float] = []  # due times of delayed respawns (current gen)
         self._reload_again = False
         self._announced = False
@@ -264,6 +265,9 @@ class Master:
             self._worker_exited(worker, os.waitstatus_to_exitcode(status))
 
     def _worker_exited(self, worker: Worker, code: int) -> None:
+        if worker.pid in self._abandoned:  # reported when the reload was abandoned
+            self._abandoned.discard(worker.pid)
+            return
         if self._stopping or worker.state is WorkerState.RETIRING:
             if code not in (0, -signal.SIGTERM, -signal.SIGINT) and not self._exit_code:
                 self._exit_code = code if code > 0 else 1
@@ -413,6 +417,7 @@ class Master:
         doomed = [w for w in self.workers.values() if w.generation == gen.number]
         for worker in doomed:
             worker.state = WorkerState.RETIRING
+            self._abandoned.add(worker.pid)
         self._signal_workers(signal.SIGQUIT, doomed)
         for address, sock in gen.listeners.items():
             if self.current.listeners.get(address) is not sock:
