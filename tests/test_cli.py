@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 
 import pytest
+from sarif_schema import assert_valid_sarif
 
 import framework
 from framework.cli import main
@@ -89,7 +90,7 @@ def test_json_output_lists_every_diagnostic(conf, capsys):
 
 def test_sarif_output_is_sarif_2_1_0(conf, capsys):
     assert main(["validate-config", "--format", "sarif", conf(BROKEN)]) == 1
-    sarif = json.loads(capsys.readouterr().out)
+    sarif = assert_valid_sarif(capsys.readouterr().out)
     assert sarif["version"] == "2.1.0"
     results = sarif["runs"][0]["results"]
     assert {r["ruleId"] for r in results} == {"invalid-port", "unknown-directive"}

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sarif_schema import assert_valid_sarif
 
 from config_grammar.diagnostics import (
     Diagnostic,
@@ -126,7 +127,7 @@ def test_json_include_chain_lists_spans_outermost_first():
 
 
 def test_sarif_log_has_the_required_2_1_0_structure(golden_result):
-    log = json.loads(render_sarif(golden_result.diagnostics))
+    log = assert_valid_sarif(render_sarif(golden_result.diagnostics))
     assert log["version"] == "2.1.0" and "sarif-2.1.0" in log["$schema"]
     (run,) = log["runs"]
     driver = run["tool"]["driver"]
@@ -153,7 +154,7 @@ def test_sarif_uris_are_percent_encoded_and_absolute_paths_become_file_uris():
         Diagnostic("error", "r", "m", Span("my conf/a.conf", 1, 1, 1, 2)),
         Diagnostic("error", "r", "m", Span(absolute, 1, 1, 1, 2)),
     ]
-    results = json.loads(render_sarif(diags))["runs"][0]["results"]
+    results = assert_valid_sarif(render_sarif(diags))["runs"][0]["results"]
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
     assert uris[0] == "my%20conf/a.conf"
     assert uris[1].startswith("file:///") and uris[1].endswith("/x.conf")
@@ -163,6 +164,6 @@ def test_sarif_include_chain_becomes_related_locations():
     diag = Diagnostic(
         "error", "r", "m", Span("c.conf", 1, 1, 1, 2), include_chain=(Span("a.conf", 4, 1, 4, 9),)
     )
-    (result,) = json.loads(render_sarif([diag]))["runs"][0]["results"]
+    (result,) = assert_valid_sarif(render_sarif([diag]))["runs"][0]["results"]
     (related,) = result["relatedLocations"]
     assert related["physicalLocation"]["region"]["startLine"] == 4
