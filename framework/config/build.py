@@ -612,7 +612,7 @@ class ConfigBuilder:
             return None
         if pattern.startswith("@") and modifier == "":
             self.error(
-                "unsupported",
+                "unsupported-feature",
                 f'named location "{pattern}" is not supported',
                 pattern_arg.span,
                 "use a prefix location such as /errors/ and point error_page at a URI in it",

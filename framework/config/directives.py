@@ -158,7 +158,7 @@ def _listen(d: Directive, ctx: ParseContext) -> Listen:
         else:
             hint = _LISTEN_UNSUPPORTED.get(key)
             raise ValueProblem(
-                "invalid-value" if hint is None else "unsupported",
+                "invalid-value" if hint is None else "unsupported-feature",
                 f'invalid parameter "{arg.value}" in "listen" directive'
                 if hint is None
                 else f'"{key}" parameter of "listen" is not supported',
@@ -258,7 +258,7 @@ def _error_page(d: Directive, _: ParseContext) -> dict[int, ErrorPage]:
         pages[code] = ErrorPage(uri=uri.value, status_override=override)
     if uri.value.startswith("@"):
         raise ValueProblem(
-            "unsupported",
+            "unsupported-feature",
             f'named location "{uri.value}" in "error_page" directive is not supported',
             uri.span,
             "give the page's URI, e.g. /errors/404.html, and serve it from a location",

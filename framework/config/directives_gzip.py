@@ -124,7 +124,7 @@ def _disable(d: Directive, _: ParseContext) -> list[re.Pattern[str]]:
             patterns.append(MSIE6)
         elif arg.value == "degradation":
             raise ValueProblem(
-                "unsupported",
+                "unsupported-feature",
                 '"degradation" in "gzip_disable" is not supported',
                 arg.span,
                 "webserv has no degradation module: drop it",

@@ -198,7 +198,7 @@ def _charset(d: Directive, _: ParseContext) -> str | None:
         return None
     if _VARIABLE.search(arg.value):
         raise ValueProblem(
-            "unsupported",
+            "unsupported-feature",
             f'variables in "charset" directive are not supported: "{arg.value}"',
             arg.span,
             "name the charset, e.g. charset utf-8;",
@@ -233,7 +233,7 @@ def _server_tokens(d: Directive, ctx: ParseContext) -> bool:
     arg = first_arg(d)
     if arg.value == "build":
         raise ValueProblem(
-            "unsupported",
+            "unsupported-feature",
             'invalid value "build" in "server_tokens" directive: webserv has no build name',
             arg.span,
             'write "on" (webserv/VERSION) or "off" (webserv, no version)',

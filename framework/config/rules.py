@@ -78,6 +78,10 @@ _CORE: dict[str, tuple[Severity, str]] = {
         "error",
         "an nginx directive webserv does not support (with the equivalent or advice)",
     ),
+    "unsupported-feature": (
+        "error",
+        "a form nginx accepts that webserv does not implement (named locations, listen quic...)",
+    ),
     "not-allowed-here": ("error", "a directive in a block where it is not allowed"),
     "missing-block": ("error", "a block directive written without its { } block"),
     "unexpected-block": ("error", "a { } block given to a directive that takes none"),

@@ -188,7 +188,7 @@ def test_a_server_without_listen_or_name_gets_the_defaults(load):
     [
         ("listen 0;", "invalid-port"),
         ("listen 70000;", "invalid-port"),
-        ("listen 8080 quic;", "unsupported"),
+        ("listen 8080 quic;", "unsupported-feature"),
         ("listen nowhere.invalid:80;", "invalid-listen"),
         ("server_name ~(broken;", "invalid-regex"),
         ("client_header_timeout x;", "invalid-time"),

@@ -163,7 +163,7 @@ def test_charset_errors(load):
     error = only_error(load('server { listen 8080; charset "utf 8"; }\n'))
     assert error.message == 'invalid charset "utf 8" in "charset" directive'
     error = only_error(load("server { listen 8080; charset $charset; }\n"))
-    assert error.rule == "unsupported"
+    assert error.rule == "unsupported-feature"
 
 
 def test_server_tokens(load):
@@ -176,7 +176,7 @@ def test_server_tokens(load):
 
 def test_server_tokens_build_is_refused_with_a_hint(load):
     error = only_error(load("server { listen 8080; server_tokens build; }\n"))
-    assert error.rule == "unsupported"
+    assert error.rule == "unsupported-feature"
     assert error.message == (
         'invalid value "build" in "server_tokens" directive: webserv has no build name'
     )

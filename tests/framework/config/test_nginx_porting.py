@@ -164,4 +164,4 @@ def test_nginx_socket_options_of_listen_are_ignored_with_a_warning(load, param):
 
 
 def test_quic_listen_is_an_error(load):
-    assert only(load("server {\n  listen 443 quic;\n}\n")).rule == "unsupported"
+    assert only(load("server {\n  listen 443 quic;\n}\n")).rule == "unsupported-feature"
