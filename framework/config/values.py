@@ -121,9 +121,7 @@ def parse_time(arg: Arg, directive: str) -> float:
     """``500ms``, ``30s``, ``5m``, ``1h``, ``1d``; a bare number is seconds -> seconds."""
     parts = _TIME_PART.findall(arg.value)
     if len(parts) > 1 and _TIME_COMPOUND.fullmatch(arg.value):  # "1h30m", "1d 2h" (nginx)
-        total = sum(float(n) * _TIME_FACTORS[unit] for n, unit in parts)
-        if total <= MAX_TIME:
-            return total
+        return _within_limit(sum(float(n) * _TIME_FACTORS[u] for n, u in parts), arg, directive)
     m = _TIME.fullmatch(arg.value)
     hint = "a time is a number with ms, s, m, h or d (e.g. 500ms, 30s, 5m); bare = seconds"
     if m is None:
@@ -138,7 +136,12 @@ def parse_time(arg: Arg, directive: str) -> float:
             arg.span,
             hint,
         )
-    seconds = float(m.group(1)) * _TIME_FACTORS[m.group(2)]
+    return _within_limit(float(m.group(1)) * _TIME_FACTORS[m.group(2)], arg, directive)
+
+
+def _within_limit(seconds: float, arg: Arg, directive: str) -> float:
+    """``seconds``, unless it is over ``MAX_TIME`` ("too long", whether written as one
+    number or as a compound such as ``365d 1s``)."""
     if seconds > MAX_TIME:
         raise ValueProblem(
             "invalid-time",
