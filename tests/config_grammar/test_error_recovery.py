@@ -178,3 +178,45 @@ def test_recovery_never_raises_on_arbitrary_token_soup():
         result = parse_text(text, "fuzz.conf", env={"X": "1"}, resolve_includes=False)
         for diag in result.diagnostics:
             assert diag.span is not None and diag.span.line >= 1 and diag.span.col >= 1
+
+
+def test_a_block_directive_missing_its_brace_gets_its_body_back():
+    result = parse_text("server {\n    location /\n        root www;\n    }\n}\n", "t.conf")
+    (d,) = result.diagnostics
+    assert (d.rule, where(d)) == ("missing-block", (2, 15))
+    (location,) = result.nodes[0].children
+    assert [c.name for c in location.children] == ["root"]
+
+
+def test_a_header_split_over_lines_that_reaches_its_brace_is_valid_as_in_nginx():
+    result = parse_text("server\n{\n    location\n        /a\n    { }\n}\n")
+    assert result.diagnostics == []
+    assert result.nodes[0].children[0].args[0].value == "/a"
+
+
+def test_an_unquoted_regex_repetition_is_one_error_and_the_regex_is_kept_whole():
+    result = parse_text("location ~ ^/a{2,3}/b{4}$ {\n    root x;\n}\n", "t.conf")
+    (d,) = result.diagnostics
+    assert (d.rule, where(d)) == ("unquoted-regex-brace", (1, 12))
+    assert d.hint == 'quote the regex, as nginx requires: "^/a{2,3}/b{4}$"'
+    (location,) = result.nodes
+    assert [a.value for a in location.args] == ["~", "^/a{2,3}/b{4}$"]
+    assert [c.name for c in location.children] == ["root"]
+
+
+def test_a_brace_glued_to_a_word_that_is_not_a_repetition_still_opens_a_block():
+    result = parse_text("server{listen 80;}\n")
+    assert result.diagnostics == [] and result.nodes[0].children[0].name == "listen"
+
+
+def test_brace_repairs_apply_only_when_the_braces_do_not_balance():
+    # balanced: `root www { }` is a block given to root (the builder reports it), and an
+    # unaligned "}" that closes its block is just untidy
+    assert parse_text("root www { }\n").diagnostics == []
+    assert parse_text("server {\n    listen 80;\n  }\n").diagnostics == []
+
+
+def test_a_string_over_lines_that_ends_cleanly_is_valid():
+    result = parse_text('return 200 "a;\nb";\nindex x;\n')
+    assert result.diagnostics == []
+    assert result.nodes[0].args[1].value == "a;\nb"
