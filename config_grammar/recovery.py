@@ -187,10 +187,10 @@ class _Repairer:
         over lines that does reach its ``{`` is valid, as in nginx.)"""
         if self.excess <= 0 or not _is_named(name, BLOCK_DIRECTIVES):
             return False
-        for tok in self.tokens[i:]:
-            if tok.type not in ARG_TYPES:
-                return tok.type != "LBRACE"
-        return True
+        toks = self.tokens
+        while i < len(toks) and toks[i].type in ARG_TYPES:
+            i += 1
+        return i == len(toks) or toks[i].type != "LBRACE"
 
     def _missing_brace(self, name: Token, last: Token, instead: Token | None = None) -> None:
         """Open the block the ``{`` was meant for (in place of the ``;`` ``instead``), so that

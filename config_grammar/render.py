@@ -32,6 +32,15 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+# A quoted name or value in a message longer than a line's window is clipped in its middle.
+_LONG_QUOTE = re.compile(f'"[^"]{{{2 * CONTEXT_COLUMNS},}}"')
+
+
+def _clip_quote(m: re.Match[str]) -> str:
+    text = m[0]
+    return f"{text[: CONTEXT_COLUMNS // 2 + 1]}{_ELLIPSIS}{text[-CONTEXT_COLUMNS // 4 - 1 :]}"
+
+
 def excerpt(line: str, start: int, stop: int) -> tuple[str, int, int]:
     """The part of ``line`` to print for the span ``[start, stop)`` (0-based columns), and
     the span's columns in it: a long line becomes a window of ``CONTEXT_COLUMNS`` around the
@@ -86,7 +95,8 @@ def _render_one(
 ) -> str:
     label = paint(diag.severity, f"{diag.severity}[{diag.rule}]")
     span = diag.span
-    head = f"{span}: {label}: {diag.message}" if span else f"{label}: {diag.message}"
+    message = _LONG_QUOTE.sub(_clip_quote, diag.message)
+    head = f"{span}: {label}: {message}" if span else f"{label}: {message}"
     out = [paint("bold", head) if not span else head]
     source_line = _source_line(span, sources, cache) if span else None
     width = len(str(span.line)) if span else 1

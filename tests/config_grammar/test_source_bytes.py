@@ -107,3 +107,11 @@ def test_control_characters_in_a_source_line_render_as_one_replacement_each():
     _, _, source, carets, *_ = _render("a\x1b[2J\x07 bad;", 8, 11)
     assert "\x1b" not in source and "\x07" not in source
     assert source[carets.index("^") :].startswith("bad")
+
+
+def test_a_huge_name_quoted_in_a_message_is_clipped_in_the_text_output():
+    name = "c" * 1_000_000
+    diag = Diagnostic("error", "unknown-directive", f'unknown directive "{name}"', None)
+    head = render_text([diag], {}).splitlines()[0]
+    assert len(head) < 120 and "c...c" in head and head.endswith('c"')
+    assert head.startswith('error[unknown-directive]: unknown directive "cccc')
