@@ -67,10 +67,13 @@ class RedirectHandler(Handler):
         if status in REDIRECT_CODES:
             headers = {"Content-Type": "text/html"}
             target = spec.url if spec.url is not None else spec.text
-            if target:
+            if target is not None:  # `return 301;`: an empty Location, as nginx sends
                 headers["Location"] = location_url(request, expand(target, request))
             return Response(status, error_page_bytes(status), headers)  # nginx's page
         text = spec.text if spec.text is not None else spec.url
+        if text is None and status > 599:
+            # nginx has no page for 600-999 (nor can error_page name them): empty, untyped
+            return Response(status, b"", {})
         if text is None and status >= 400:
             # nginx: `return 403;` is an error like any other: its page, and error_page
             raise HTTPError(status)

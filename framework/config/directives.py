@@ -194,11 +194,17 @@ def _methods(d: Directive, _: ParseContext) -> frozenset[str]:
     return frozenset(parse_method(arg, d.name) for arg in d.args)
 
 
+MAX_RETURN_CODE = 999  # nginx: "invalid return code" above it
+
+
 def _is_url(text: str) -> bool:
     return text.startswith(("http://", "https://", "/"))
 
 
-def _return(d: Directive, _: ParseContext) -> Return:
+def _return(d: Directive, ctx: ParseContext) -> Return:
+    """``return`` as nginx 1.22 takes it: a code up to 999 (``return 999;`` answers 999 with
+    an empty body) and a redirect without a URL (``return 301;`` sends an empty
+    ``Location``, so it is accepted with a warning)."""
     first = d.args[0]
     if len(d.args) == 1 and not is_decimal(first.value):
         if not _is_url(first.value):
@@ -210,24 +216,24 @@ def _return(d: Directive, _: ParseContext) -> Return:
             )
         return Return(status=302, url=first.value)
     code = first.value
-    if not is_decimal(code) or not 100 <= int(code) <= 599:
-        raise ValueProblem(
-            "invalid-status",
-            f'invalid return code "{code}"',
-            first.span,
-            "a return code is a number from 100 to 599",
-        )
+    if not is_decimal(code) or not 100 <= int(code) <= MAX_RETURN_CODE:
+        hint = "a return code is a number from 100 to 999"
+        if is_decimal(code) and int(code) < 100:
+            hint += f' (nginx would send the invalid status line "HTTP/1.1 {int(code):03d}")'
+        raise ValueProblem("invalid-status", f'invalid return code "{code}"', first.span, hint)
     status = int(code)
     rest = d.args[1].value if len(d.args) > 1 else None
     if status in REDIRECT_CODES:
         if not rest:
-            raise ValueProblem(
-                "invalid-arg-count",
-                f'"return {status}" has no URL to redirect to',
-                d.span,
-                f"write `return {status} /new/path;` or `return {status} https://host/path;`",
+            ctx.warnings.append(
+                ValueProblem(
+                    "redirect-without-url",
+                    f'"return {status}" has no URL: the "Location" header is sent empty',
+                    d.span,
+                    f"write `return {status} /new/path;` or `return {status} https://host/path;`",
+                )
             )
-        return Return(status=status, url=rest)
+        return Return(status=status, url=rest or "")
     return Return(status=status, text=rest)
 
 

@@ -90,6 +90,7 @@ _CORE: dict[str, tuple[Severity, str]] = {
     "invalid-size": ("error", 'a size that is not a number with an optional "k"/"m"/"g"'),
     "invalid-time": ("error", "a time value nginx would reject"),
     "invalid-status": ("error", "an HTTP status code out of the range the directive accepts"),
+    "redirect-without-url": ("warning", 'a "return 301;" without a URL: Location is sent empty'),
     "invalid-port": ("error", "a port outside 1-65535"),
     "invalid-listen": ("error", "a listen address or parameter that cannot be used"),
     "invalid-regex": ("error", "a regular expression that does not compile"),

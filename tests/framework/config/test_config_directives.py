@@ -91,7 +91,7 @@ BAD_LOCATION_CASES = [
     ("autoindex_format xml;", "invalid-value"),
     ("allow_methods GET FETCH;", "invalid-value"),
     ("allow_methods;", "invalid-arg-count"),
-    ("return 999 /x;", "invalid-status"),
+    ("return 1000 /x;", "invalid-status"),
     ("return /relative-is-ok-but-this-is-not a b;", "invalid-arg-count"),
     ("return moved;", "invalid-status"),
     ("error_page 404;", "invalid-arg-count"),
