@@ -1,11 +1,16 @@
 """Lints about nginx ``$variables`` written in the configuration.
 
-- ``variable-not-expanded`` (warning): a ``$name`` in a directive that webserv takes
-  literally (``root /srv/$host;``, ``index $x;``). nginx substitutes variables in some of
-  those (``root``, ``alias``, ``access_log``...); webserv expands them only in ``return``,
-  ``try_files``, ``add_header``, ``expires``, ``error_page`` and ``map``, so the literal
-  text would be used silently.
-- ``unknown-variable`` (error): a ``$name`` that no one defines, in a directive that expands
+- ``variable-not-expanded`` (warning): a ``$name`` in an argument that webserv takes
+  literally. webserv expands variables only in ``return`` (not the code), ``try_files``,
+  ``add_header`` and ``proxy_set_header`` (the value, not the header name), ``expires``,
+  ``error_page`` (the URI), ``map`` (the source and the values, not the keys) and
+  ``proxy_pass``. Everywhere else the text is used as written, and the message says whether
+  nginx would have expanded it (``NGINX_EXPANDS``: ``root``, ``alias``, ``index``,
+  ``access_log``, ``ssl_certificate``, ``auth_basic``...; checked with ``nginx -t``, which
+  rejects an unknown variable there) or takes it literally too (``error_log``, ``pid``,
+  ``default_type``, ``ssl_dhparam``, header names, map keys...). Directives whose values
+  cannot hold a ``$`` (``listen``, sizes, times, ``charset``) reject it when they are parsed.
+- ``unknown-variable`` (error): a ``$name`` that no one defines, in an argument that expands
   variables. nginx refuses to start (``[emerg] unknown "name" variable``); webserv would
   send the text as written.
 - ``variable-cycle`` (error): ``map`` variables whose values name each other; each request
@@ -27,17 +32,43 @@ EXPANDING = frozenset(
     {"return", "try_files", "add_header", "expires", "error_page", "map", "proxy_pass",
      "proxy_set_header"}
 )  # fmt: skip
-"""The directives whose arguments webserv expands variables in."""
+"""The directives webserv expands variables in (in some of their arguments: ``_roles``)."""
+NGINX_EXPANDS = frozenset(
+    {"root", "alias", "index", "access_log", "ssl_certificate", "ssl_certificate_key",
+     "auth_basic", "auth_basic_user_file"}
+)  # fmt: skip
+"""Directives webserv supports and takes literally where nginx 1.22 expands variables."""
+NGINX_LITERAL = frozenset(
+    {"error_log", "pid", "default_type", "ssl_dhparam", "server_name", "real_ip_header",
+     "gzip_types", "charset_types", "add_header", "proxy_set_header", "map"}
+)  # fmt: skip
+"""Directives nginx 1.22 also takes literally (in the arguments webserv takes literally;
+each checked with ``nginx -t``). Others webserv takes literally get a message that does not
+speak for nginx."""
 # arguments that are regexes or blocks of other vocabularies, never templates
 _NOT_TEMPLATES = frozenset(
-    {"location", "server_name", "handler", "types", "include", "upstream"}
+    {"location", "handler", "types", "include", "upstream", "gzip_disable"}
 )  # fmt: skip
+# map entries whose first word is not a key
+_MAP_KEYWORDS = frozenset({"default", "hostnames", "volatile", "include"})
 # a named group in a PCRE-style or Python regex: (?<name>...) / (?P<name>...)
 _NAMED_GROUP = re.compile(r"\(\?P?<(\w+)>")
-_NOT_EXPANDED_HINT = (
-    "webserv expands variables only in return, try_files, add_header, expires, error_page, map, "
-    "proxy_pass and proxy_set_header; here the text is used as written"
+_EXPANDED_IN = (
+    "webserv expands variables only in return, try_files, add_header and proxy_set_header "
+    "values, expires, error_page URIs, map and proxy_pass"
 )
+WORKAROUNDS: dict[str, str] = {
+    "root": "serve each host from its own server block, or name the variable part in "
+    "try_files (try_files /$host$uri =404;), which does expand",
+    "alias": "use one location per target directory, or try_files with the variable part",
+    "index": "name the index files, or pick one with try_files ($uri/$x.html)",
+    "access_log": "give each server block its own access_log",
+    "ssl_certificate": "give each certificate its own server block: webserv picks it by SNI",
+    "ssl_certificate_key": "give each certificate its own server block: webserv picks it by SNI",
+    "auth_basic": "write the realm as text",
+    "auth_basic_user_file": "give each user file its own location",
+}
+"""What to write instead, for each directive of ``NGINX_EXPANDS``."""
 
 
 def _defined_names(ctx: LintContext) -> set[str]:
@@ -75,16 +106,31 @@ def _directives(ctx: LintContext) -> Iterator[Directive]:
             yield node
 
 
-def _templates(d: Directive) -> Iterator[Arg]:
-    """The arguments of ``d`` that are templates."""
+def _roles(d: Directive) -> Iterator[tuple[Arg, bool, str]]:
+    """Each argument of ``d`` that may name a variable, with whether webserv expands it and
+    what the argument is (for the message)."""
     if d.name in _NOT_TEMPLATES:
         return
     if d.name == "map":
-        yield d.args[0]
+        yield d.args[0], True, "source"  # args[1] is the $name being defined
         for entry in d.children:
-            yield from entry.args
+            if entry.name not in _MAP_KEYWORDS and not entry.name.startswith("~"):
+                # compared as written (a regex key is no template)
+                raw = entry.name_raw or entry.name
+                yield Arg(entry.name, entry.name_span, raw, raw != entry.name), False, "key"
+            if entry.name != "include":
+                yield from ((value, True, "value") for value in entry.args)
         return
-    yield from d.args
+    for i, arg in enumerate(d.args):
+        if d.name in ("add_header", "proxy_set_header"):
+            yield arg, i == 1, "header name" if i == 0 else "argument"
+        elif d.name in ("return", "error_page") and arg is not d.args[-1]:
+            continue  # codes: numbers, else rejected when parsed
+        elif d.name == "server_name":
+            if not arg.value.startswith("~"):  # a regex name is no template
+                yield arg, False, "argument"
+        else:
+            yield arg, d.name in EXPANDING, "argument"
 
 
 def _span_of(arg: Arg, match: re.Match[str]) -> Span:
@@ -99,27 +145,33 @@ def _span_of(arg: Arg, match: re.Match[str]) -> Span:
     return Span(span.file, span.line, col, span.line, col + len(match.group(0)))
 
 
+def _not_expanded(d: Directive, arg: Arg, what: str, match: re.Match[str]) -> Diagnostic:
+    name = match.group(1) or match.group(2)
+    literal = f'"${name}" is taken literally'
+    if d.name in NGINX_EXPANDS:
+        message = f'webserv does not expand variables in "{d.name}" (nginx does): {literal}'
+        hint = f"{WORKAROUNDS[d.name]}; {_EXPANDED_IN}"
+    else:
+        where = f'"{d.name}"' if what == "argument" else f'the {what} of "{d.name}"'
+        nginx = " (nor does nginx)" if d.name in NGINX_LITERAL else ""
+        message = f"{where} does not expand variables{nginx}: {literal}"
+        hint = f"{_EXPANDED_IN}; elsewhere the text is used as written"
+    return warn("variable-not-expanded", message, d, _span_of(arg, match), hint)
+
+
 def _findings(ctx: LintContext, unknown: bool) -> Iterator[Diagnostic]:
-    """``unknown``: the unknown names in expanding directives; else the variables in
-    directives that do not expand them (one finding per argument)."""
+    """``unknown``: the unknown names in expanded arguments; else the variables in arguments
+    that are not expanded (one finding per argument)."""
     defined = _defined_names(ctx) if unknown else set()
     for d in _directives(ctx):
-        if (d.name in EXPANDING) != unknown:
-            continue
-        for arg in _templates(d):
-            if "$" not in arg.value:
+        for arg, expanded, what in _roles(d):
+            if expanded != unknown or "$" not in arg.value:
                 continue
             for match in VARIABLE.finditer(arg.value):
-                name = match.group(1) or match.group(2)
                 if not unknown:
-                    yield warn(
-                        "variable-not-expanded",
-                        f'"{d.name}" does not expand variables: "${name}" is taken literally',
-                        d,
-                        _span_of(arg, match),
-                        _NOT_EXPANDED_HINT,
-                    )
+                    yield _not_expanded(d, arg, what, match)
                     break
+                name = match.group(1) or match.group(2)
                 if not _known(name, defined):
                     yield warn(
                         "unknown-variable",
@@ -153,8 +205,8 @@ def check_cycle(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
         name = d.args[1].value[1:]
         where.setdefault(name, d)
         names = refs.setdefault(name, set())
-        for arg in _templates(d):
-            for match in VARIABLE.finditer(arg.value):
+        for arg, expanded, _ in _roles(d):
+            for match in VARIABLE.finditer(arg.value) if expanded else ():
                 names.add(match.group(1) or match.group(2))
     for name, d in where.items():
         path = _cycle_from(name, refs)
@@ -196,7 +248,7 @@ _UNKNOWN_HINT = (
 RULES: list[LintRule] = [
     LintRule(
         "variable-not-expanded",
-        "a $variable in a directive that takes its text literally",
+        "a $variable in an argument webserv takes literally (says whether nginx would expand it)",
         check_not_expanded,
     ),
     LintRule(

@@ -16,9 +16,13 @@ def test_variables_in_root_and_index_are_warned_at_the_variable(load):
     assert result.config is not None  # a warning: the config still runs
     root, index = found(result, "variable-not-expanded")
     assert root.severity == "warning"
-    assert root.message == '"root" does not expand variables: "$host" is taken literally'
+    assert root.message == (
+        'webserv does not expand variables in "root" (nginx does): "$host" is taken literally'
+    )
     assert (root.span.line, root.span.col, root.span.end_col) == (2, 13, 18)
-    assert index.message == '"index" does not expand variables: "$x" is taken literally'
+    assert index.message == (
+        'webserv does not expand variables in "index" (nginx does): "$x" is taken literally'
+    )
     assert "try_files" in root.hint
 
 
