@@ -32,8 +32,10 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-# A quoted name or value in a message longer than a line's window is clipped in its middle.
-_LONG_QUOTE = re.compile(f'"[^"]{{{2 * CONTEXT_COLUMNS},}}"')
+# A quoted name or value in a message is clipped in its middle only when it is far longer than
+# any real path (so paths in messages stay whole); a 1 MB directive name must not print 1 MB.
+_QUOTE_MAX = 1024
+_LONG_QUOTE = re.compile(f'"[^"]{{{_QUOTE_MAX},}}"')
 
 
 def _clip_quote(m: re.Match[str]) -> str:

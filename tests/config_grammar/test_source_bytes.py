@@ -115,3 +115,9 @@ def test_a_huge_name_quoted_in_a_message_is_clipped_in_the_text_output():
     head = render_text([diag], {}).splitlines()[0]
     assert len(head) < 120 and "c...c" in head and head.endswith('c"')
     assert head.startswith('error[unknown-directive]: unknown directive "cccc')
+
+
+def test_a_long_path_quoted_in_a_message_is_not_clipped():
+    path = "/srv/" + "deep/" * 100 + "x.conf"
+    diag = Diagnostic("error", "missing-root", f'root directory "{path}" does not exist', None)
+    assert path in render_text([diag], {})
