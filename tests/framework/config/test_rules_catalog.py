@@ -18,6 +18,7 @@ WORD = re.compile(r"[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*\Z")
 RULE_ARGUMENT = {
     ("Diagnostic", 1), ("warn", 0), ("_warn", 0), ("error", 0), ("_error", 0), ("_error", 1),
     ("ValueProblem", 0), ("ExpansionProblem", 0), ("LintRule", 0), ("_problem", 0),
+    ("ToolFailure", 0),
 }  # fmt: skip
 
 
