@@ -1,6 +1,7 @@
 """`webserv validate-config --no-fs` on h5bp's server-configs-nginx, as a user porting it runs
 it: nginx.conf with the conf.d templates it includes, the plain-HTTP set-up as vendored and
-the TLS one its README describes. Every finding about the config's text is
+the TLS one its README describes, the TLS template alone as a fragment (``--prefix``), and
+the port docs/porting.md shows. Every finding about the config's text is
 ``unsupported-nginx-directive`` with advice and never a did-you-mean; what is left depends on
 which files exist, not on porting (see FILESYSTEM)."""
 
@@ -130,3 +131,26 @@ def test_h5bp_ported_as_docs_porting_md_shows_validates_clean_even_with_strict(
     assert (proc.returncode, proc.stdout.strip()) == (0, "no errors or warnings")
     # the port keeps what h5bp's nginx.conf configures: max_connections for the events block
     assert "max_connections 8000;" in (root / "nginx.conf").read_text()
+
+
+def test_the_tls_template_as_a_fragment_with_prefix_misses_only_the_main_config_s_maps() -> None:
+    """--prefix resolves the fragment's includes against h5bp's root, as nginx -p would; the
+    fragment alone then lacks only what nginx.conf defines for it: three map variables."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "framework", "validate-config", "--no-fs", "--format", "json",
+         "--prefix", ".", "ssl.example.com.conf.template"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=H5BP,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    diagnostics = json.loads(proc.stdout)
+    found = sorted((str(d["rule"]), str(d["message"]).split('"')[1]) for d in diagnostics)
+    assert found == sorted(
+        [("unsupported-nginx-directive", "http2")] * 4
+        + [("tls-shared-session-cache", "shared:SSL:10m")] * 2
+        + [("unknown-variable", name) for name in ("referrer_policy", "x_frame_options", "cors")]
+    )
+    assert not any(d["rule"] == "include-not-found" for d in diagnostics)
+    assert_porting_advice(diagnostics)
