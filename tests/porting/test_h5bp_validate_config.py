@@ -1,9 +1,10 @@
 """`webserv validate-config --no-fs` on h5bp's server-configs-nginx, as a user porting it runs
 it: nginx.conf with the conf.d templates it includes, the plain-HTTP set-up as vendored and
 the TLS one its README describes, the TLS template alone as a fragment (``--prefix``), and
-the port docs/porting.md shows. Every finding about the config's text is
-``unsupported-nginx-directive`` with advice and never a did-you-mean; what is left depends on
-which files exist, not on porting (see FILESYSTEM)."""
+the port docs/porting.md shows. Every nginx-only directive or parameter is reported as
+``unsupported-nginx-directive``, a warning with advice and never a did-you-mean. The few other
+findings are listed with why: FILESYSTEM (about the disk, not porting), the TLS session cache
+note, and the map variables a fragment lacks."""
 
 from __future__ import annotations
 
