@@ -20,6 +20,7 @@ checked with the ``LocationMatcher`` that serves requests, and the message says 
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class Literal:
     complete: bool
 
 
+@functools.lru_cache(maxsize=4096)
 def literal_of(pattern: str) -> Literal:
     """The literal text a regex starts with (after an optional ``^``); a character followed
     by ``*``, ``?`` or ``{`` is optional, so it is left out."""
@@ -190,10 +192,17 @@ def sample_tails(regexes: list[LocationConfig]) -> list[str]:
     from the regexes' own samples (so that each regex gets a chance to match)."""
     tails = list(_TAILS)
     for loc in regexes:
-        for uri in regex_samples(loc)[:8]:
-            last = uri.rsplit("/", 1)[-1]
-            tails += ["a" + last, uri.lstrip("/"), last]
+        tails += own_tails(loc)
     return list(dict.fromkeys(tails))
+
+
+def own_tails(loc: LocationConfig) -> list[str]:
+    """The tails built from one regex's samples."""
+    tails: list[str] = []
+    for uri in regex_samples(loc)[:8]:
+        last = uri.rsplit("/", 1)[-1]
+        tails += ["a" + last, uri.lstrip("/"), last]
+    return tails
 
 
 # -- the rule -----------------------------------------------------------------------------
@@ -214,9 +223,10 @@ def _in_block(
     prefixes = [loc for loc in block if loc.modifier in ("", "^~")]
     for loc in block:
         yield from _in_block(ctx, server, matcher, loc.children)
-    tails = sample_tails(regexes) if regexes else []
     if not regexes:
         return
+    tails_of = {id(r): own_tails(r) for r in regexes}
+    tails = list(dict.fromkeys([*_TAILS, *(t for r in regexes for t in tails_of[id(r)])]))
     reported: set[int] = set()
     for i, loc in enumerate(regexes):
         found = _unreachable_regex(ctx, matcher, loc, regexes[:i], prefixes)
@@ -227,7 +237,7 @@ def _in_block(
         if loc.modifier == "^~" or loc.children or not loc.pattern.startswith("/"):
             continue
         live = [r for r in regexes if id(r) not in reported]
-        yield from _shadowed_prefix(ctx, matcher, loc, live, tails)
+        yield from _shadowed_prefix(ctx, matcher, loc, live, tails, tails_of)
 
 
 def _node_span(ctx: LintContext, loc: LocationConfig) -> tuple[Directive | None, Span | None]:
@@ -321,6 +331,7 @@ def _shadowed_prefix(
     loc: LocationConfig,
     regexes: list[LocationConfig],
     tails: list[str],
+    tails_of: dict[int, list[str]],
 ) -> Iterator[Diagnostic]:
     node, span = _node_span(ctx, loc)
     hint = f'write "location ^~ {loc.pattern}" to win over regexes, or narrow the regex'
@@ -359,9 +370,10 @@ def _shadowed_prefix(
         return  # "/" is the catch-all that regexes carve up on purpose
     for regex in regexes:
         assert regex.regex is not None
-        stolen = next(
-            (u for u in samples if regex.regex.search(u) and matcher.match(u) is regex), None
-        )
+        # the fixed tails and this regex's own: a constant number of URIs per pair (all the
+        # block's tails made this cubic in the size of a block)
+        own = dict.fromkeys(loc.pattern + t for t in (*_TAILS, *tails_of.get(id(regex), ())))
+        stolen = next((u for u in own if regex.regex.search(u) and matcher.match(u) is regex), None)
         if stolen is not None:
             yield warn(
                 PARTLY_SHADOWED,

@@ -134,20 +134,23 @@ def check_serves_config_dir(model: Config, ctx: LintContext) -> Iterator[Diagnos
         return
     config = ctx.real(source)
     reported: set[int] = set()
-    for server in ctx.config.servers:
-        matcher = LocationMatcher(server)
-        for scope_server, loc in ctx.scopes():
-            if scope_server is not server:
-                continue
-            uri = _uri_of(ctx, loc, config)
-            if uri is None or matcher.match(uri) is not loc or not _maps_to(ctx, loc, uri, config):
-                continue
-            node = ctx.written(server, loc, ("root", "alias"))
-            key = id(node) if node is not None else id(loc)
-            if key in reported:
-                continue
-            reported.add(key)
-            yield _config_served(ctx, server, loc, node, uri, config)
+    matchers: dict[int, LocationMatcher] = {}
+    # one pass over the scopes (a pass per server made this quadratic in servers)
+    for server, loc in ctx.scopes():
+        uri = _uri_of(ctx, loc, config)
+        if uri is None:
+            continue
+        matcher = matchers.get(id(server))
+        if matcher is None:
+            matcher = matchers[id(server)] = LocationMatcher(server)
+        if matcher.match(uri) is not loc or not _maps_to(ctx, loc, uri, config):
+            continue
+        node = ctx.written(server, loc, ("root", "alias"))
+        key = id(node) if node is not None else id(loc)
+        if key in reported:
+            continue
+        reported.add(key)
+        yield _config_served(ctx, server, loc, node, uri, config)
 
 
 def _uri_of(ctx: LintContext, loc: LocationConfig, target: Path) -> str | None:
