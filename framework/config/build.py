@@ -151,7 +151,8 @@ def internal_error(exc: BaseException, where: str = "validating the configuratio
 
 def sort_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -> list[Diagnostic]:
     """Source order: files as first read (the main file first), then line and column;
-    diagnostics without a location first."""
+    diagnostics without a location first. A finding repeated at one place (in a file that
+    several servers include) is reported once, with a note naming the other includes."""
     order = {name: i for i, name in enumerate(sources)}
 
     def key(d: Diagnostic) -> tuple[int, int, int]:
@@ -159,7 +160,20 @@ def sort_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -> 
             return (-1, 0, 0)
         return (order.get(d.span.file, len(order)), d.span.line, d.span.col)
 
-    return sorted(diagnostics, key=key)
+    first: dict[tuple[str, str, Span], Diagnostic] = {}
+    unique = []
+    for d in diagnostics:
+        if d.span is None:
+            unique.append(d)
+            continue
+        seen = first.setdefault((d.rule, d.message, d.span), d)
+        if seen is d:
+            unique.append(d)
+            continue
+        other = next((s for s in reversed(d.include_chain) if s not in seen.include_chain), None)
+        if other is not None and f"also included from {other}" not in seen.notes:
+            seen.notes.append(f"also included from {other}")
+    return sorted(unique, key=key)
 
 
 def build_config(
