@@ -186,13 +186,19 @@ class _Context:
         chain = (*node.include_chain, node.span)
         if glob.has_magic(arg.value):
             paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-            if not paths:
+            written = os.path.dirname(arg.value)
+            while glob.has_magic(written):
+                written = os.path.dirname(written)
+            # nginx includes nothing, silently: an empty drop-in directory is normal, a
+            # missing one is worth a note (a typo, or a deploy step not done yet)
+            if not paths and not os.path.isdir(os.path.join(self.base_dir, written or ".")):
                 self._error(
                     node,
                     "include-empty-glob",
-                    f'"{arg.value}" matches no file',
-                    "check the pattern; it is relative to the main config file's directory",
-                    severity="warning",
+                    f'"{arg.value}" matches no file: directory "{written}" does not exist',
+                    "nginx includes nothing here; check the path (relative to "
+                    f'"{self.base_dir or "."}") or create the directory',
+                    severity="info",
                     span=arg.span,
                 )
         elif not os.path.exists(pattern):

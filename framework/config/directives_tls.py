@@ -147,10 +147,12 @@ def _session_cache(d: Directive, ctx: ParseContext) -> str:
                 f"write ssl_session_cache {values[0]};",
             )
         return values[0]
-    size = 20480  # OpenSSL's SSL_SESSION_CACHE_MAX_SIZE_DEFAULT
+    sizes: list[int] = []  # each worker's cache holds the largest size given
+    shared: list[Arg] = []
     for arg in d.args:
         value = arg.value
         if value == "builtin":
+            sizes.append(20480)  # OpenSSL's SSL_SESSION_CACHE_MAX_SIZE_DEFAULT
             continue
         if value.startswith("builtin:"):
             number = value[len("builtin:") :]
@@ -161,7 +163,7 @@ def _session_cache(d: Directive, ctx: ParseContext) -> str:
                     arg.span,
                     "builtin:N counts sessions, e.g. builtin:1000",
                 )
-            size = int(number)
+            sizes.append(int(number))
             continue
         match = _SHARED.fullmatch(value)
         if match is None:
@@ -180,14 +182,20 @@ def _session_cache(d: Directive, ctx: ParseContext) -> str:
                 "nginx requires at least 32k",
             )
         # nginx stores about 4000 sessions per megabyte
-        size = max(size, shared_size * 4000 // (1024 * 1024))
+        sizes.append(shared_size * 4000 // (1024 * 1024))
+        shared.append(arg)
+    size = max(sizes)
+    for arg in shared:
+        # nginx's shared memory zone has no webserv equivalent: like a listen parameter
+        # webserv ignores, it is porting advice, and its size still sizes each worker's cache
         ctx.warnings.append(
             ValueProblem(
-                "tls-shared-session-cache",
-                f'"{value}": each worker keeps its own OpenSSL session cache',
+                "unsupported-nginx-directive",
+                f'"{arg.value}": webserv has no cache shared by the workers; each keeps its own',
                 arg.span,
-                "a client resumes its session when it reaches the same worker again (always "
-                "with workers 1); the cache is emptied on reload",
+                f"each worker keeps an OpenSSL cache of {size} sessions, emptied on reload: a "
+                "client resumes its session when it reaches the same worker again (always with "
+                f"workers 1); write `ssl_session_cache builtin:{size};` to say so",
             )
         )
     return f"builtin:{size}"

@@ -65,7 +65,7 @@ _CORE: dict[str, tuple[Severity, str]] = {
     "unbalanced-brace": ("error", 'a "}" that closes no block, or a block never closed'),
     "nesting-too-deep": ("error", "blocks nested deeper than the parser allows"),
     "include-not-found": ("error", "an include that names no file"),
-    "include-empty-glob": ("warning", "an include pattern that matches no file"),
+    "include-empty-glob": ("info", "an include pattern whose directory does not exist"),
     "include-invalid": ("error", "an include argument that cannot be used"),
     "include-unreadable": ("error", "an included file that cannot be read"),
     "include-cycle": ("error", "files that include each other"),
@@ -107,7 +107,6 @@ _CORE: dict[str, tuple[Severity, str]] = {
     "root-with-alias": ("error", "root and alias in the same location"),
     "insecure-tls-protocol": ("warning", "a TLS protocol version with known weaknesses"),
     "tls-protocol-gap": ("warning", "ssl_protocols that skip a version between two enabled"),
-    "tls-shared-session-cache": ("warning", "a shared session cache: each worker keeps its own"),
     # handlers and plugins
     "unknown-handler": ("error", "a handler name no installed plugin provides"),
     "handler-name-clash": ("error", "two handlers with one name, or an unloadable one"),

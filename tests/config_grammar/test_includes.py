@@ -46,13 +46,31 @@ def test_glob_matches_are_included_in_sorted_order(tmp_path):
     assert [n.args[0].value for n in result.nodes] == ["a", "b", "c"]
 
 
-def test_glob_matching_nothing_is_a_warning(tmp_path):
+def test_a_glob_whose_directory_does_not_exist_is_an_info_finding(tmp_path):
     main = write(tmp_path, "main.conf", "include conf.d/*.conf;\nworkers 1;\n")
     result = parse_file(main)
     (d,) = result.diagnostics
-    assert (d.severity, d.rule) == ("warning", "include-empty-glob")
+    assert (d.severity, d.rule) == ("info", "include-empty-glob")
     assert (d.span.line, d.span.col) == (1, 9)
+    assert 'directory "conf.d" does not exist' in d.message
     assert result.ok and names(result.nodes) == ["workers"]
+
+
+def test_a_glob_in_an_empty_drop_in_directory_is_silent_as_in_nginx(tmp_path):
+    (tmp_path / "custom.d").mkdir()
+    (tmp_path / "custom.d" / ".disabled.conf").write_text("workers 2;\n")
+    (tmp_path / "custom.d" / "notes.txt").write_text("not a config\n")
+    main = write(tmp_path, "main.conf", "include custom.d/*.conf;\nworkers 1;\n")
+    result = parse_file(main)
+    assert result.diagnostics == [] and names(result.nodes) == ["workers"]
+
+
+def test_a_glob_with_magic_in_its_directory_is_judged_by_the_first_plain_directory(tmp_path):
+    (tmp_path / "sites").mkdir()
+    main = write(tmp_path, "main.conf", "include sites/*/on/*.conf;\ninclude nope/*/x.conf;\n")
+    (d,) = parse_file(main).diagnostics
+    assert (d.rule, d.span.line) == ("include-empty-glob", 2)
+    assert 'directory "nope" does not exist' in d.message
 
 
 def test_missing_file_is_an_error_at_the_path_argument(tmp_path):

@@ -29,7 +29,6 @@ H5BP = Path(__file__).parents[1] / "porting" / "h5bp"
 EXPECTED = [
     ("nginx.conf", 21, '"worker_rlimit_nofile" is an nginx directive that webserv does not need'),
     ("nginx.conf", 26, '"events" is an nginx directive that webserv does not need'),
-    ("nginx.conf", 53, '"custom.d/*.conf" matches no file'),
     ("nginx.conf", 68, '"log_format" is an nginx directive that webserv ignores'),
     ("nginx.conf", 76, 'log format "main" (an nginx log_format) is not supported'),
     ("nginx.conf", 91, '"sendfile" is an nginx directive that webserv does not need'),

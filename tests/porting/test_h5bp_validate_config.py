@@ -2,9 +2,9 @@
 it: nginx.conf with the conf.d templates it includes, the plain-HTTP set-up as vendored and
 the TLS one its README describes, the TLS template alone as a fragment (``--prefix``), and
 the port docs/porting.md shows. Every nginx-only directive or parameter is reported as
-``unsupported-nginx-directive``, a warning with advice and never a did-you-mean. The few other
-findings are listed with why: FILESYSTEM (about the disk, not porting), the TLS session cache
-note, and the map variables a fragment lacks."""
+``unsupported-nginx-directive``, a warning with advice and never a did-you-mean, once per
+place in the source even when several servers include the file. The whole config gives
+nothing else; a fragment alone also lacks the map variables nginx.conf defines."""
 
 from __future__ import annotations
 
@@ -29,12 +29,10 @@ PLAIN = [
     ("conf.d/no-ssl.default.conf", 19, "unsupported-nginx-directive", "deferred"),
     ("conf.d/no-ssl.default.conf", 20, "unsupported-nginx-directive", "deferred"),
 ]
-# `include custom.d/*.conf;` where h5bp's README has users create custom.d/: a finding about
-# the files on disk (nginx skips an empty glob silently), like a missing root would be with
-# the filesystem checks on; --no-fs keeps it because the include is read either way
-FILESYSTEM = [("nginx.conf", 53, "include-empty-glob", "custom.d/*.conf")]
-# the TLS templates add `http2` on their listen lines, and the per-worker session cache of
-# h5bp/tls/ssl_engine.conf (reported once per server that includes it, under its own rule)
+# `include custom.d/*.conf;` (line 53) gives nothing with --no-fs: upstream does not ship
+# custom.d/, and whether it exists is about the machine (nginx includes nothing, silently)
+# the TLS templates add `http2` on their listen lines, and the shared session cache of
+# h5bp/tls/ssl_engine.conf: once, though the three TLS servers include it
 TLS = [
     ("conf.d/default.conf", 13, "unsupported-nginx-directive", "http2"),
     ("conf.d/default.conf", 14, "unsupported-nginx-directive", "http2"),
@@ -42,9 +40,7 @@ TLS = [
     ("conf.d/example.com.conf", 14, "unsupported-nginx-directive", "http2"),
     ("conf.d/example.com.conf", 29, "unsupported-nginx-directive", "http2"),
     ("conf.d/example.com.conf", 30, "unsupported-nginx-directive", "http2"),
-    ("h5bp/tls/ssl_engine.conf", 35, "tls-shared-session-cache", "shared:SSL:10m"),
-    ("h5bp/tls/ssl_engine.conf", 35, "tls-shared-session-cache", "shared:SSL:10m"),
-    ("h5bp/tls/ssl_engine.conf", 35, "tls-shared-session-cache", "shared:SSL:10m"),
+    ("h5bp/tls/ssl_engine.conf", 35, "unsupported-nginx-directive", "shared:SSL:10m"),
 ]
 
 
@@ -80,10 +76,10 @@ def assert_porting_advice(diagnostics: list[dict[str, object]]) -> None:
             assert d["hint"] and "did you mean" not in str(d["hint"]), d
 
 
-def test_h5bp_as_vendored_gives_only_porting_advice_and_one_filesystem_finding() -> None:
+def test_h5bp_as_vendored_gives_only_porting_advice() -> None:
     code, diagnostics = validate(H5BP)
     assert code == 0
-    assert findings(H5BP, diagnostics) == sorted(PLAIN + FILESYSTEM)
+    assert findings(H5BP, diagnostics) == sorted(PLAIN)
     assert_porting_advice(diagnostics)
 
 
@@ -100,16 +96,22 @@ def h5bp_tls(tmp_path: Path) -> Path:
     return root
 
 
-def test_h5bp_with_its_tls_templates_gives_porting_advice_and_the_session_cache_note(
+def test_h5bp_with_its_tls_templates_gives_only_porting_advice_once_per_place(
     h5bp_tls: Path,
 ) -> None:
     code, diagnostics = validate(h5bp_tls)
     assert code == 0
     plain_main = [f for f in PLAIN if f[0] == "nginx.conf"]
-    assert findings(h5bp_tls, diagnostics) == sorted(plain_main + FILESYSTEM + TLS)
+    assert findings(h5bp_tls, diagnostics) == sorted(plain_main + TLS)
     assert_porting_advice(diagnostics)
     http2 = [d for d in diagnostics if "http2" in str(d["message"])]
     assert len(http2) == 6 and all("HTTP/1.1" in str(d["hint"]) for d in http2)
+    (cache,) = [d for d in diagnostics if "shared:SSL:10m" in str(d["message"])]
+    assert "`ssl_session_cache builtin:40000;`" in str(cache["hint"])
+    assert cache["notes"] == [
+        "also included from conf.d/example.com.conf:18:3",
+        "also included from conf.d/example.com.conf:35:3",
+    ]
 
 
 def test_h5bp_ported_as_docs_porting_md_shows_validates_clean_even_with_strict(
@@ -150,7 +152,7 @@ def test_the_tls_template_as_a_fragment_with_prefix_misses_only_the_main_config_
     found = sorted((str(d["rule"]), str(d["message"]).split('"')[1]) for d in diagnostics)
     assert found == sorted(
         [("unsupported-nginx-directive", "http2")] * 4
-        + [("tls-shared-session-cache", "shared:SSL:10m")] * 2
+        + [("unsupported-nginx-directive", "shared:SSL:10m")]
         + [("unknown-variable", name) for name in ("referrer_policy", "x_frame_options", "cors")]
     )
     assert not any(d["rule"] == "include-not-found" for d in diagnostics)

@@ -116,13 +116,20 @@ def test_a_cipher_list_openssl_rejects_is_an_error_with_a_caret(load) -> None:
         ("builtin:1000", "builtin:1000"),
         ("shared:SSL:10m", "builtin:40000"),
         ("builtin:1000 shared:SSL:1m", "builtin:4000"),
+        ("shared:SSL:1m builtin:1000", "builtin:4000"),
+        ("builtin:50000 shared:SSL:1m", "builtin:50000"),
+        ("builtin shared:SSL:1m", "builtin:20480"),
     ],
 )
 def test_ssl_session_cache_values(load, value: str, expected: str) -> None:
     result = _server(load, f" ssl_session_cache {value};\n")
     assert result.config.servers[0].ssl_session_cache == expected
-    shared = [d for d in result.diagnostics if d.rule == "tls-shared-session-cache"]
+    shared = [d for d in result.diagnostics if d.rule == "unsupported-nginx-directive"]
     assert bool(shared) == ("shared:" in value)
+    if shared:
+        (d,) = shared
+        assert d.severity == "warning" and "did you mean" not in str(d.hint)
+        assert f"`ssl_session_cache {expected};`" in str(d.hint)
 
 
 @pytest.mark.parametrize(
@@ -176,4 +183,4 @@ def test_h5bp_ssl_engine_and_policies_parse(load, tmp_path: Path) -> None:
         " ssl_protocols TLSv1.2;\n ssl_ciphers EECDH+CHACHA20:EECDH+AES;\n"
         " ssl_ecdh_curve X25519:prime256v1:secp521r1:secp384r1;\n",
     )
-    assert [d.rule for d in result.diagnostics] == ["tls-shared-session-cache"]
+    assert [d.rule for d in result.diagnostics] == ["unsupported-nginx-directive"]
