@@ -20,6 +20,7 @@ from pydantic import Field
 
 from config_grammar.tree import Arg, Directive, Span
 from framework.config.model_base import Model
+from framework.config.nginx_directives import VERB, nginx_advice
 from framework.config.spec import DirectiveSpec, ParseContext, as_flag, as_time, spec
 from framework.config.values import ValueProblem, is_decimal, parse_int, parse_time
 
@@ -335,6 +336,26 @@ def _server(entry: Directive) -> UpstreamServer:
     return server.model_copy(update=values)
 
 
+_UPSTREAM_ENTRIES = ("server", "least_conn", "keepalive", "keepalive_requests", "keepalive_timeout")
+
+
+def _porting_advice(entry: Directive, ctx: ParseContext) -> None:
+    """An nginx directive of upstream {} that webserv does not implement (``ip_hash``,
+    ``zone``...): the porting table's advice, a warning when ignoring it changes nothing."""
+    advice = nginx_advice(entry.name)
+    assert advice is not None
+    kind, hint = advice
+    problem = ValueProblem(
+        "unsupported-nginx-directive",
+        f'"{entry.name}" is an nginx directive that webserv {VERB[kind]}',
+        entry.name_span,
+        hint,
+    )
+    if kind == "unsupported":
+        raise problem
+    ctx.warnings.append(problem)
+
+
 def _upstream(d: Directive, ctx: ParseContext) -> dict[str, Upstream]:
     name = d.args[0]
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name.value):
@@ -362,8 +383,10 @@ def _upstream(d: Directive, ctx: ParseContext) -> dict[str, Upstream]:
             options[entry.name] = parse_int(entry.args[0], entry.name, minimum=1)
         elif entry.name == "keepalive_timeout" and len(entry.args) == 1:
             options["keepalive_timeout"] = parse_time(entry.args[0], entry.name)
+        elif entry.name not in _UPSTREAM_ENTRIES and nginx_advice(entry.name) is not None:
+            _porting_advice(entry, ctx)
         else:
-            known = ("server", "least_conn", "keepalive", "keepalive_requests", "keepalive_timeout")
+            known = _UPSTREAM_ENTRIES
             hint = (
                 f'usage inside upstream: "{entry.name}" takes other arguments'
                 if entry.name in known

@@ -62,7 +62,22 @@ def check_duplicate_upstreams(model: Config, ctx: LintContext) -> Iterator[Diagn
             seen[name] = d
 
 
+def _rejected_upstreams(ctx: LintContext) -> set[str]:
+    """Names of the upstream blocks the builder rejected (an error already reported)."""
+    valid = set(map(id, ctx.top_level("upstream")))
+    stack = [n for n in ctx.nodes if isinstance(n, Directive)]
+    names: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if node.name == "http":
+            stack += node.children
+        elif node.name == "upstream" and node.args and id(node) not in valid:
+            names.add(node.args[0].value)
+    return names
+
+
 def check_upstream_targets(model: Config, ctx: LintContext) -> Iterator[Diagnostic]:
+    rejected: set[str] | None = None
     for _server, loc, d in _proxying(ctx):
         proxy = loc.proxy_pass
         assert proxy is not None
@@ -81,15 +96,18 @@ def check_upstream_targets(model: Config, ctx: LintContext) -> Iterator[Diagnost
                 )
             continue
         if not _resolves(proxy.host, proxy.port or 80):
-            names = ", ".join(sorted(loc.upstreams)) or "none defined"
-            yield warn(
-                "upstream-not-found",
-                f'host not found in upstream "{proxy.host}"',
-                d,
-                arg.span,
-                f"name an upstream block (upstreams: {names}) or a host that resolves",
-                severity="error",
-            )
+            if rejected is None:
+                rejected = _rejected_upstreams(ctx)
+            if proxy.host not in rejected:  # a rejected upstream block has its own error
+                names = ", ".join(sorted(loc.upstreams)) or "none defined"
+                yield warn(
+                    "upstream-not-found",
+                    f'host not found in upstream "{proxy.host}"',
+                    d,
+                    arg.span,
+                    f"name an upstream block (upstreams: {names}) or a host that resolves",
+                    severity="error",
+                )
         if loc.modifier in ("~", "~*") and proxy.uri is not None:
             yield warn(
                 "proxy-pass-uri-in-regex",

@@ -413,6 +413,14 @@ UNSUPPORTED: dict[str, str] = {
 }
 
 
+VERB: dict[Kind, str] = {
+    "not-needed": "does not need",
+    "ignored": "ignores",
+    "unsupported": "does not support",
+}
+"""How a message says each kind: '"sendfile" is an nginx directive that webserv VERB'."""
+
+
 def nginx_advice(name: str) -> tuple[Kind, str] | None:
     """How to port nginx's directive ``name`` (None: nginx has no such directive here)."""
     if name in NOT_NEEDED:

@@ -117,7 +117,7 @@ def test_invalid_values_have_position_caret_and_hint(
         ("upstream u { server 127.0.0.1 slow_start=1s; }", 'invalid parameter "slow_start=1s"'),
         ("upstream u { server 127.0.0.1 backup; }", "only backup or down servers"),
         ("upstream u { server http://127.0.0.1; }", "invalid address"),
-        ("upstream u { hash $uri; server 127.0.0.1; }", '"hash" is not allowed here'),
+        ("upstream u { hash $uri; server 127.0.0.1; }", '"hash" is an nginx directive that'),
         ("upstream u { server 127.0.0.1; keepalive 0; }", 'invalid value "0"'),
     ],
 )

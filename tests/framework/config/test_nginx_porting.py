@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from framework.config.directives import DIRECTIVES
-from framework.config.nginx_directives import IGNORED, NOT_NEEDED, UNSUPPORTED, nginx_advice
+from framework.config.nginx_directives import (
+    IGNORED,
+    NOT_NEEDED,
+    UNSUPPORTED,
+    VERB,
+    nginx_advice,
+)
 
 SERVER = "server {\n    listen 8080;\n    location / { }\n}\n"
 
@@ -165,3 +171,36 @@ def test_nginx_socket_options_of_listen_are_ignored_with_a_warning(load, param):
 
 def test_quic_listen_is_an_error(load):
     assert only(load("server {\n  listen 443 quic;\n}\n")).rule == "unsupported-feature"
+
+
+@pytest.mark.parametrize(
+    ("line", "severity"),
+    [
+        ("zone backend 64k;", "warning"),
+        ("ip_hash;", "error"),
+        ("hash $remote_addr consistent;", "error"),
+        ("random two least_conn;", "error"),
+        ("sticky cookie srv_id expires=1h;", "error"),
+    ],
+)
+def test_nginx_s_balancing_directives_in_upstream_get_the_porting_advice(load, line, severity):
+    name = line.split()[0].rstrip(";")
+    result = load(
+        "http {\n  upstream backend {\n"
+        f"    {line}\n    server 127.0.0.1:8001;\n  }}\n"
+        "  server {\n    listen 8080;\n    location / { proxy_pass http://backend; }\n  }\n}\n"
+    )
+    # one finding: a rejected upstream does not also make proxy_pass "host not found"
+    diag = only(result)
+    assert (diag.rule, diag.severity) == ("unsupported-nginx-directive", severity)
+    assert (
+        diag.message == f'"{name}" is an nginx directive that webserv {VERB[nginx_advice(name)[0]]}'
+    )
+    assert diag.hint == nginx_advice(name)[1] and (diag.span.line, diag.span.col) == (3, 5)
+    assert (result.config is None) == (severity == "error")
+
+
+def test_a_misspelt_upstream_entry_is_still_not_allowed_there(load):
+    result = load("upstream backend {\n  server 127.0.0.1:8001;\n  least_con;\n}\n")
+    (diag,) = result.errors
+    assert diag.rule == "invalid-value" and "inside upstream" in diag.message
