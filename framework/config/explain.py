@@ -9,6 +9,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from framework.config.directives_map import MapTable
 from framework.config.explain_apps import answered_by_app, content_lines
 from framework.config.models import Config, Listen, LocationConfig, ServerConfig
 
@@ -324,6 +325,8 @@ def _settings(server: ServerConfig, location: LocationConfig, tls: bool = False)
 def _show(name: str, value: object) -> str:
     if name == "types" and isinstance(value, dict):
         return f"{len(value)} extensions"
+    if name == "maps" and isinstance(value, dict) and value:
+        return "; ".join(_map_summary(table) for table in value.values())
     if isinstance(value, frozenset):
         return " ".join(sorted(value))
     if isinstance(value, list):
@@ -344,3 +347,13 @@ def _show(name: str, value: object) -> str:
     if value == "":
         return '""'  # an empty string, not a blank (asgi_root_path)
     return "(none)" if value is None else str(value)
+
+
+def _map_summary(table: MapTable) -> str:
+    """``$expires from $sent_http_content_type (13 entries, default "1y")``."""
+    entries = len(table.exact) + len(table.suffixes) + len(table.prefixes) + len(table.regexes)
+    flags = "".join(f", {flag}" for flag in ("hostnames", "volatile") if getattr(table, flag))
+    return (
+        f"${table.variable} from {table.source} ({entries} "
+        f'{"entry" if entries == 1 else "entries"}, default "{table.default}"{flags})'
+    )

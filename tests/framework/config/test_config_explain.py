@@ -86,3 +86,22 @@ def test_explain_normalises_the_path_and_ignores_the_query(config):
 
 def test_explain_says_when_no_server_listens_on_the_port(config):
     assert "no server listens on port 9999" in explain(config, "http://main.test:9999/")
+
+
+def test_maps_are_shown_by_variable_source_entries_and_default_not_as_reprs(load):
+    result = load(
+        "http {\n"
+        "  map $sent_http_content_type $expires {\n"
+        '    default 1y;\n    "" off;\n    ~*text/html epoch;\n    text/css 1M;\n  }\n'
+        "  map $host $site {\n    hostnames;\n    volatile;\n    *.example.com ex;\n  }\n"
+        "  server { listen 8080; location / { expires $expires; } }\n"
+        "}\n"
+    )
+    assert result.config is not None, result.diagnostics
+    text = explain(result.config, "http://a:8080/")
+    (maps,) = [line for line in text.splitlines() if line.startswith("  maps ")]
+    assert maps.split(None, 1)[1] == (
+        '$expires from $sent_http_content_type (3 entries, default "1y"); '
+        '$site from $host (1 entry, default "", hostnames, volatile)'
+    )
+    assert "MapTable" not in maps and "re.compile" not in maps
