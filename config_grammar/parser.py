@@ -182,7 +182,7 @@ class _Context:
             )
             return []
         arg = node.args[0]
-        pattern = os.path.join(self.base_dir, arg.value)
+        pattern = _without_dot_parts(os.path.join(self.base_dir, arg.value))
         chain = (*node.include_chain, node.span)
         if glob.has_magic(arg.value):
             paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
@@ -273,6 +273,13 @@ def binary_file_diagnostic(text: str, filename: str) -> Diagnostic | None:
         Span(filename, line, col, line, col + 1),
         hint="a configuration is UTF-8 text; check that the right file is named",
     )
+
+
+def _without_dot_parts(path: str) -> str:
+    """``path`` without its ``.`` components (``./h5bp/x.conf`` under ``--prefix .`` names
+    ``h5bp/x.conf``): the same file, named the way a user writes it. ``..`` is kept."""
+    parts = [part for part in path.split("/") if part != "."]
+    return "/".join(parts) or "."
 
 
 def _display(real: str) -> str:

@@ -156,3 +156,20 @@ def test_includes_can_be_left_unresolved(tmp_path):
 def test_parse_text_resolves_relative_includes_against_base_dir(tmp_path):
     write(tmp_path, "x.conf", "pid p;\n")
     assert names(parse_text("include x.conf;", base_dir=tmp_path).nodes) == ["pid"]
+
+
+def test_includes_under_a_dot_base_dir_are_named_without_dot_parts(tmp_path, monkeypatch):
+    """--prefix . (or ./): spans, sources and include chains name "h5bp/x.conf", the way a
+    user writes it, not "./h5bp/x.conf"; ".." parts are kept."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "h5bp/basic.conf", "include h5bp/./inner/*.conf;\n")
+    write(tmp_path, "h5bp/inner/a.conf", "bogus_directive;\n")
+    write(tmp_path, "conf.d/site.conf", "include h5bp/basic.conf;\ninclude ../nowhere/*.conf;\n")
+    for prefix in (".", "./"):
+        result = parse_file("conf.d/site.conf", base_dir=prefix)
+        assert list(result.sources) == ["conf.d/site.conf", "h5bp/basic.conf", "h5bp/inner/a.conf"]
+        (node,) = result.nodes
+        assert node.span.file == "h5bp/inner/a.conf"
+        assert [s.file for s in node.include_chain] == ["conf.d/site.conf", "h5bp/basic.conf"]
+        (glob_note,) = result.diagnostics
+        assert glob_note.message.startswith('"../nowhere/*.conf" matches no file')

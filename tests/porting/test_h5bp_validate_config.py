@@ -157,3 +157,23 @@ def test_the_tls_template_as_a_fragment_with_prefix_misses_only_the_main_config_
     )
     assert not any(d["rule"] == "include-not-found" for d in diagnostics)
     assert_porting_advice(diagnostics)
+
+
+@pytest.mark.parametrize("output", ["text", "json", "sarif"])
+def test_prefix_dot_names_included_files_as_a_user_writes_them_in_every_format(
+    output: str,
+) -> None:
+    """`--prefix .` resolves "h5bp/basic.conf" as "./h5bp/basic.conf"; the diagnostics
+    still name it "h5bp/basic.conf" (and "included from" likewise)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "framework", "validate-config", "--no-fs", "--format", output,
+         "--prefix", ".", "conf.d/no-ssl.example.com.conf"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=H5BP,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "h5bp/security/referrer-policy.conf" in proc.stdout
+    assert "h5bp/basic.conf" in proc.stdout
+    assert "./" not in proc.stdout
