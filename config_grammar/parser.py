@@ -50,19 +50,22 @@ def parse_text(
     resolve_includes: bool = True,
     expand_env: bool = True,
     known_directives: Collection[str] = KNOWN_DIRECTIVES,
+    overlay: Mapping[str, str] | None = None,
 ) -> ParseResult:
     """Parse ``text`` as the main configuration file named ``filename``.
 
     ``env`` (default ``os.environ``) supplies ``${VAR}`` values; ``expand_env=False`` keeps
     args unexpanded (for the formatter). Relative ``include`` paths resolve against
     ``base_dir`` (default: the current directory). ``known_directives`` are the names that
-    mark a missing ``;`` when one starts a continuation line.
+    mark a missing ``;`` when one starts a continuation line. ``overlay`` maps real paths
+    of included files to the text to use instead of the file's (an editor's unsaved buffer).
     """
     ctx = _Context(
         env=(os.environ if env is None else env) if expand_env else None,
         base_dir=os.fspath(base_dir) if base_dir is not None else "",
         resolve_includes=resolve_includes,
         known=known_directives,
+        overlay=overlay or {},
     )
     ctx.sources[filename] = renderable(text)
     if os.path.isfile(filename):
@@ -110,6 +113,7 @@ class _Context:
     base_dir: str
     resolve_includes: bool
     known: Collection[str]
+    overlay: Mapping[str, str]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     stack: list[str] = field(default_factory=list)  # real paths of the files being parsed
@@ -231,7 +235,8 @@ class _Context:
                 self.diagnostics[-1].notes.append("cycle: " + " -> ".join(names))
                 continue
             try:
-                text = decode_source(Path(path).read_bytes())
+                text = self.overlay[real] if real in self.overlay else None
+                text = text if text is not None else decode_source(Path(path).read_bytes())
             except OSError as exc:
                 self._error(
                     node,
