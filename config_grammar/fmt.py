@@ -9,7 +9,8 @@ are not expanded. ``format_text(format_text(x)) == format_text(x)``.
 from __future__ import annotations
 
 from config_grammar.diagnostics import Diagnostic
-from config_grammar.parser import parse_text
+from config_grammar.lexer import decode_source, renderable
+from config_grammar.parser import binary_file_diagnostic, parse_text
 from config_grammar.tree import Comment, Directive
 
 INDENT = "    "
@@ -30,9 +31,40 @@ def format_text(text: str, filename: str = "<string>") -> str:
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         raise FormatError(errors, result.sources)
+    _restore_comment_bytes(result.nodes, text.split("\n"))
     lines: list[str] = []
     _emit(result.nodes, 0, lines)
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def read_source(data: bytes, filename: str) -> str:
+    """A file's bytes as text the way ``validate-config`` reads them: bytes that are not
+    UTF-8 stay as lone surrogates (so `encode_source` writes them back unchanged, and the
+    lexer reports them in strings); raise `FormatError` for a binary file."""
+    text = decode_source(data)
+    binary = binary_file_diagnostic(text, filename)
+    if binary is not None:
+        raise FormatError([binary], {filename: renderable(text)})
+    return text
+
+
+def encode_source(text: str) -> bytes:
+    """The bytes of formatted ``text``: a byte `read_source` kept as a surrogate is written
+    back as the same byte, never re-encoded."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _restore_comment_bytes(nodes: list[Directive | Comment], source: list[str]) -> None:
+    """Comments as written: the lexer shows a byte that is not UTF-8 as U+FFFD, and fmt must
+    write the byte back, not the replacement (columns count one character per such byte)."""
+    for node in nodes:
+        comments = [node] if isinstance(node, Comment) else node.comments
+        for comment in comments:
+            if "\ufffd" in comment.text:
+                span = comment.span
+                comment.text = source[span.line - 1][span.col - 1 : span.end_col - 1].rstrip()
+        if isinstance(node, Directive) and node.block:
+            _restore_comment_bytes(node.block, source)
 
 
 def _last_line(node: Directive | Comment) -> int:

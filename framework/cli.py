@@ -285,15 +285,16 @@ def command_cert(args: argparse.Namespace) -> int:
 
 
 def command_fmt(args: argparse.Namespace) -> int:
-    from config_grammar.fmt import FormatError, format_text
+    from config_grammar.fmt import FormatError, encode_source, format_text, read_source
 
     path = Path(args.config)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"webserv: cannot read {path}: {exc}", file=sys.stderr)
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"webserv: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
+        text = read_source(data, str(path))
         formatted = format_text(text, str(path))
     except FormatError as exc:  # a file that does not parse cannot be formatted
         print_diagnostics(exc.diagnostics, exc.sources, sys.stderr)
@@ -304,35 +305,41 @@ def command_fmt(args: argparse.Namespace) -> int:
             print(f"would reformat {path}", file=sys.stderr)
         return EXIT_ERRORS if changed else EXIT_OK
     if args.diff:
-        sys.stdout.writelines(
-            difflib.unified_diff(
-                text.splitlines(keepends=True),
-                formatted.splitlines(keepends=True),
-                f"{path} (original)",
-                f"{path} (formatted)",
-            )
+        diff = difflib.unified_diff(
+            text.splitlines(keepends=True),
+            formatted.splitlines(keepends=True),
+            f"{path} (original)",
+            f"{path} (formatted)",
         )
+        _write_stdout(encode_source("".join(diff)))
         return EXIT_OK
     if args.write:
         if changed:
             try:
-                _replace_file(path, formatted)
+                _replace_file(path, encode_source(formatted))
             except OSError as exc:
                 print(f"webserv: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
                 return EXIT_UNUSABLE
         return EXIT_OK
-    sys.stdout.write(formatted)
+    _write_stdout(encode_source(formatted))
     return EXIT_OK
 
 
-def _replace_file(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path`` and rename it over ``path``, so an
+def _write_stdout(data: bytes) -> None:
+    """``data`` to stdout as bytes: a comment's non-UTF-8 bytes are printed as they are."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path`` and rename it over ``path``, so an
     interrupted write never leaves a truncated config; the file's permission bits are kept."""
     mode = path.stat().st_mode & 0o7777
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
         os.chmod(temp, mode)
         os.replace(temp, path.resolve())
     except BaseException:
