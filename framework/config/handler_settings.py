@@ -43,11 +43,104 @@ def _resolve_config_path(value: Path, info: ValidationInfo) -> Path:
     return Path(os.path.normpath(Path(base_dir) / value))
 
 
-ConfigPath = Annotated[Path, BeforeValidator(_not_empty), AfterValidator(_resolve_config_path)]
+class _ConfigPathMarker:
+    """Marks ``ConfigPath`` in a field's annotation, so an unwritten setting's default is
+    validated (resolved) too: pydantic does not validate defaults, and ``Field(
+    validate_default=True)`` inside ``Annotated`` warns when used as ``list[ConfigPath]``."""
+
+
+_CONFIG_PATH = _ConfigPathMarker()
+
+ConfigPath = Annotated[
+    Path, BeforeValidator(_not_empty), AfterValidator(_resolve_config_path), _CONFIG_PATH
+]
 """A settings field type for a filesystem path: a relative path is resolved against the
 config file's directory (``--prefix`` when given), as ``root`` and the other core directives
-do, not against the working directory. Settings built from Python (no config file) keep the
-path as given. An absolute path is kept, so validating the value again changes nothing."""
+do, not against the working directory -- a written value and the field's default alike
+(``template: ConfigPath = "page.html"``, also ``list[ConfigPath]``, ``ConfigPath | None``).
+Settings built from Python (no config file) keep the path as given. An absolute path is
+kept, so validating the value again changes nothing."""
+
+
+def _has_config_path(annotation: Any) -> bool:
+    """Whether ``annotation`` holds a ``ConfigPath`` anywhere (``list[ConfigPath] | None``)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        if any(m is _CONFIG_PATH for m in getattr(annotation, "__metadata__", ())):
+            return True
+    return any(_has_config_path(a) for a in typing.get_args(annotation))
+
+
+def _field_has_config_path(field: Any) -> bool:
+    # pydantic moves a field's own Annotated metadata to ``field.metadata``
+    return any(m is _CONFIG_PATH for m in field.metadata) or _has_config_path(field.annotation)
+
+
+def _key(name: str, field: Any) -> str:
+    return field.alias if isinstance(field.alias, str) else name
+
+
+def _fill_path_defaults(raw: dict[str, Any], model: Any, path: tuple[str, ...]) -> list[tuple]:
+    """Put the default of each unwritten ``ConfigPath`` setting of ``model`` (nested
+    settings blocks included) into ``raw``, so it is validated -- resolved against the
+    config's directory -- like a written value. Returns the paths filled in."""
+    filled: list[tuple] = []
+    for name, field in getattr(model, "model_fields", {}).items():
+        key = _key(name, field)
+        sub = _unwrap(field.annotation)
+        if key in raw:
+            if _is_model(sub) and isinstance(raw[key], dict):
+                filled += _fill_path_defaults(raw[key], sub, (*path, key))
+            continue
+        if not _field_has_config_path(field) and not (
+            _is_model(sub) and _contains_config_path(sub)
+        ):
+            continue
+        if field.default_factory is not None:
+            default = field.default_factory()  # type: ignore[call-arg]
+        elif field.is_required():
+            continue
+        else:
+            default = field.default
+        if isinstance(default, BaseModel):
+            default = default.model_dump()
+            filled += _fill_path_defaults(default, sub, (*path, key))
+        elif _is_model(sub) and isinstance(default, dict):
+            default = dict(default)
+            filled += _fill_path_defaults(default, sub, (*path, key))
+        if default is None:
+            continue
+        raw[key] = default
+        filled.append((*path, key))
+    return filled
+
+
+def _contains_config_path(model: Any, seen: frozenset[type] = frozenset()) -> bool:
+    if model in seen:
+        return False
+    for field in getattr(model, "model_fields", {}).values():
+        sub = _unwrap(field.annotation)
+        if _field_has_config_path(field):
+            return True
+        if _is_model(sub) and _contains_config_path(sub, seen | {model}):
+            return True
+    return False
+
+
+def _unmark_filled(settings: BaseModel, filled: list[tuple]) -> None:
+    """Defaults filled in by ``_fill_path_defaults`` stay "unset" (``model_fields_set``)."""
+    for path in filled:
+        owner: Any = settings
+        for part in path[:-1]:
+            owner = getattr(owner, _attr(owner, part), None)
+        if isinstance(owner, BaseModel):
+            owner.model_fields_set.discard(_attr(owner, path[-1]))
+
+
+def _attr(model: BaseModel, key: str) -> str:
+    for name, field in type(model).model_fields.items():
+        if _key(name, field) == key:
+            return name
+    return key
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -111,6 +204,7 @@ class _SettingsBlock:
         self.model = model
         self.nodes: dict[tuple[str, ...], Directive] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.defaults: set[tuple[str, ...]] = set()  # unwritten ConfigPath defaults filled in
         self.raw = self._collect(handler.children, (), model)
 
     def _collect(self, children: list[Directive], path: tuple[str, ...], model: Any) -> dict:
@@ -164,6 +258,17 @@ class _SettingsBlock:
             loc = tuple(err.get("loc", ()))
             where = ".".join(str(p) for p in loc)
             node, path, rest = self._closest(loc)
+            default = next((d for d in self.defaults if loc[: len(d)] == d), None)
+            if default is not None:  # never written: the plugin's default is wrong
+                self._error(
+                    "internal-error",
+                    f'the default of setting "{".".join(default)}" of handler '
+                    f'"{self.name}" is invalid: {err["msg"]}',
+                    self.handler.args[0].span,
+                    "this is a bug in the plugin, not in the configuration",
+                    self.handler,
+                )
+                continue
             if err["type"] == "extra_forbidden" and node is not None and not rest:
                 model = self._model_at(path[:-1])
                 fields = list(getattr(model, "model_fields", {}) or {})
@@ -215,10 +320,14 @@ def validate_settings(
     any problem. ``base_dir``: where relative ``ConfigPath`` settings resolve."""
     block = _SettingsBlock(handler, model)
     context = settings_context(base_dir) if base_dir is not None else None
+    filled = _fill_path_defaults(block.raw, model, ()) if base_dir is not None else []
+    block.defaults = set(filled)
     try:
         settings = model.model_validate(block.raw, context=context)
     except ValidationError as exc:
         block.report(exc)
         settings = None
+    if settings is not None:
+        _unmark_filled(settings, filled)
     diagnostics.extend(block.diagnostics)
     return None if block.diagnostics else settings

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from config_grammar.parser import parse_file
 from framework import ConfigPath, HandlerSettings
 from framework.config.build import load_config
-from framework.config.handler_settings import settings_context
+from framework.config.handler_settings import settings_context, validate_settings
 from framework.testing import ServerProcess, free_port
 
 PLUGIN = '''
@@ -130,3 +131,84 @@ def test_the_server_reads_the_path_relative_to_the_config_not_its_working_direct
     assert result.status == 200
     page = config.parent / "data" / "page.txt"
     assert result.body == f"{page}\nfrom the config dir\n".encode()
+
+
+class Defaults(HandlerSettings):
+    class Inner(HandlerSettings):
+        page: ConfigPath = "inner.html"
+        depth: int = 1
+
+    tpl: ConfigPath = "default.html"
+    extra: list[ConfigPath] = ["a", "../b"]
+    maybe: ConfigPath | None = "maybe.html"
+    absent: ConfigPath | None = None
+    inner: Inner = Inner()
+
+
+DEFAULTS_PLUGIN = """
+from framework import ConfigPath, Handler, HandlerSettings
+
+
+class S(HandlerSettings):
+    tpl: ConfigPath = "default.html"
+
+
+class N(Handler[S]):
+    name = "nonechk"
+
+    @classmethod
+    def check(cls, settings, ctx):
+        if ctx.check_fs and not settings.tpl.is_file():
+            yield ctx.error("tpl", f"no such file: {settings.tpl}")
+"""
+
+
+def test_config_path_defaults_resolve_like_written_values(tmp_path):
+    """pydantic does not validate defaults: an unwritten ConfigPath setting (plain, in a
+    list, optional, in a nested settings model) is resolved all the same, and stays unset."""
+    config = tmp_path / "x.conf"
+    config.write_text("handler nonechk { inner { depth 2; } }\n")
+    [directive] = parse_file(config).nodes
+    found: list = []
+    settings = validate_settings(directive, Defaults, found, tmp_path)
+    assert found == []
+    assert isinstance(settings, Defaults)
+    assert settings.tpl == tmp_path / "default.html"
+    assert settings.extra == [tmp_path / "a", tmp_path.parent / "b"]
+    assert settings.maybe == tmp_path / "maybe.html"
+    assert settings.absent is None
+    assert (settings.inner.page, settings.inner.depth) == (tmp_path / "inner.html", 2)
+    assert settings.model_fields_set == {"inner"}
+    assert settings.inner.model_fields_set == {"depth"}
+    assert Defaults().tpl == "default.html"  # from Python (no config file): as given
+
+
+def test_a_default_path_resolves_against_the_config_dir_with_or_without_a_block(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "nonechk.py").write_text(DEFAULTS_PLUGIN)
+    for block in ("handler nonechk;", "handler nonechk { }"):
+        config = conf / "site.conf"
+        config.write_text(f"load_module nonechk;\nserver {{ location / {{ {block} }} }}\n")
+        code, found = validate_json(config, tmp_path)
+        assert code == 1, found
+        [d] = found
+        assert d["rule"] == "handler-check"
+        assert d["message"] == f"no such file: {conf / 'default.html'}"
+        (conf / "default.html").write_text("x")
+        assert validate_json(config, tmp_path) == (0, [])
+        (conf / "default.html").unlink()
+
+
+def test_an_invalid_path_default_is_a_plugin_bug_at_the_handler_line(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "nonechk.py").write_text(DEFAULTS_PLUGIN.replace('"default.html"', '""'))
+    config = conf / "site.conf"
+    config.write_text("load_module nonechk;\nserver { location / { handler nonechk; } }\n")
+    code, found = validate_json(config, tmp_path)
+    assert code == 1
+    [d] = found
+    assert d["rule"] == "internal-error"
+    assert d["message"].startswith('the default of setting "tpl" of handler "nonechk" is invalid')
+    assert (d["line"], d["col"]) == (2, config.read_text().splitlines()[1].index("nonechk") + 1)
