@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lark import Token
 
-from config_grammar.lexer import ARG_TYPES, tokenize
+from config_grammar.lexer import ARG_TYPES, LexResult, tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,11 @@ def offset_of(text: str, line: int, col: int) -> int:
     return min(offset + col, end)
 
 
-def cursor_at(text: str, line: int, col: int) -> Cursor | None:
-    """The cursor's surroundings at (line, col); None inside a comment."""
+def cursor_at(text: str, line: int, col: int, lexed: LexResult | None = None) -> Cursor | None:
+    """The cursor's surroundings at (line, col); None inside a comment. ``lexed``: the
+    text's tokens when the caller has them (a cache per document version)."""
     offset = offset_of(text, line, col)
-    lexed = tokenize(text, "<buffer>")
+    lexed = lexed or tokenize(text, "<buffer>")
     if any((c.start_pos or 0) < offset <= (c.end_pos or 0) for c in lexed.comments):
         return None
     cursor = Cursor()
@@ -100,12 +101,14 @@ def cursor_at(text: str, line: int, col: int) -> Cursor | None:
     return cursor
 
 
-def token_at(text: str, line: int, col: int) -> tuple[Token, list[Token]] | None:
+def token_at(
+    text: str, line: int, col: int, lexed: LexResult | None = None
+) -> tuple[Token, list[Token]] | None:
     """The word under (line, col) with the words of its statement before it (the name
     first), or None when the cursor is not on a word."""
     offset = offset_of(text, line, col)
     statement: list[Token] = []
-    for tok in tokenize(text, "<buffer>").tokens:
+    for tok in (lexed or tokenize(text, "<buffer>")).tokens:
         assert tok.start_pos is not None and tok.end_pos is not None
         if tok.start_pos > offset:
             return None

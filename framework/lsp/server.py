@@ -5,27 +5,39 @@ answers out. Each feature's logic lives in its own module (``diagnostics``, ``co
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from lark import Token
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path
 from pygls.workspace import TextDocument
 
 import framework
 from config_grammar.fmt import FormatError, format_text
-from config_grammar.lexer import token_span
+from config_grammar.lexer import LexResult, token_span, tokenize
 from config_grammar.tree import Span
 from framework.config.directives import DIRECTIVES
 from framework.config.models import Config
 from framework.config.rules import rule_catalog
 from framework.lsp import completion, cursor, definition, hover
 from framework.lsp.diagnostics import Placed, validate_buffer
+from framework.lsp.includers import find_includer
+from framework.lsp.plugins import RegistryFactory
+from framework.registry import HandlerRegistry
 
 log = logging.getLogger("webserv.lsp")
+
+DEBOUNCE_SECONDS = 0.15
+"""How long an edit waits for the next one before the buffer is validated: a burst of
+keystrokes is validated once, at its last version."""
 
 _SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
@@ -39,16 +51,65 @@ _ITEM_KIND = {
 }
 
 
+_ANSWERED = object()
+
+
+class ConfigProtocol(LanguageServerProtocol):
+    """pygls's protocol, except that a request whose params do not fit the LSP types (a
+    negative position) gets an InvalidParams error response instead of none at all."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcInvalidParams:
+            if "id" not in data or "method" not in data:
+                raise
+            error = JsonRpcInvalidParams(f"invalid params for {data['method']}")
+            self._send_response(data["id"], None, error.to_response_error())
+            return _ANSWERED
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
+
+
 class ConfigLanguageServer(LanguageServer):
-    """The server, plus whether the client asked it to shut down (for the exit code)."""
+    """The server and its per-document state: the pending validation of each document, the
+    handlers its last validation knew (for completion), the file that includes it, and its
+    tokens at its current version."""
 
     def __init__(self) -> None:
         super().__init__(
             "webserv",
             framework.__version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Full,
+            protocol_cls=ConfigProtocol,
         )
         self.shutdown_requested = False
+        self.registries = RegistryFactory()
+        # one thread: validations import plugins and touch sys.path, one at a time, while
+        # the event loop keeps answering completion and hover
+        self.validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
+        self.pending: dict[str, asyncio.Task[None]] = {}
+        self.handlers: dict[str, HandlerRegistry] = {}
+        self.includers: dict[str, Path | None] = {}
+        self.lexed: dict[str, tuple[int | None, LexResult]] = {}
+
+    def open_document(self, uri: str) -> TextDocument | None:
+        """The open document ``uri``; None when the client has not opened it."""
+        return self.workspace.text_documents.get(uri)
+
+    def tokens(self, doc: TextDocument) -> LexResult:
+        """The document's tokens, lexed once per version."""
+        cached = self.lexed.get(doc.uri)
+        if cached is None or cached[0] != doc.version or doc.version is None:
+            cached = (doc.version, tokenize(doc.source, "<buffer>"))
+            self.lexed[doc.uri] = cached
+        return cached[1]
+
+    def handler_registry(self, uri: str) -> HandlerRegistry:
+        """The handlers the document's last validation knew (its own plugins included)."""
+        return self.handlers.get(uri) or self.registries.new()
 
 
 def document_file(doc: TextDocument) -> tuple[str, Path]:
@@ -81,21 +142,27 @@ def server_position(doc: TextDocument, position: types.Position) -> tuple[int, i
 
 
 def lsp_diagnostic(
-    doc: TextDocument, placed: Placed, help_uris: dict[str, str]
+    ls: ConfigLanguageServer, doc: TextDocument, placed: Placed, help_uris: dict[str, str]
 ) -> types.Diagnostic:
-    """One finding as an LSP diagnostic: the rule ID as its code, the rule's docs as its link."""
+    """One finding as an LSP diagnostic: the rule ID as its code, the rule's docs as its link.
+    A finding in an included file links to its place there: in the client's units when that
+    file is open, else in code points (the server cannot know the file's UTF-16 columns
+    without reading it)."""
     d = placed.diagnostic
     href = help_uris.get(d.rule)
     related = None
     if placed.origin is not None:
         origin = placed.origin
-        location = types.Location(
-            uri=from_fs_path(os.path.abspath(origin.file)) or origin.file,
-            range=types.Range(
+        uri = from_fs_path(os.path.abspath(origin.file)) or origin.file
+        included = ls.open_document(uri)
+        if included is not None:
+            where = to_range(included, origin)
+        else:
+            where = types.Range(
                 start=types.Position(line=origin.line - 1, character=origin.col - 1),
                 end=types.Position(line=origin.end_line - 1, character=origin.end_col - 1),
-            ),
-        )
+            )
+        location = types.Location(uri=uri, range=where)
         related = [types.DiagnosticRelatedInformation(location=location, message=d.message)]
     return types.Diagnostic(
         range=to_range(doc, placed.span),
@@ -116,24 +183,66 @@ def _help_uris() -> dict[str, str]:
         return {}
 
 
-def publish(ls: ConfigLanguageServer, uri: str) -> None:
-    """Validate the buffer of ``uri`` and publish what was found in it."""
-    doc = ls.workspace.get_text_document(uri)
+def schedule_validation(ls: ConfigLanguageServer, uri: str, delay: float) -> None:
+    """Validate ``uri`` after ``delay`` seconds, replacing a validation still waiting."""
+    waiting = ls.pending.pop(uri, None)
+    if waiting is not None:
+        waiting.cancel()
+    ls.pending[uri] = asyncio.ensure_future(_validate_later(ls, uri, delay))
+
+
+async def _validate_later(ls: ConfigLanguageServer, uri: str, delay: float) -> None:
+    await asyncio.sleep(delay)
+    doc = ls.open_document(uri)
+    if doc is None:
+        return
+    version = doc.version
     filename, base_dir = document_file(doc)
-    help_uris = _help_uris()
-    found = [
-        lsp_diagnostic(doc, p, help_uris) for p in validate_buffer(doc.source, filename, base_dir)
-    ]
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=doc.version)
+    includer = _includer(ls, doc)
+    registry = ls.registries.new()
+    loop = asyncio.get_running_loop()
+    placed = await loop.run_in_executor(
+        ls.validator, validate_buffer, doc.source, filename, base_dir, registry, includer
     )
+    current = ls.open_document(uri)
+    if current is None or current.version != version:
+        return  # closed, or changed meanwhile: that change scheduled its own validation
+    ls.handlers[uri] = registry
+    help_uris = _help_uris()
+    found = [lsp_diagnostic(ls, current, p, help_uris) for p in placed]
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=version)
+    )
+    if ls.pending.get(uri) is asyncio.current_task():
+        del ls.pending[uri]
+
+
+def _includer(ls: ConfigLanguageServer, doc: TextDocument) -> tuple[Path, str] | None:
+    """The file that includes ``doc`` and its text (its buffer when open), looked for once
+    per open or save."""
+    if not doc.path:
+        return None
+    if doc.uri not in ls.includers:
+        others = [
+            (Path(d.path), d.source)
+            for d in list(ls.workspace.text_documents.values())
+            if d.uri != doc.uri and d.path
+        ]
+        ls.includers[doc.uri] = find_includer(Path(doc.path), others)
+    path = ls.includers[doc.uri]
+    if path is None:
+        return None
+    opened = ls.open_document(from_fs_path(str(path)) or "")
+    if opened is not None:
+        return path, opened.source
+    try:
+        return path, path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def build_server() -> ConfigLanguageServer:
     """A language server with every feature registered."""
-    import handlers  # noqa: F401  (registers the built-in handlers, for handler completion)
-    from framework.registry import registry
-
     server = ConfigLanguageServer()
 
     @server.feature(types.SHUTDOWN)
@@ -142,19 +251,26 @@ def build_server() -> ConfigLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ConfigLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+        ls.includers.pop(params.text_document.uri, None)
+        schedule_validation(ls, params.text_document.uri, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ConfigLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+        schedule_validation(ls, params.text_document.uri, DEBOUNCE_SECONDS)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: ConfigLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)  # an included file may have changed
+        ls.includers.pop(params.text_document.uri, None)  # the includes may have changed
+        schedule_validation(ls, params.text_document.uri, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ConfigLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        waiting = ls.pending.pop(uri, None)
+        if waiting is not None:
+            waiting.cancel()
+        for state in (ls.handlers, ls.includers, ls.lexed):
+            state.pop(uri, None)
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
         )
@@ -163,9 +279,12 @@ def build_server() -> ConfigLanguageServer:
         types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" "])
     )
     def complete(ls: ConfigLanguageServer, params: types.CompletionParams) -> types.CompletionList:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc = ls.open_document(params.text_document.uri)
+        if doc is None:
+            return types.CompletionList(is_incomplete=False, items=[])
         line, col = server_position(doc, params.position)
-        where = cursor.cursor_at(doc.source, line, col)
+        where = cursor.cursor_at(doc.source, line, col, ls.tokens(doc))
+        registry = ls.handler_registry(doc.uri)
         found = completion.suggestions(where, registry) if where is not None else []
         items = [
             types.CompletionItem(
@@ -180,13 +299,15 @@ def build_server() -> ConfigLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: ConfigLanguageServer, params: types.HoverParams) -> types.Hover | None:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc = ls.open_document(params.text_document.uri)
+        if doc is None:
+            return None
         line, col = server_position(doc, params.position)
-        found = cursor.token_at(doc.source, line, col)
+        found = cursor.token_at(doc.source, line, col, ls.tokens(doc))
         if found is None or found[1]:  # only a directive name has docs
             return None
         token, _ = found
-        row = DIRECTIVES.get(token.value)
+        row = DIRECTIVES.get(cursor.unquote(token))  # "root" names root too
         if row is None:
             return None
         content = types.MarkupContent(
@@ -198,18 +319,20 @@ def build_server() -> ConfigLanguageServer:
     def goto_definition(
         ls: ConfigLanguageServer, params: types.DefinitionParams
     ) -> list[types.Location] | None:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc = ls.open_document(params.text_document.uri)
+        if doc is None:
+            return None
         line, col = server_position(doc, params.position)
-        found = cursor.token_at(doc.source, line, col)
+        found = cursor.token_at(doc.source, line, col, ls.tokens(doc))
         if found is None or not found[1]:
             return None
         token, before = found
         filename, base_dir = document_file(doc)
         value = cursor.unquote(token)
-        if before[0].value == "include":
+        if cursor.unquote(before[0]) == "include":
             paths = definition.include_targets(value, base_dir)
-        elif before[0].value == "error_page" and len(before) >= 2:
-            config = _built_config(doc, filename, base_dir)
+        elif cursor.unquote(before[0]) == "error_page" and len(before) >= 2:
+            config = _built_config(ls, doc, filename, base_dir)
             if config is None:
                 return None
             paths = definition.error_page_targets(config, value, filename, line + 1)
@@ -225,7 +348,9 @@ def build_server() -> ConfigLanguageServer:
     def formatting(
         ls: ConfigLanguageServer, params: types.DocumentFormattingParams
     ) -> list[types.TextEdit] | None:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc = ls.open_document(params.text_document.uri)
+        if doc is None:
+            return None
         try:
             formatted = format_text(doc.source, document_file(doc)[0])
         except FormatError:
@@ -249,15 +374,22 @@ def _whole(doc: TextDocument) -> types.Range:
     return types.Range(start=types.Position(line=0, character=0), end=end)
 
 
-def _built_config(doc: TextDocument, filename: str, base_dir: Path) -> Config | None:
+def _built_config(
+    ls: ConfigLanguageServer, doc: TextDocument, filename: str, base_dir: Path
+) -> Config | None:
     """The config the buffer builds (without filesystem checks); None when it has errors."""
     from config_grammar.parser import parse_text
     from framework.config.build import build_config
+    from framework.lsp.diagnostics import without_unfinished_load_modules
 
     try:
         parsed = parse_text(doc.source, filename, base_dir=base_dir)
         config, _ = build_config(
-            parsed.nodes, base_dir=base_dir, check_fs=False, diagnostics=list(parsed.diagnostics)
+            without_unfinished_load_modules(parsed.nodes, parsed.diagnostics),
+            base_dir=base_dir,
+            check_fs=False,
+            registry=ls.registries.new(),
+            diagnostics=list(parsed.diagnostics),
         )
     except Exception:
         log.exception("cannot build the config for go-to-definition")
