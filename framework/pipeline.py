@@ -235,16 +235,35 @@ def _iter_locations(server: ServerConfig) -> Iterator[LocationConfig]:
 
 
 class HandlerStartupError(Exception):
-    """A handler's ``startup()`` raised. The message is one line naming the handler and
-    where it is enabled (``FILE:LINE:COL: handler "NAME": startup() failed: Error: why``);
-    the handler's exception is the ``__cause__``."""
+    """A handler's ``startup()`` (or its ``__init__``) raised. The message is one line naming
+    the handler and where it is enabled (``FILE:LINE:COL: handler "NAME": startup() failed:
+    Error: why``), a multi-line reason folded into it; the handler's exception is the
+    ``__cause__``."""
 
-    def __init__(self, handler: Handler, span: Span | None, exc: BaseException) -> None:
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    def __init__(
+        self, name: str | None, span: Span | None, exc: BaseException, hook: str = "startup()"
+    ) -> None:
         where = f"{span}: " if span is not None else ""
-        super().__init__(f'{where}handler "{handler.name}": startup() failed: {reason}')
-        self.handler = handler
+        super().__init__(f'{where}handler "{name}": {hook} failed: {one_line_reason(exc)}')
+        self.name = name
         self.span = span
+
+
+def one_line_reason(exc: BaseException) -> str:
+    """``Type: message`` on one line: the lines of a multi-line message joined by " / "."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {' / '.join(lines)}" if lines else type(exc).__name__
+
+
+def _genuine_cancel(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server cancelling the running task (not a plugin raising
+    ``CancelledError`` itself), or a generator being closed: those propagate."""
+    if isinstance(exc, GeneratorExit):
+        return True
+    if not isinstance(exc, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 class Application:
@@ -278,7 +297,10 @@ class Application:
             if cls is None:
                 raise RuntimeError(f'unknown handler "{spec.name}"')
             settings = spec.settings if spec.settings is not None else cls.Settings()
-            handler = cls(settings, location)
+            try:
+                handler = cls(settings, location)
+            except (Exception, SystemExit) as exc:  # a plugin bug: located, one line
+                raise HandlerStartupError(spec.name, spec.span, exc, "__init__()") from exc
             if spec.span is not None:
                 self._spans[id(handler)] = spec.span
             chain.append(handler)
@@ -288,18 +310,23 @@ class Application:
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def startup(self) -> None:
-        """Run every handler's ``startup`` hook. When one raises, the handlers already
-        started are shut down and ``HandlerStartupError`` is raised."""
+        """Run every handler's ``startup`` hook. When one raises -- anything, ``SystemExit``,
+        ``KeyboardInterrupt`` or its own ``CancelledError`` included (the server's signals
+        are handled by the loop, not raised) -- the handlers already started are shut down
+        and ``HandlerStartupError`` is raised."""
         for started, handler in enumerate(self._handlers):
             try:
                 await handler.startup()
-            except Exception as exc:
+            except BaseException as exc:
+                if _genuine_cancel(exc):
+                    raise
                 for done in reversed(self._handlers[:started]):
                     try:
                         await done.shutdown()
                     except Exception:  # noqa: BLE001
                         error_log.exception("shutdown of handler %s failed", done.name)
-                raise HandlerStartupError(handler, self._spans.get(id(handler)), exc) from exc
+                span = self._spans.get(id(handler))
+                raise HandlerStartupError(handler.name, span, exc) from exc
 
     async def shutdown(self) -> None:
         """Run every handler's ``shutdown`` hook (errors are logged) and flush the logs."""

@@ -410,7 +410,11 @@ class Server:
         except TlsSetupError as exc:
             error_log.error("reload: %s; keeping the current configuration", exc)
             return
-        app = Application(config)
+        try:
+            app = Application(config)
+        except HandlerStartupError as exc:  # a handler's __init__ raised
+            error_log.error("reload: %s; keeping the current configuration", exc)
+            return
         try:
             await app.startup()
         except HandlerStartupError as exc:
@@ -548,7 +552,10 @@ def _serve(
     try:
         app = Application(config)
     except Exception as exc:  # noqa: BLE001 - e.g. a plugin failing to construct
-        print(f"webserv: cannot start: {exc}", file=sys.stderr)
+        # HandlerStartupError names the handler and its line; one write, so the lines of
+        # several workers failing alike do not interleave
+        sys.stderr.write(f"webserv: cannot start: {exc}\n")
+        sys.stderr.flush()
         return EXIT_CONFIG
     transports: Transports | None = None
     if privileges.applies(config):
