@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "config", nargs="?", metavar="CONFIG", help="also the handlers its load_module lines add"
     )
+    schema.add_argument("--prefix", type=_directory, metavar="DIR", help=_PREFIX_HELP)
 
     sub.add_parser("lsp", help="run the config language server on stdin/stdout (for editors)")
 
