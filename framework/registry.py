@@ -43,6 +43,16 @@ class RegistryError(Exception):
     """A handler could not be registered (name clash, bad module, bad entry point)."""
 
 
+class HandlerInvalid(RegistryError):
+    """A handler class is malformed (no or an invalid name, ``Settings`` not a settings
+    model, ``handle`` not ``async def``, ``check`` not a classmethod): a bug of the plugin,
+    not a clash. ``names`` are the handler names it would have registered."""
+
+    def __init__(self, message: str, names: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.names: tuple[str, ...] = tuple(names)
+
+
 class ModuleLoadError(ImportError):
     """``load_module`` could not import the module; the message says why, without repeating
     the module name (callers prefix it: ``cannot load module "x": ...``)."""
@@ -166,14 +176,15 @@ class HandlerRegistry:
         same class twice is harmless (a reload imports the same module again).
         """
         if not (inspect.isclass(cls) and issubclass(cls, Handler)):
-            raise RegistryError(f"{cls!r} is not a Handler subclass")
+            raise HandlerInvalid(f"{cls!r} is not a Handler subclass")
         name = cls.name
         if not name:
-            raise RegistryError(f'{_describe(cls)} has no "name"')
+            raise HandlerInvalid(f'{_describe(cls)} has no "name"')
         if not isinstance(name, str) or not _NAME.match(name):
-            raise RegistryError(
+            raise HandlerInvalid(
                 f'{_describe(cls)}: invalid handler name "{name}" '
-                "(lower-case letters, digits and '_', starting with a letter)"
+                "(lower-case letters, digits and '_', starting with a letter)",
+                [name] if isinstance(name, str) else [],
             )
         if name in reserved:
             raise RegistryError(
@@ -182,11 +193,13 @@ class HandlerRegistry:
             )
         settings = getattr(cls, "Settings", None)
         if not (inspect.isclass(settings) and issubclass(settings, BaseModel)):
-            raise RegistryError(f"{_describe(cls)}.Settings must subclass Handler.Settings")
+            raise HandlerInvalid(
+                f"{_describe(cls)}.Settings must subclass Handler.Settings", [name]
+            )
         if not inspect.iscoroutinefunction(cls.handle):
-            raise RegistryError(f"{_describe(cls)}.handle must be 'async def'")
+            raise HandlerInvalid(f"{_describe(cls)}.handle must be 'async def'", [name])
         if not isinstance(inspect.getattr_static(cls, "check"), (classmethod, staticmethod)):
-            raise RegistryError(f"{_describe(cls)}.check must be a @classmethod")
+            raise HandlerInvalid(f"{_describe(cls)}.check must be a @classmethod", [name])
         existing = self._handlers.get(name)
         if existing is not None and existing is not cls and _describe(existing) != _describe(cls):
             raise RegistryError(
@@ -258,13 +271,22 @@ class HandlerRegistry:
         """Register the named Handler subclasses defined in ``module`` or its submodules."""
         prefix = module.__name__ + "."
         names = []
+        invalid: list[HandlerInvalid] = []  # reported together, after the valid ones register
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if not issubclass(obj, Handler) or obj is Handler or not obj.__dict__.get("name"):
                 continue
             if obj.__module__ != module.__name__ and not obj.__module__.startswith(prefix):
                 continue  # imported from elsewhere; registered by its own module
-            self.register(obj, reserved=reserved)
+            try:
+                self.register(obj, reserved=reserved)
+            except HandlerInvalid as exc:
+                invalid.append(exc)
+                continue
             names.append(obj.__dict__["name"])
+        if invalid:
+            raise HandlerInvalid(
+                "; ".join(str(e) for e in invalid), [n for e in invalid for n in e.names]
+            )
         return names
 
     def load_entry_points(self, *, reserved: Iterable[str] | None = None) -> list[str]:

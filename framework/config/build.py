@@ -36,6 +36,7 @@ from framework.config.nginx_directives import nginx_advice
 from framework.config.plugin_checks import run_check
 from framework.config.values import ValueProblem, compile_regex, joined_unit_suggestion
 from framework.registry import (
+    HandlerInvalid,
     HandlerRegistry,
     RegistryError,
     ReservedModuleError,
@@ -225,6 +226,7 @@ class ConfigBuilder:
         self.registry = registry
         self.base_dir = base_dir
         self.check_fs = check_fs  # False under --no-fs: handlers' checks skip the filesystem
+        self.invalid_handlers: set[str] = set()  # reported at load_module: no unknown-handler
         self.ctx = ParseContext(base_dir)
         self.diagnostics: list[Diagnostic] = []
         self.accepted: set[int] = set()  # id() of every directive that passed validation
@@ -463,6 +465,9 @@ class ConfigBuilder:
             name = d.args[0].value
             try:
                 self.registry.load_module(name, reserved=reserved, search_paths=[self.base_dir])
+            except HandlerInvalid as exc:
+                self.error("handler-invalid", str(exc), d.args[0].span, None, d)
+                self.invalid_handlers.update(exc.names)
             except RegistryError as exc:
                 self.error("handler-name-clash", str(exc), d.args[0].span, None, d)
             except (Exception, SystemExit) as exc:  # any import-time failure: a config error
@@ -487,6 +492,8 @@ class ConfigBuilder:
     def handler_spec(self, d: Directive) -> HandlerSpec | None:
         name = d.args[0].value
         cls = self.registry.get(name)
+        if cls is None and name in self.invalid_handlers:
+            return None
         if cls is None:
             installed = self.registry.names()
             close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)

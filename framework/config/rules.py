@@ -110,6 +110,7 @@ _CORE: dict[str, tuple[Severity, str]] = {
     # handlers and plugins
     "unknown-handler": ("error", "a handler name no installed plugin provides"),
     "handler-name-clash": ("error", "two handlers with one name, or an unloadable one"),
+    "handler-invalid": ("error", "a malformed handler class (bad name, sync handle, ...)"),
     "unknown-handler-setting": ("error", "a setting the handler does not declare"),
     "invalid-handler-setting": ("error", "a handler setting whose value does not validate"),
     "duplicate-setting": ("warning", "a handler setting given twice"),
