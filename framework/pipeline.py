@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from config_grammar.tree import Span
 from framework.config.models import Config, LocationConfig, ServerConfig
+from framework.config.plugin_checks import one_line_reason
 from framework.handler import Handler
 from framework.http.errorpage import ErrorResponse, builtin_error_response
 from framework.http.errors import HTTPError, InternalRedirect
@@ -247,12 +248,6 @@ class HandlerStartupError(Exception):
         super().__init__(f'{where}handler "{name}": {hook} failed: {one_line_reason(exc)}')
         self.name = name
         self.span = span
-
-
-def one_line_reason(exc: BaseException) -> str:
-    """``Type: message`` on one line: the lines of a multi-line message joined by " / "."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {' / '.join(lines)}" if lines else type(exc).__name__
 
 
 def _genuine_cancel(exc: BaseException) -> bool:

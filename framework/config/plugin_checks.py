@@ -94,6 +94,13 @@ class CheckContext:
         return node
 
 
+def one_line_reason(exc: BaseException) -> str:
+    """``Type: message`` on one line, for a plugin's exception in a one-line report: the
+    lines of a multi-line message are joined by " / "."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {' / '.join(lines)}" if lines else type(exc).__name__
+
+
 def run_check(
     cls: type[Handler[Any]],
     settings: Any,
@@ -114,7 +121,7 @@ def run_check(
         if wrong is not None:
             raise TypeError(f"it yielded {type(wrong).__name__}, not a Diagnostic")
     except Exception as exc:  # noqa: BLE001 - a plugin bug is a diagnostic, never a traceback
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        reason = one_line_reason(exc)
         return [
             Diagnostic(
                 "error",

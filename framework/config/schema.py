@@ -14,11 +14,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config_grammar.diagnostics import Diagnostic
 from framework.config.directives import DIRECTIVES, DirectiveSpec
 from framework.registry import HandlerRegistry
+
+if TYPE_CHECKING:
+    from framework.handler import Handler
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _REPEATABLE = {"listen", "server_name", "index", "error_page", "cgi", "load_module", "include"}
@@ -85,13 +88,34 @@ def _block_schema(kind: str, title: str) -> dict[str, Any]:
     }
 
 
-def _handler_schemas(registry: HandlerRegistry, defs: dict[str, Any]) -> list[dict[str, Any]]:
+def _settings_schema(name: str, cls: type[Handler[Any]], notes: list[str] | None) -> dict[str, Any]:
+    """The JSON Schema of ``cls.Settings``; when pydantic cannot make one (a field of a type
+    with none, ``arbitrary_types_allowed``), a permissive ``{}`` saying why, and a note."""
+    try:
+        return cls.Settings.model_json_schema(ref_template=f"#/$defs/handler.{name}.{{model}}")
+    except Exception as exc:  # noqa: BLE001 - PydanticInvalidForJsonSchema, or a plugin's own
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        if notes is not None:
+            notes.append(
+                f'handler "{name}": its settings have no JSON schema ({reason}); '
+                "any settings are allowed for it in the schema"
+            )
+        return {
+            "description": f"no JSON schema for these settings ({reason}): any are allowed here; "
+            "validate-config checks them"
+        }
+
+
+def _handler_schemas(
+    registry: HandlerRegistry, defs: dict[str, Any], notes: list[str] | None = None
+) -> list[dict[str, Any]]:
     variants = []
     for name in registry.names():
         cls = registry.get(name)
         if cls is None:
             continue
-        settings = cls.Settings.model_json_schema(ref_template=f"#/$defs/handler.{name}.{{model}}")
+        settings = _settings_schema(name, cls, notes)
         for sub_name, sub in settings.pop("$defs", {}).items():
             defs[f"handler.{name}.{sub_name}"] = sub
         defs[f"handler.{name}"] = settings
@@ -110,9 +134,10 @@ def _handler_schemas(registry: HandlerRegistry, defs: dict[str, Any]) -> list[di
     return variants
 
 
-def config_schema(registry: HandlerRegistry) -> dict[str, Any]:
+def config_schema(registry: HandlerRegistry, notes: list[str] | None = None) -> dict[str, Any]:
     """The JSON Schema of the configuration, including every registered handler's settings
-    (built-in handlers and installed entry-point plugins are loaded first)."""
+    (built-in handlers and installed entry-point plugins are loaded first). A handler whose
+    settings have no JSON schema gets a permissive one, and a line appended to ``notes``."""
     import handlers  # noqa: F401  (registers the built-in handlers)
 
     try:
@@ -124,7 +149,7 @@ def config_schema(registry: HandlerRegistry) -> dict[str, Any]:
         "server": _block_schema("server", "server block"),
         "location": _block_schema("location", "location block"),
     }
-    variants = _handler_schemas(registry, defs)
+    variants = _handler_schemas(registry, defs, notes)
     defs["handler"] = {"oneOf": variants} if variants else {"not": {}}
     return {
         "$schema": SCHEMA_DIALECT,
@@ -137,7 +162,13 @@ def config_schema(registry: HandlerRegistry) -> dict[str, Any]:
 
 
 _MODULE_RULES = frozenset(
-    {"unreadable-file", "load-module-failed", "handler-name-clash", "shadowed-package"}
+    {
+        "unreadable-file",
+        "load-module-failed",
+        "handler-name-clash",
+        "handler-invalid",
+        "shadowed-package",
+    }
 )
 """The diagnostics that mean CONFIG's handlers could not all be loaded."""
 
@@ -155,7 +186,11 @@ def command_schema(args: argparse.Namespace) -> int:
         problems = _load_modules_of(Path(config), getattr(args, "prefix", None))
         if problems is not None:
             return 1
-    print(json.dumps(config_schema(registry), indent=2))
+    notes: list[str] = []
+    schema = config_schema(registry, notes)
+    for note in notes:
+        print(f"webserv schema: note: {note}", file=sys.stderr)
+    print(json.dumps(schema, indent=2))
     return 0
 
 

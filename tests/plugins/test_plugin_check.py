@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from framework.handler import Handler
-from framework.registry import HandlerRegistry, RegistryError
+from framework.registry import HandlerInvalid, HandlerRegistry
 
 PLUGIN = """
 from framework import ConfigPath, Handler, HandlerSettings
@@ -236,5 +236,44 @@ def test_a_check_written_as_an_instance_method_is_refused_at_registration():
         def check(self, settings, ctx):  # type: ignore[override]
             return ()
 
-    with pytest.raises(RegistryError, match=r"Wrong\.check must be a @classmethod"):
+    with pytest.raises(HandlerInvalid, match=r"Wrong\.check must be a @classmethod") as info:
         HandlerRegistry().register(Wrong)
+    assert info.value.names == ("wrong_check",)
+
+
+WRONG_PLUGIN = """
+from framework import Handler
+
+
+class Plain(Handler):
+    name = "plainchk"
+
+    def check(self, settings, ctx):
+        return ()
+
+
+class Fine(Handler):
+    name = "finechk"
+"""
+
+
+def test_an_instance_method_check_is_handler_invalid_once_without_cascade(tmp_path):
+    """Its own rule at the load_module line, not handler-name-clash; its ``handler`` line
+    is not reported again as unknown, and the module's valid handler still registers."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "wrongplugin.py").write_text(WRONG_PLUGIN)
+    (conf / "site.conf").write_text(
+        "load_module wrongplugin;\n"
+        "server { location / { handler plainchk; } location /f/ { handler finechk; } }\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "framework", "validate-config", "--format", "json",
+         str(conf / "site.conf")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    [d] = json.loads(proc.stdout)
+    assert d["rule"] == "handler-invalid"
+    assert d["message"] == "wrongplugin.Plain.check must be a @classmethod"
+    assert (d["line"], d["col"]) == (1, 13)

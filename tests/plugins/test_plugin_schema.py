@@ -100,3 +100,67 @@ def test_loading_the_plugin_writes_no_bytecode_next_to_it(tmp_path):
     config = site(tmp_path, "load_module bannerplugin;\n")
     assert schema(tmp_path / "elsewhere", str(config)).returncode == 0
     assert not (config.parent / "__pycache__").exists()
+
+
+OPAQUE_PLUGIN = '''
+from pydantic import ConfigDict
+from framework import ConfigPath, Handler, HandlerSettings
+
+
+class Opaque:
+    pass
+
+
+class WeirdSettings(HandlerSettings):
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", frozen=True)
+    template: ConfigPath = "t.html"
+    hook: Opaque | None = None
+
+
+class Weird(Handler[WeirdSettings]):
+    """Has a setting of a type with no JSON schema."""
+    name = "weird"
+'''
+
+
+def test_settings_with_no_json_schema_are_permissive_with_a_note_not_a_crash(tmp_path):
+    config = site(tmp_path, "load_module weirdplugin;\nload_module bannerplugin;\n")
+    (config.parent / "weirdplugin.py").write_text(OPAQUE_PLUGIN)
+    proc = schema(tmp_path / "elsewhere", str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    [note] = proc.stderr.splitlines()
+    assert note.startswith('webserv schema: note: handler "weird": its settings have no JSON')
+    assert "PydanticInvalidForJsonSchema" in note
+    defs = json.loads(proc.stdout)["$defs"]
+    weird = defs["handler.weird"]
+    assert set(weird) == {"description"}  # no constraint: any settings validate
+    assert weird["description"].startswith("no JSON schema for these settings")
+    names = [v["properties"]["name"]["const"] for v in defs["handler"]["oneOf"]]
+    assert {"weird", "banner", "static"} <= set(names)
+    assert defs["handler.banner"]["required"] == ["text"]  # the others are unaffected
+
+
+def test_prefix_is_where_the_configs_modules_are_found(tmp_path):
+    """``schema --prefix DIR`` loads CONFIG's modules as ``validate-config --prefix`` does."""
+    config = site(tmp_path, "load_module bannerplugin;\n")
+    prefix = tmp_path / "prefix"
+    prefix.mkdir()
+    (config.parent / "bannerplugin.py").rename(prefix / "bannerplugin.py")
+    without = schema(tmp_path / "elsewhere", str(config))
+    assert without.returncode == 1 and "error[load-module-failed]" in without.stderr
+    proc = schema(tmp_path / "elsewhere", "--prefix", str(prefix), str(config))
+    assert proc.returncode == 0, proc.stderr
+    assert "handler.banner" in json.loads(proc.stdout)["$defs"]
+    bad = schema(tmp_path / "elsewhere", "--prefix", str(tmp_path / "nope"), str(config))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_malformed_handler_class_withholds_the_schema(tmp_path):
+    config = site(tmp_path, "load_module syncplugin;\n")
+    sync = "from framework import Handler\nclass S(Handler):\n    name = 's'\n"
+    sync += "    def handle(self, request, call_next):\n        return None\n"
+    (config.parent / "syncplugin.py").write_text(sync)
+    proc = schema(tmp_path / "elsewhere", str(config))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "error[handler-invalid]" in proc.stderr and "must be 'async def'" in proc.stderr
