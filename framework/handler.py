@@ -15,8 +15,9 @@ response it gets back (a *wrapping* handler)::
             response.headers["X-Stamp"] = self.settings.value
             return response
 
-A path setting typed ``ConfigPath`` is resolved against the config file's directory, and a
-handler may check its settings further when the configuration is validated (``check``).
+A path setting typed ``ConfigPath`` is resolved against the config file's directory (its
+default too: ``template: ConfigPath = "page.html"``), and a handler may check its settings
+further when the configuration is validated (``check``).
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ class Handler(Generic[SettingsT]):
     loaded, with the validated settings and the location's effective configuration;
     ``startup``/``shutdown`` run with the worker. An exception raised by ``handle``
     becomes a 500 response (logged with its traceback); raise ``HTTPError`` for another
-    status. An exception raised by ``startup`` stops ``webserv run`` (exit 1) with one
-    line naming the handler and its ``handler NAME`` line; on reload the running
-    configuration is kept.
+    status. An exception raised by ``startup`` or ``__init__`` (``SystemExit`` included)
+    stops ``webserv run`` (exit 1) with one line naming the handler and its ``handler NAME``
+    line; on reload the running configuration is kept.
 
     Validation has two steps: pydantic validates ``Settings`` (types, required settings,
     field validators), then the optional classmethod ``check(settings, ctx)`` makes the
