@@ -10,9 +10,11 @@
   rejects an unknown variable there) or takes it literally too (``error_log``, ``pid``,
   ``default_type``, ``ssl_dhparam``, header names, map keys...). Directives whose values
   cannot hold a ``$`` (``listen``, sizes, times, ``charset``) reject it when they are parsed.
-- ``unknown-variable`` (error): a ``$name`` that no one defines, in an argument that expands
-  variables. nginx refuses to start (``[emerg] unknown "name" variable``); webserv would
-  send the text as written.
+- ``unknown-variable`` (error): a ``$name`` that webserv does not define, in an argument that
+  expands variables; webserv would send the text as written. For a name nobody defines nginx
+  refuses to start too (``[emerg] unknown "name" variable``); for one of nginx's own
+  variables webserv does not provide (``NGINX_ONLY``: ``$request_id``, ``$hostname``...) the
+  message says so.
 - ``variable-cycle`` (error): ``map`` variables whose values name each other; each request
   that uses them is answered 500, as in nginx ("cycle while evaluating variable").
 """
@@ -173,9 +175,15 @@ def _findings(ctx: LintContext, unknown: bool) -> Iterator[Diagnostic]:
                     break
                 name = match.group(1) or match.group(2)
                 if not _known(name, defined):
+                    message = f'unknown "{name}" variable in "{d.name}" directive'
+                    if name in NGINX_ONLY or name.startswith(NGINX_ONLY_PREFIXES):
+                        message = (
+                            f'"${name}" in "{d.name}" is an nginx variable webserv does not '
+                            "provide: the text would be sent as written"
+                        )
                     yield warn(
                         "unknown-variable",
-                        f'unknown "{name}" variable in "{d.name}" directive',
+                        message,
                         d,
                         _span_of(arg, match),
                         _UNKNOWN_HINT,
@@ -238,6 +246,29 @@ def _cycle_from(start: str, refs: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# nginx's own variables (1.22 with its usual modules; each accepted by its ``nginx -t``) that
+# webserv does not provide
+_NGINX_NAMES = """binary_remote_addr proxy_protocol_addr proxy_protocol_port
+    proxy_protocol_server_addr
+    proxy_protocol_server_port https request document_root realpath_root request_filename
+    bytes_sent body_bytes_sent pipe request_completion request_body request_body_file
+    request_length request_time request_id limit_rate connection connection_requests
+    connection_time nginx_version hostname pid msec time_iso8601 time_local tcpinfo_rtt
+    tcpinfo_rttvar tcpinfo_snd_cwnd tcpinfo_rcv_space realip_remote_addr realip_remote_port
+    upstream_addr upstream_status upstream_response_time upstream_connect_time
+    upstream_header_time upstream_response_length upstream_bytes_received upstream_bytes_sent
+    upstream_cache_status proxy_internal_body_length proxy_internal_chunked ssl_protocol
+    ssl_cipher ssl_ciphers ssl_curve ssl_curves ssl_session_id ssl_session_reused
+    ssl_early_data ssl_server_name ssl_alpn_protocol ssl_client_cert ssl_client_raw_cert
+    ssl_client_escaped_cert ssl_client_s_dn ssl_client_i_dn ssl_client_s_dn_legacy
+    ssl_client_i_dn_legacy ssl_client_serial ssl_client_fingerprint ssl_client_verify
+    ssl_client_v_start ssl_client_v_end ssl_client_v_remain gzip_ratio limit_req_status
+    limit_conn_status invalid_referer date_local date_gmt fastcgi_script_name
+    fastcgi_path_info http2 uid_got uid_set uid_reset modern_browser ancient_browser msie
+    secure_link secure_link_expires"""
+NGINX_ONLY = frozenset(_NGINX_NAMES.split()) - KNOWN_VARIABLES
+NGINX_ONLY_PREFIXES = ("sent_trailer_", "upstream_http_", "upstream_cookie_", "upstream_trailer_")
+
 _UNKNOWN_HINT = (
     "webserv knows "
     + ", ".join(f"${v}" for v in sorted(KNOWN_VARIABLES) if not v.isdigit())
@@ -253,7 +284,8 @@ RULES: list[LintRule] = [
     ),
     LintRule(
         "unknown-variable",
-        "an unknown $variable where variables are expanded (error: nginx refuses it)",
+        "a $variable webserv does not define where variables are expanded (error: it would be "
+        "sent as written)",
         check_unknown,
         severity="error",
     ),

@@ -41,6 +41,20 @@ def test_unknown_variable_where_variables_expand_is_an_error(load):
     assert "$request_uri" in diag.hint
 
 
+def test_nginx_variables_webserv_does_not_provide_say_so(load):
+    text = (
+        "server {\n  add_header X-Id $request_id;\n  add_header X-Up $upstream_http_x_a;\n"
+        '  return 200 "$time_iso8601 $realpath_root $hostnam";\n}\n'
+    )
+    diags = found(load(text), "unknown-variable")
+    assert [d.severity for d in diags] == ["error"] * 5
+    by_name = {d.message.split('"')[1]: d.message for d in diags}
+    for name in ("$request_id", "$upstream_http_x_a", "$time_iso8601", "$realpath_root"):
+        assert "is an nginx variable webserv does not provide" in by_name[name], by_name
+    # a name nginx does not know either keeps the plain wording
+    assert by_name["hostnam"] == 'unknown "hostnam" variable in "return" directive'
+
+
 def test_known_names_prefixes_captures_and_maps_are_fine(load):
     text = (
         "map $uri $section { ~^/(?<top>\\w+)/ $top; default none; }\n"
