@@ -19,7 +19,7 @@ from dataclasses import dataclass
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 
 # One piece of an argument: an escape pair, the start of a `${...}` reference (its end is
-# found by `_reference_end`, as references nest), a run of plain text, or a lone `$`.
+# found by `reference_end`, as references nest), a run of plain text, or a lone `$`.
 _PIECE = re.compile(r"\\[\s\S]|\$\{|[^\\$]+|\$|\\")
 _BRACE = re.compile(r"\$\{|\}")
 _REFERENCE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?")
@@ -53,7 +53,7 @@ def expand(
         piece = m[0]
         pos = m.end()
         if piece == "${":
-            pos, closed = _reference_end(body, pos)
+            pos, closed = reference_end(body, pos)
             piece = body[m.start() : pos]
             if env is not None:
                 value, more = _resolve(piece, closed, env, offset + m.start())
@@ -67,7 +67,7 @@ def expand(
     return "".join(out), problems
 
 
-def _reference_end(body: str, pos: int) -> tuple[int, bool]:
+def reference_end(body: str, pos: int) -> tuple[int, bool]:
     """Where the reference whose ``${`` ends at ``pos`` ends (after its matching ``}``, or at
     the end of ``body``), and whether it is closed."""
     depth = 1

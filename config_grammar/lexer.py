@@ -21,6 +21,7 @@ from lark import Lark, Token
 from lark.lexer import Lexer
 
 from config_grammar.diagnostics import Diagnostic
+from config_grammar.expand import reference_end
 from config_grammar.tree import Span
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
@@ -115,6 +116,10 @@ def tokenize(text: str, filename: str) -> LexResult:
                     tok = make_token("REFUSED", renderable(value), pos, line, col)
                 elif kind == "BAD":
                     result.diagnostics.append(_bad_token_diagnostic(filename, tok))
+                elif kind == "WORD" and (split := _split_reference(text, pos, value)):
+                    value, where = split
+                    tok = make_token("REFUSED", value, pos, line, col)
+                    result.diagnostics.append(_split_reference_diagnostic(filename, tok, where))
                 result.tokens.append(tok)
         newlines = value.count("\n")
         if newlines:
@@ -133,6 +138,77 @@ def _runaway_string(m: re.Match[str], text: str) -> bool:
         return False
     end = m.end()
     return end < len(text) and not text[end].isspace() and text[end] not in ";{}"
+
+
+#: How deep ``${...}`` references may nest in a bare word (the WORD terminal's limit).
+MAX_BARE_REFERENCE_DEPTH = 3
+_REFERENCE_TOKEN = re.compile(r"\$\{|\}|[;\n]")
+_DEFAULTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:-")
+_ENDS_DIRECTIVE = re.compile(r"[ \t]*;")
+
+
+def _split_reference(text: str, pos: int, word: str) -> tuple[str, tuple[int, int, bool]] | None:
+    """A bare word cut short inside a ``${...}`` reference by a space (``${A:-a b}``, or
+    ``${A };``) or by nesting deeper than the WORD terminal allows: the whole word up to the
+    reference's closing ``}`` on the same line (and any word text glued after it), with the
+    reference's offset and length in it and whether it was cut by nesting. ``None`` when the
+    word is not such a word (an unclosed ``${WWW;`` is reported by the expansion)."""
+    start = word.find("${")
+    while start >= 0:
+        end, closed = reference_end(word, start + 2)
+        if not closed:
+            break
+        start = word.find("${", end)
+    if start < 0:
+        return None
+    depth = deepest = 0
+    for m in _REFERENCE_TOKEN.finditer(text, pos + start):
+        if m[0] in ";\n":
+            return None
+        depth += 1 if m[0] == "${" else -1
+        deepest = max(deepest, depth)
+        if depth == 0:
+            stop = m.end()
+            break
+    else:
+        return None
+    if stop <= pos + len(word):
+        return None
+    if not _DEFAULTED.match(text, pos + start + 2) and not _ENDS_DIRECTIVE.match(text, stop):
+        return None  # `${A }` is taken as split only where the directive ends right after it
+    if (more := _TOKEN_RE.match(text, stop)) is not None and more.lastgroup == "WORD":
+        stop = more.end()  # text glued after the reference belongs to the same argument
+    return text[pos:stop], (start, m.end() - pos - start, deepest > MAX_BARE_REFERENCE_DEPTH)
+
+
+def _split_reference_diagnostic(
+    filename: str, tok: Token, found: tuple[int, int, bool]
+) -> Diagnostic:
+    offset, length, too_deep = found
+    reference = tok.value[offset : offset + length]
+    if too_deep:
+        message = (
+            f'variable reference "{reference}" nests deeper than '
+            f"{MAX_BARE_REFERENCE_DEPTH} levels in an unquoted argument"
+        )
+        hint = (
+            f"quote the argument to nest deeper, or nest at most {MAX_BARE_REFERENCE_DEPTH} "
+            "levels: ${A:-${B:-${C}}}"
+        )
+    else:
+        message = f'space inside variable reference "{reference}" in an unquoted argument'
+        hint = (
+            f'quote the argument ("{reference}"): an unquoted argument ends at a space'
+            if _DEFAULTED.match(reference, 2)
+            else 'remove the space: write "${NAME}" or "${NAME:-default}"'
+        )
+    return Diagnostic(
+        "error",
+        "invalid-variable",
+        message,
+        _inner_span(filename, tok, offset, length),
+        hint=hint,
+    )
 
 
 def _bad_token_text(text: str, pos: int) -> str:
