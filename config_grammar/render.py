@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,30 @@ _ELLIPSIS = "..."
 # garble or drive the terminal: each is shown as one U+FFFD, so the carets stay aligned.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# In a message or hint (which quote names and values from the file), a control character is
+# shown as its escape (``\x1b``), so that it can be recognised and cannot drive the terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape_control(text: str) -> str:
+    """``text`` with control characters as ``\\xNN`` escapes and lone surrogates as U+FFFD."""
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: wide and fullwidth characters (CJK, most emoji) take
+    two, combining marks none, anything else one."""
+    return sum(_char_width(c) for c in text)
+
+
+def _char_width(char: str) -> int:
+    if char.isascii():
+        return 1
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
 # A quoted name or value in a message is clipped in its middle only when it is far longer than
@@ -97,7 +122,7 @@ def _render_one(
 ) -> str:
     label = paint(diag.severity, f"{diag.severity}[{diag.rule}]")
     span = diag.span
-    message = _LONG_QUOTE.sub(_clip_quote, diag.message)
+    message = _escape_control(_LONG_QUOTE.sub(_clip_quote, diag.message))
     head = f"{span}: {label}: {message}" if span else f"{label}: {message}"
     out = [paint("bold", head) if not span else head]
     source_line = _source_line(span, sources, cache) if span else None
@@ -107,19 +132,19 @@ def _render_one(
         start = span.col - 1
         stop = span.end_col - 1 if span.end_line == span.line else len(source_line)
         shown, start, stop = excerpt(source_line, start, max(stop, start + 1))
-        indent = "".join(c if c == "\t" else " " for c in shown[:start])
-        carets = "^" * (stop - start)
+        indent = "".join(c if c == "\t" else " " * _char_width(c) for c in shown[:start])
+        carets = "^" * max(1, display_width(shown[start:stop]))
         out += [
             paint("gutter", f"{pad} |"),
             paint("gutter", f"{span.line} |") + f" {shown}",
             paint("gutter", f"{pad} |") + f" {indent}{paint(diag.severity, carets)}",
         ]
     if diag.hint:
-        out.append(f"{pad} = hint: {diag.hint}")
+        out.append(f"{pad} = hint: {_escape_control(diag.hint)}")
     for note in diag.notes:
-        out.append(f"{pad} = note: {note}")
+        out.append(f"{pad} = note: {_escape_control(note)}")
     for include in reversed(diag.include_chain):
-        out.append(f"{pad} = note: included from {include}")
+        out.append(f"{pad} = note: included from {_escape_control(str(include))}")
     return "\n".join(out)
 
 
