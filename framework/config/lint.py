@@ -29,7 +29,12 @@ from framework.config.lint_locations import RULES as LOCATION_RULES
 from framework.config.lint_ops import RULES as OPS_RULES
 from framework.config.lint_output_paths import RULE as UNWRITABLE_PATH
 from framework.config.lint_output_paths import check_output_paths
-from framework.config.lint_plugins import failed_rule, plugin_rules
+from framework.config.lint_plugins import (
+    bad_findings,
+    failed_rule,
+    invalid_finding,
+    plugin_rules,
+)
 from framework.config.lint_proxy import RULES as PROXY_RULES
 from framework.config.lint_realip import RULES as REALIP_RULES
 from framework.config.lint_security import (
@@ -307,7 +312,11 @@ def run_lints(
         if rule.needs_fs and not check_fs:
             continue
         try:
-            out.extend(rule.check(config, ctx))
+            for item in rule.check(config, ctx):
+                problem = invalid_finding(item)
+                if problem is not None:
+                    raise TypeError(f"the {rule.id} lint yielded {problem}")
+                out.append(item)
         except Exception as exc:  # one broken rule must not hide the other findings
             from framework.config.build import internal_error
 
@@ -317,8 +326,17 @@ def run_lints(
     for plugin in plugins.rules:
         if getattr(plugin, "needs_fs", False) and not check_fs:
             continue
+        origin = plugins.origin[plugin.id]
+        bad: list[str] = []
         try:
-            out.extend(plugin.check(config, ctx))
+            for item in plugin.check(config, ctx):
+                problem = invalid_finding(item)
+                if problem is None:
+                    out.append(item)  # type: ignore[arg-type]  # checked just above
+                else:
+                    bad.append(problem)
         except Exception as exc:  # a plugin's bug is reported, never fatal
-            out.append(failed_rule(exc, plugin, plugins.origin[plugin.id]))
+            out.append(failed_rule(exc, plugin, origin))
+        if bad:
+            out.append(bad_findings(plugin, origin, len(bad), bad[0]))
     return out

@@ -20,6 +20,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import cast
 
 from config_grammar.diagnostics import Diagnostic
+from config_grammar.tree import Span
 from framework.config.lint_context import Rule
 
 ENTRY_POINT_GROUP = "webserv.lint_rules"
@@ -138,4 +139,38 @@ def failed_rule(exc: BaseException, rule: Rule, origin: str) -> Diagnostic:
     return _problem(
         f'lint plugin rule "{rule.id}" ({origin}) failed: {type(exc).__name__}: {exc}',
         "this is a bug in the plugin; the other rules ran",
+    )
+
+
+def invalid_finding(item: object) -> str | None:
+    """Why ``item``, yielded by a rule's check, is not a usable ``Diagnostic``, or None."""
+    if not isinstance(item, Diagnostic):
+        return f"{type(item).__name__} {_short(item)}, not a Diagnostic"
+    if item.severity not in SEVERITIES:
+        allowed = ", ".join(SEVERITIES)
+        return f"a Diagnostic whose severity {_short(item.severity)} is not one of {allowed}"
+    if not isinstance(item.rule, str) or not isinstance(item.message, str):
+        return "a Diagnostic whose rule or message is not a string"
+    if item.span is not None and not isinstance(item.span, Span):
+        return f"a Diagnostic whose span is {type(item.span).__name__}, not a Span or None"
+    if item.hint is not None and not isinstance(item.hint, str):
+        return "a Diagnostic whose hint is not a string"
+    if not all(isinstance(s, Span) for s in item.include_chain) or not all(
+        isinstance(n, str) for n in item.notes
+    ):
+        return "a Diagnostic whose include_chain or notes hold the wrong types"
+    return None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def bad_findings(rule: Rule, origin: str, count: int, first: str) -> Diagnostic:
+    """The diagnostic for a plugin rule whose check yielded something else than findings."""
+    more = f" (and {count - 1} more such item{'s' if count > 2 else ''})" if count > 1 else ""
+    return _problem(
+        f'lint plugin rule "{rule.id}" ({origin}) yielded {first}{more}: it is ignored',
+        "this is a bug in the plugin; its other findings and the other rules are kept",
     )

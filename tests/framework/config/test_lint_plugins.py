@@ -131,3 +131,50 @@ def test_the_catalog_lists_plugin_rules_with_their_docs_url(plugin_dir):
     assert out[1] == "info"
     assert "steals" not in " ".join(out)  # the built-in keeps its own entry
     assert out[-1] == "True"
+
+
+JUNK_PLUGIN = """
+from config_grammar.diagnostics import Diagnostic
+from framework.config.lint_context import LintRule, warn
+
+
+def junk(model, ctx):
+    yield warn("acme-junk", "first real finding", None, model.servers[0].span)
+    yield "not a diagnostic"
+    yield Diagnostic("fatal", "acme-junk", "bad severity", None, None)
+    yield Diagnostic("warning", "acme-junk", "bad span", "site.conf:1:1", None)
+    yield warn("acme-junk", "second real finding", None, model.servers[0].span)
+
+
+RULES = [LintRule("acme-junk", "yields junk among its findings", junk)]
+"""
+
+
+@pytest.mark.parametrize("broken_config", [False, True])
+def test_a_plugin_yielding_non_diagnostics_is_reported_and_its_findings_kept(
+    plugin_dir, broken_config
+):
+    site = plugin_dir / "site"
+    (site / "junk_lints.py").write_text(textwrap.dedent(JUNK_PLUGIN))
+    info = site / "junk_lints-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: junk-lints\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[webserv.lint_rules]\njunk = junk_lints:RULES\n")
+    if broken_config:  # errors in the config: findings are sorted with the builder's
+        (plugin_dir / "site.conf").write_text(CONFIG.replace("root ", "rooot ", 1))
+    result = validate(plugin_dir, "--format", "json")
+    assert "Traceback" not in result.stderr, result.stderr
+    found = by_rule(result)
+    assert [d["message"] for d in found["acme-junk"]] == [
+        "first real finding",
+        "second real finding",
+    ]
+    (problem,) = [d for d in found["lint-plugin-error"] if "acme-junk" in d["message"]]
+    assert problem["message"] == (
+        'lint plugin rule "acme-junk" (junk = junk_lints:RULES) yielded '
+        "str 'not a diagnostic', not a Diagnostic (and 2 more such items): it is ignored"
+    )
+    # the other plugin's and the built-in rules' findings are all still there
+    assert len(found["acme-no-autoindex"]) == 1
+    assert ("unknown-directive" in found) == broken_config
+    assert result.returncode == 1
