@@ -44,6 +44,8 @@ from framework.registry import (
 )
 
 DEFAULT_CONFIG_NAME = "<default>"
+#: Unknown names longer than this get no did-you-mean: none can be 60% like a real one (<= 26).
+MAX_SUGGESTED_LENGTH = 64
 
 
 @dataclass
@@ -426,7 +428,12 @@ class ConfigBuilder:
             return
         lowered = d.name.lower()
         here = [name for name, spec in DIRECTIVES.items() if spec.contexts & allowed]
-        close = difflib.get_close_matches(lowered, list(DIRECTIVES), n=1, cutoff=0.6)
+        # no real name is near a very long one, and difflib is quadratic in its length
+        close = (
+            difflib.get_close_matches(lowered, list(DIRECTIVES), n=1, cutoff=0.6)
+            if len(lowered) <= MAX_SUGGESTED_LENGTH
+            else []
+        )
         if d.name in self.registry:
             hint: str | None = f"to enable the handler, write `handler {d.name};`"
         elif "${" in d.name:
