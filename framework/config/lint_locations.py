@@ -13,15 +13,19 @@ every plain prefix location in its block, and an earlier regex from every later 
   regex location instead (``/images/`` and ``~* \\.(gif|jpg)$``: ``/images/a.gif`` goes to
   the regex), one finding per pair.
 
-A claim is exact when both patterns are literal text with an optional ``^`` (and a trailing
-``.*``); otherwise it rests on sample URIs built from the regexes' literal parts, each
-checked with the ``LocationMatcher`` that serves requests, and the message says so.
+A claim is proven when the covering regex stands for a finite set of texts (literals,
+alternatives, small classes, bounded repeats, optional ``^``/``$``: ``exact_shapes``) and
+a run of the covered pattern lies inside it (``loose_shapes``); otherwise it rests on sample
+URIs holding every alternative and class member of the regex (bounded), each checked with
+the ``LocationMatcher`` that serves requests: such a claim is only ever an info finding, and
+the message says "sampled, not proven".
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -100,23 +104,207 @@ def _top_level_bar(pattern: str) -> bool:
     return False
 
 
-def _folded(text: str, caseless: bool) -> str:
-    return text.lower() if caseless else text
+# -- exact claims: a regex as (anchors, finite set of words) ------------------------------
+
+_MAX_WORDS = 256  # words a pattern may stand for before it counts as not enumerable
+_MAX_CLASS = 64  # characters a class may hold
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
 
-def _covers(first: LocationConfig, text: str, anchored: bool, later_caseless: bool) -> bool:
-    """Whether the complete-literal regex ``first`` matches every URI that starts with
-    (``anchored``) or contains ``text``, matched case-insensitively if ``later_caseless``."""
-    lit = literal_of(first.pattern)
-    if not lit.complete:
+@dataclass(frozen=True)
+class Shape:
+    """The URIs ``X + w + Y`` for each ``w`` in ``words``, where ``X`` is empty when
+    ``start`` (else any text) and ``Y`` is empty when ``end`` (else any text)."""
+
+    start: bool
+    words: frozenset[str]
+    end: bool
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(pattern: str, flags: int) -> tuple[list[Any], bool] | None:
+    """The parsed items of a compiled regex and whether it ignores case; None if the
+    parser fails."""
+    try:
+        parsed = _parser.parse(pattern, flags)
+    except Exception:  # a construct the parser of this Python does not take
+        return None
+    return list(parsed), bool(parsed.state.flags & re.IGNORECASE)
+
+
+def _branches(items: list[Any]) -> list[list[Any]]:
+    """A top-level alternation as its branches, else the pattern as one branch."""
+    if len(items) == 1 and str(items[0][0]) == "BRANCH":
+        return [list(b) for b in items[0][1][1]]
+    return [items]
+
+
+def _at(item: Any, where: str) -> bool:
+    return str(item[0]) == "AT" and str(item[1]) == where
+
+
+def _is_dotstar(item: Any) -> bool:
+    if str(item[0]) not in _REPEATS:
         return False
-    caseless = first.modifier == "~*"
-    if later_caseless and not caseless and lit.text.lower() != lit.text.upper():
-        return False  # the later regex also takes case variants the earlier one refuses
-    have, want = _folded(lit.text, caseless), _folded(text, caseless)
-    if lit.anchored:
-        return anchored and want.startswith(have)
-    return have in want
+    low, high, sub = item[1]
+    return low == 0 and high == _parser.MAXREPEAT and [str(op) for op, _ in sub] == ["ANY"]
+
+
+def _anchors(items: list[Any]) -> tuple[bool, list[Any], bool]:
+    start = bool(items) and _at(items[0], "AT_BEGINNING")
+    body = items[1:] if start else items
+    end = bool(body) and _at(body[-1], "AT_END")
+    return start, body[:-1] if end else body, end
+
+
+def _product(left: set[str], right: set[str]) -> set[str] | None:
+    if len(left) * len(right) > _MAX_WORDS:
+        return None
+    return {a + b for a in left for b in right}
+
+
+def _words(items: list[Any], loose: bool) -> set[str] | None:
+    """Every string the parsed ``items`` match, or None when they are not a small finite
+    set. ``loose``: lookarounds are dropped (the set then holds more than they match)."""
+    out: set[str] | None = {""}
+    for op, arg in items:
+        options = _item_words(str(op), arg, loose)
+        if options is None or out is None:
+            return None
+        out = _product(out, options)
+    return out
+
+
+def _item_words(name: str, arg: Any, loose: bool) -> set[str] | None:
+    if name == "LITERAL":
+        return {chr(arg)}
+    if name == "IN":
+        members: set[str] = set()
+        for op, value in arg:
+            if str(op) == "LITERAL":
+                members.add(chr(value))
+            elif str(op) == "RANGE" and value[1] - value[0] < _MAX_CLASS:
+                members.update(chr(c) for c in range(value[0], value[1] + 1))
+            else:  # a negated class, \d, \w...: (Unicode) sets too large to list
+                return None
+        return members if len(members) <= _MAX_CLASS else None
+    if name == "BRANCH":
+        union: set[str] = set()
+        for branch in arg[1]:
+            words = _words(branch, loose)
+            if words is None:
+                return None
+            union |= words
+        return union if len(union) <= _MAX_WORDS else None
+    if name == "SUBPATTERN":
+        _group, add_flags, del_flags, sub = arg
+        return None if add_flags or del_flags else _words(sub, loose)
+    if name in _REPEATS:
+        low, high, sub = arg
+        once = _words(sub, loose) if high <= 4 else None
+        if once is None:
+            return None
+        out: set[str] = set()
+        power: set[str] | None = {""}
+        for n in range(high + 1):
+            if power is None:
+                return None
+            if n >= low:
+                out |= power
+            power = _product(power, once) if n < high else power
+        return out if len(out) <= _MAX_WORDS else None
+    if name in ("ASSERT", "ASSERT_NOT") and loose:
+        return {""}
+    return None
+
+
+def exact_shapes(loc: LocationConfig) -> tuple[list[Shape], bool] | None:
+    """The URIs the regex location ``loc`` matches, exactly, as shapes (one per top-level
+    alternative), and whether it ignores case; None when the pattern is not that simple."""
+    parsed = _parse(loc.regex.pattern, loc.regex.flags) if loc.regex is not None else None
+    if parsed is None:
+        return None
+    items, caseless = parsed
+    shapes: list[Shape] = []
+    for branch in _branches(items):
+        start, body, end = _anchors(branch)
+        if not start and body and _is_dotstar(body[0]):
+            body = body[1:]  # ".*x" finds what "x" finds
+        if not end and body and _is_dotstar(body[-1]):
+            body = body[:-1]
+        words = _words(body, loose=False)
+        if words is None:
+            return None
+        shapes.append(Shape(start, frozenset(words), end))
+    return shapes, caseless
+
+
+def loose_shapes(loc: LocationConfig) -> tuple[list[list[Shape]], bool] | None:
+    """Shapes holding every URI the regex location ``loc`` matches (and maybe more): for
+    each top-level alternative, one shape per run of enumerable parts (any one of them
+    holds all of that alternative's URIs); and whether it ignores case."""
+    parsed = _parse(loc.regex.pattern, loc.regex.flags) if loc.regex is not None else None
+    if parsed is None:
+        return None
+    items, caseless = parsed
+    per_branch: list[list[Shape]] = []
+    for branch in _branches(items):
+        start, body, end = _anchors(branch)
+        runs: list[Shape] = []
+        words: set[str] | None = {""}
+        first, size = 0, 0
+        for i, item in enumerate([*body, None]):
+            options = None if item is None else _item_words(str(item[0]), item[1], True)
+            grown = None if options is None or words is None else _product(words, options)
+            if grown is not None:
+                words, size = grown, size + 1
+                continue
+            if size and words is not None:
+                runs.append(Shape(start and first == 0, frozenset(words), end and item is None))
+            words, size, first = (options, 1, i) if options is not None else ({""}, 0, i + 1)
+        per_branch.append(runs)
+    return per_branch, caseless
+
+
+def _word_covered(w2: str, later: Shape, w1: str, earlier: Shape) -> bool:
+    """Whether every URI of ``later`` built from ``w2`` is matched by ``earlier``'s ``w1``."""
+    if earlier.start and earlier.end:
+        return later.start and later.end and w2 == w1
+    if earlier.start:
+        return w1 == "" or (later.start and w2.startswith(w1))
+    if earlier.end:
+        return w1 == "" or (later.end and w2.endswith(w1))
+    return w1 in w2
+
+
+def _covers(first: LocationConfig, later: list[list[Shape]], later_caseless: bool) -> bool:
+    """Whether the regex location ``first`` matches every URI of ``later`` (as given by
+    ``loose_shapes``), proven from the two patterns."""
+    exact = exact_shapes(first)
+    if exact is None or not later or not all(later):
+        return False
+    shapes, caseless = exact
+
+    def fold(w1: str, w2: str) -> tuple[str, str] | None:
+        if caseless:
+            return w1.lower(), w2.lower()
+        if later_caseless and w1.lower() != w1.upper():
+            return None  # the later regex also takes case variants the earlier one refuses
+        return w1, w2
+
+    def word_ok(w2: str, run: Shape) -> bool:
+        for shape in shapes:
+            for w1 in shape.words:
+                pair = fold(w1, w2)
+                if pair is not None and _word_covered(pair[1], run, pair[0], shape):
+                    return True
+        return False
+
+    return all(any(all(word_ok(w2, run) for w2 in run.words) for run in runs) for runs in later)
+
+
+def _prefix_shape(loc: LocationConfig) -> list[list[Shape]]:
+    return [[Shape(True, frozenset({loc.pattern}), False)]]
 
 
 # -- sample URIs ---------------------------------------------------------------------------
@@ -124,8 +312,21 @@ def _covers(first: LocationConfig, text: str, anchored: bool, later_caseless: bo
 _parser: Any = importlib.import_module("re._parser")
 
 
+_SAMPLE_CAP = 64  # strings kept per part of a pattern
+
+
+def _combine(outs: list[str], options: list[str]) -> list[str]:
+    """Each string of ``outs`` followed by each option, or, when that is too many, a list
+    in which every string and every option still appears at least once (up to the cap)."""
+    if len(outs) * len(options) <= _SAMPLE_CAP:
+        return [o + p for o in outs for p in options]
+    n = min(max(len(outs), len(options)), _SAMPLE_CAP)
+    return [outs[i % len(outs)] + options[i % len(options)] for i in range(n)]
+
+
 def _expand(items: Any, budget: list[int]) -> list[str]:
-    """A few strings that the parsed regex ``items`` matches (best effort)."""
+    """Strings that the parsed regex ``items`` match (best effort): every alternative and
+    every member of a small class appears in one of them."""
     outs = [""]
     for op, arg in items:
         name = str(op)
@@ -134,16 +335,17 @@ def _expand(items: Any, budget: list[int]) -> list[str]:
         budget[0] -= 1
         if name == "LITERAL":
             options = [chr(arg)]
+        elif name == "NOT_LITERAL":
+            options = ["b" if arg == ord("a") else "a"]
         elif name == "ANY":
             options = ["a"]
         elif name == "IN":
             options = _in_options(arg)
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            low, _high, sub = arg
+        elif name in _REPEATS:
+            low, high, sub = arg
             once = _expand(sub, budget) or [""]
-            options = [s * n for s in once[:2] for n in (max(low, 1), max(low, 1) + 1)]
-            if low == 0:
-                options.append("")
+            counts = [n for n in (max(low, 1), max(low, 1) + 1) if n <= high]
+            options = [s * n for n in counts for s in once] + ([""] if low == 0 else [])
         elif name == "SUBPATTERN":
             options = _expand(arg[-1], budget)
         elif name == "BRANCH":
@@ -152,39 +354,60 @@ def _expand(items: Any, budget: list[int]) -> list[str]:
             continue
         else:
             options = ["a"]
-        outs = [o + p for o in outs for p in options[:3]][:24]
+        outs = _combine(outs, list(dict.fromkeys(options)) or [""])
     return outs
 
 
+_CATEGORY_SAMPLES = {
+    "CATEGORY_DIGIT": [str(d) for d in range(10)],
+    "CATEGORY_NOT_DIGIT": ["a", "-"],
+    "CATEGORY_WORD": ["a", "Z", "0", "_"],
+    "CATEGORY_NOT_WORD": ["-", "."],
+    "CATEGORY_SPACE": [" "],
+    "CATEGORY_NOT_SPACE": ["a", "0"],
+}
+
+
 def _in_options(arg: Any) -> list[str]:
+    """The members of a character class (all of them when there are few; a negated class:
+    common characters it may take, which the caller filters with the real regex)."""
+    out: list[str] = []
     for op, value in arg:
         name = str(op)
+        if name == "NEGATE":
+            return ["a", "Z", "0", "-", ".", "_", "~"]
         if name == "LITERAL":
-            return [chr(value)]
-        if name == "RANGE":
-            return [chr(value[0])]
-        if name == "CATEGORY":
-            return ["1" if "DIGIT" in str(value) else "a"]
-    return ["a"]
+            out.append(chr(value))
+        elif name == "RANGE":
+            low, high = value
+            span = range(low, high + 1)
+            out += [chr(c) for c in (span if len(span) <= 40 else (low, (low + high) // 2, high))]
+        elif name == "CATEGORY":
+            out += _CATEGORY_SAMPLES.get(str(value), ["a"])
+    return list(dict.fromkeys(out)) or ["a"]
 
 
 def regex_samples(loc: LocationConfig) -> list[str]:
     """URIs the regex location ``loc`` matches, built from its pattern."""
     if loc.regex is None:
         return []
+    return list(_samples(loc.pattern, loc.regex, loc.modifier == "~*"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _samples(pattern: str, regex: re.Pattern[str], caseless: bool) -> tuple[str, ...]:
     try:
-        parsed = _parser.parse(loc.pattern)
-        found = _expand(list(parsed), [200])
+        found = _expand(list(_parser.parse(pattern)), [200])
     except Exception:  # a construct the sampler does not know: no samples
-        return []
-    if loc.modifier == "~*":  # case variants too: an earlier "~" regex may refuse them
+        return ()
+    if caseless:  # case variants too: an earlier "~" regex may refuse them
         found += [text.upper() for text in found] + [text.swapcase() for text in found]
-    out: list[str] = []
+    out: dict[str, None] = {}
     for text in found:
         for uri in (text, text + "y", text + "/z", "/" + text, "/x/" + text, "/x/a" + text):
-            if uri.startswith("/") and loc.regex.search(uri) and uri not in out:
-                out.append(uri)
-    return out
+            if uri.startswith("/") and regex.search(uri):
+                out[uri] = None
+    return tuple(out)
 
 
 def sample_tails(regexes: list[LocationConfig]) -> list[str]:
@@ -265,8 +488,9 @@ def _unreachable_regex(
             hint = "regexes are tried in file order; remove or merge the duplicate"
             return warn(UNREACHABLE, f'location "{_name(loc)}" can never match: {why}', node,
                         span, hint)  # fmt: skip
+    later = loose_shapes(loc)
     for first in earlier:
-        if _covers(first, lit.text, lit.anchored, caseless) and (lit.text or lit.anchored):
+        if later is not None and _covers(first, later[0], later[1]):
             return warn(
                 UNREACHABLE,
                 f'location "{_name(loc)}" can never match: every URI it matches is taken by '
@@ -322,6 +546,7 @@ def _sampled_regex(
         node,
         span,
         "regexes are tried in file order: move the more specific one first",
+        severity="info",  # samples prove nothing: never a warning
     )
 
 
@@ -336,7 +561,7 @@ def _shadowed_prefix(
     node, span = _node_span(ctx, loc)
     hint = f'write "location ^~ {loc.pattern}" to win over regexes, or narrow the regex'
     for regex in regexes:
-        if _covers(regex, loc.pattern, True, False):
+        if _covers(regex, _prefix_shape(loc), False):
             yield warn(
                 UNREACHABLE,
                 f'location "{loc.pattern}" is never used: the regex "location {_name(regex)}" '
@@ -364,6 +589,7 @@ def _shadowed_prefix(
             node,
             span,
             hint,
+            severity="info",  # samples prove nothing: never a warning
         )
         return
     if loc.pattern == "/":

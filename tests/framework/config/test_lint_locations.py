@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from framework.config.lint_locations import literal_of
+from framework.routing.locations import LocationMatcher
 
 
 def server(*locations: str) -> str:
@@ -49,9 +50,49 @@ def test_a_case_sensitive_regex_does_not_hide_a_caseless_one(load):
     assert '"~ ^/UP/x" can never match' in msg
 
 
-def test_a_regex_hidden_by_a_complex_earlier_regex_is_reported_as_sampled(load):
-    (msg,) = findings(load(server("~ ^/(a|b)/x", "~ ^/a/x\\d+$")), "unreachable-location")
-    assert "looks unreachable" in msg and "(sampled, not proven)" in msg
+def test_a_regex_hidden_by_an_earlier_alternation_or_class_is_proven_unreachable(load):
+    cases = [
+        ("~ ^/(a|b)/x", "~ ^/a/x\\d+$"),
+        ("~* \\.(css|js|png)$", "~* ^/assets/.+\\.(css|js)$"),
+        ("~ ^/files/[0-9]/", "~ ^/files/[0-4]/x"),
+        ("~ ^/(en|de|fr|es)/", "~ ^/(en|es)/docs"),
+        ("~ /", "~* ^/Z/"),  # "/" has no case: the earlier regex takes every variant
+    ]
+    for first, later in cases:
+        result = load(server(first, later))
+        (diag,) = [d for d in result.diagnostics if d.rule == "unreachable-location"]
+        assert diag.severity == "warning", (first, later)
+        assert f'location "{later}" can never match' in diag.message, diag.message
+        assert "sampled" not in diag.message
+
+
+def test_no_false_unreachable_when_an_alternative_or_class_member_escapes(load):
+    # each later regex takes some URIs the earlier one refuses (/it/, /a.map, /5/, v2...)
+    cases = [
+        ("~ ^/(en|de|fr|es)/", "~ ^/(en|de|fr|it)/"),
+        ("~* \\.(css|js|png)$", "~* ^/assets/.+\\.(css|js|png|map)$"),
+        ("~ ^/files/[0-4]/", "~ ^/files/[0-9]/"),
+        ("~ ^/api/v1/", "~ ^/api/v\\d+/"),
+        ("~ ^/z", "~* ^/Z/"),
+        ("~ \\.PHP$", "~* \\.php$"),
+        ("~ ^/(a|b|c|d|e|f)x", "~ ^/[a-g]x"),
+    ]
+    for first, later in cases:
+        result = load(server(first, later))
+        assert findings(result, "unreachable-location") == [], (first, later)
+        # and the LocationMatcher that serves requests agrees: some URI reaches the later one
+        (srv,) = result.config.servers
+        second = srv.locations[1]
+        uris = ["/it/", "/assets/a.map", "/files/7/", "/api/v2/", "/Z/", "/a.php", "/gx"]
+        assert any(LocationMatcher(srv).match(u) is second for u in uris), (first, later)
+
+
+def test_a_sampled_unreachable_claim_is_info_only(load):
+    # the lookahead makes the earlier regex impossible to enumerate: samples, not a proof
+    result = load(server("~* /\\.(?!well-known/)", "~ /\\.git"))
+    (diag,) = [d for d in result.diagnostics if d.rule == "unreachable-location"]
+    assert diag.severity == "info"
+    assert "looks unreachable" in diag.message and "(sampled, not proven)" in diag.message
 
 
 def test_a_regex_that_an_earlier_one_only_partly_covers_is_reachable(load):
