@@ -93,19 +93,22 @@ class ConfigLanguageServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.handlers: dict[str, HandlerRegistry] = {}
         self.includers: dict[str, Path | None] = {}
-        self.lexed: dict[str, tuple[int | None, LexResult]] = {}
+        self.lexed: dict[str, tuple[int | None, int, LexResult]] = {}
 
     def open_document(self, uri: str) -> TextDocument | None:
         """The open document ``uri``; None when the client has not opened it."""
         return self.workspace.text_documents.get(uri)
 
-    def tokens(self, doc: TextDocument) -> LexResult:
-        """The document's tokens, lexed once per version."""
+    def tokens(self, doc: TextDocument, line: int) -> LexResult:
+        """The document's tokens up to the end of ``line`` at least (what the cursor on that
+        line needs), lexed at most once per version and line range: a request near the top
+        of a long buffer does not lex the rest of it."""
+        end = cursor.offset_of(doc.source, line + 1, 0)
         cached = self.lexed.get(doc.uri)
-        if cached is None or cached[0] != doc.version or doc.version is None:
-            cached = (doc.version, tokenize(doc.source, "<buffer>"))
+        if cached is None or cached[0] != doc.version or cached[1] < end or doc.version is None:
+            cached = (doc.version, end, tokenize(doc.source[:end], "<buffer>"))
             self.lexed[doc.uri] = cached
-        return cached[1]
+        return cached[2]
 
     def handler_registry(self, uri: str) -> HandlerRegistry:
         """The handlers the document's last validation knew (its own plugins included)."""
@@ -283,7 +286,7 @@ def build_server() -> ConfigLanguageServer:
         if doc is None:
             return types.CompletionList(is_incomplete=False, items=[])
         line, col = server_position(doc, params.position)
-        where = cursor.cursor_at(doc.source, line, col, ls.tokens(doc))
+        where = cursor.cursor_at(doc.source, line, col, ls.tokens(doc, line))
         registry = ls.handler_registry(doc.uri)
         found = completion.suggestions(where, registry) if where is not None else []
         items = [
@@ -303,7 +306,7 @@ def build_server() -> ConfigLanguageServer:
         if doc is None:
             return None
         line, col = server_position(doc, params.position)
-        found = cursor.token_at(doc.source, line, col, ls.tokens(doc))
+        found = cursor.token_at(doc.source, line, col, ls.tokens(doc, line))
         if found is None or found[1]:  # only a directive name has docs
             return None
         token, _ = found
@@ -323,7 +326,7 @@ def build_server() -> ConfigLanguageServer:
         if doc is None:
             return None
         line, col = server_position(doc, params.position)
-        found = cursor.token_at(doc.source, line, col, ls.tokens(doc))
+        found = cursor.token_at(doc.source, line, col, ls.tokens(doc, line))
         if found is None or not found[1]:
             return None
         token, before = found

@@ -137,7 +137,7 @@ def test_a_problem_in_an_included_file_is_shown_on_the_include_line(
     assert related["location"]["range"]["start"]["line"] == 1
 
 
-def test_every_prefix_of_a_config_typed_character_by_character_gets_diagnostics(
+def test_a_config_typed_character_by_character_ends_with_the_diagnostics_of_the_whole_text(
     lsp: LspClient, site: Path
 ) -> None:
     text = VALID + 'server {\n    listen "8081";\n    location ~ "^/x{2,3}$" { return 204; }\n}\n'
@@ -145,7 +145,8 @@ def test_every_prefix_of_a_config_typed_character_by_character_gets_diagnostics(
     lsp.notification("textDocument/publishDiagnostics", uri)
     for end in range(1, len(text) + 1):
         lsp.change(uri, end + 1, text[:end])
-    # notifications are answered in order: the last one is for the whole text
+    # edits are debounced: some versions are skipped, never published out of order, and the
+    # last one is for the whole text (every prefix: test_lsp_buffers.py, in process)
     while (published := lsp.notification("textDocument/publishDiagnostics", uri))["version"] < (
         len(text) + 1
     ):
