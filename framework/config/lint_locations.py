@@ -9,9 +9,11 @@ every plain prefix location in its block, and an earlier regex from every later 
   whose every URI an (any) regex of its block matches; a regex made unreachable by an
   earlier regex that matches everything it matches, or by a ``^~`` prefix; the same regex
   twice; a prefix or exact pattern not starting with "/".
-- ``location-partly-shadowed`` (info): some URIs of a prefix location are answered by a
+- ``location-partly-shadowed`` (info): some URIs of prefix locations are answered by a
   regex location instead (``/images/`` and ``~* \\.(gif|jpg)$``: ``/images/a.gif`` goes to
-  the regex), one finding per pair.
+  the regex), one finding per regex, naming the prefixes, with an example URI that can be
+  sent as written. A regex location that only refuses (``deny all``, ``return 403``) is
+  meant to cut into every prefix and is left out, and so is ``location /``.
 
 A claim is proven when the covering regex stands for a finite set of texts (literals,
 alternatives, small classes, bounded repeats, optional ``^``/``$``: ``exact_shapes``) and
@@ -422,7 +424,8 @@ def sample_tails(regexes: list[LocationConfig]) -> list[str]:
 def own_tails(loc: LocationConfig) -> list[str]:
     """The tails built from one regex's samples."""
     tails: list[str] = []
-    for uri in regex_samples(loc)[:8]:
+    samples = regex_samples(loc)
+    for uri in sorted(samples, key=lambda u: not _sendable(u))[:8]:  # sendable ones first
         last = uri.rsplit("/", 1)[-1]
         tails += ["a" + last, uri.lstrip("/"), last]
     return tails
@@ -456,11 +459,15 @@ def _in_block(
         if found is not None:
             reported.add(id(loc))
             yield found
+    steals: dict[int, list[tuple[LocationConfig, str]]] = {}
     for loc in prefixes:
         if loc.modifier == "^~" or loc.children or not loc.pattern.startswith("/"):
             continue
         live = [r for r in regexes if id(r) not in reported]
-        yield from _shadowed_prefix(ctx, matcher, loc, live, tails, tails_of)
+        yield from _shadowed_prefix(ctx, matcher, loc, live, tails, tails_of, steals)
+    for regex in regexes:
+        if id(regex) in steals and not _only_refuses(ctx, regex):
+            yield _partly_shadowed(ctx, regex, steals[id(regex)])
 
 
 def _node_span(ctx: LintContext, loc: LocationConfig) -> tuple[Directive | None, Span | None]:
@@ -557,7 +564,10 @@ def _shadowed_prefix(
     regexes: list[LocationConfig],
     tails: list[str],
     tails_of: dict[int, list[str]],
+    steals: dict[int, list[tuple[LocationConfig, str]]],
 ) -> Iterator[Diagnostic]:
+    """``unreachable-location`` for the prefix ``loc`` if every URI under it goes to
+    ``regexes``; else each regex that takes some is added to ``steals``."""
     node, span = _node_span(ctx, loc)
     hint = f'write "location ^~ {loc.pattern}" to win over regexes, or narrow the regex'
     for regex in regexes:
@@ -598,20 +608,85 @@ def _shadowed_prefix(
         assert regex.regex is not None
         # the fixed tails and this regex's own: a constant number of URIs per pair (all the
         # block's tails made this cubic in the size of a block)
-        own = dict.fromkeys(loc.pattern + t for t in (*_TAILS, *tails_of.get(id(regex), ())))
-        stolen = next((u for u in own if regex.regex.search(u) and matcher.match(u) is regex), None)
+        own = dict.fromkeys(loc.pattern + t for t in (*tails_of.get(id(regex), ()), *_TAILS))
+        stolen = next(
+            (
+                u
+                for u in own
+                if _sendable(u) and regex.regex.search(u) and matcher.match(u) is regex
+            ),
+            None,
+        )
         if stolen is not None:
-            yield warn(
-                PARTLY_SHADOWED,
-                f'some URIs under "{loc.pattern}" are answered by "location {_name(regex)}" '
-                f"at {regex.span}, not by this location (e.g. {stolen})",
-                node,
-                span,
-                "regex locations are checked before prefix locations; if those URIs belong "
-                f'here, nest the regex inside this location or write "location ^~ '
-                f'{loc.pattern}"',
-                severity="info",
-            )
+            steals.setdefault(id(regex), []).append((loc, stolen))
+
+
+_UNSENDABLE = frozenset('#?% "<>\\^`{|}')
+
+
+def _sendable(uri: str) -> bool:
+    """Whether ``uri`` can be typed as it is (curl, a browser) and reaches the server
+    unchanged: printable ASCII without ``#``, ``?`` or ``%``, and no ``.``, ``..`` or empty
+    segment that path normalisation would remove."""
+    if not uri.isascii() or not uri.isprintable() or any(c in _UNSENDABLE for c in uri):
+        return False
+    segments = uri.split("/")[1:]
+    return all(seg not in ("", ".", "..") for seg in segments[:-1]) and segments[-1] not in (
+        ".",
+        "..",
+    )
+
+
+_REFUSALS = frozenset({"deny", "return", "access_log", "log_not_found"})
+
+
+def _only_refuses(ctx: LintContext, loc: LocationConfig) -> bool:
+    """Whether the location only refuses requests (``deny all``; ``return`` with an error
+    code): such a regex (h5bp's dotfiles and backup files) is meant to cut into every
+    prefix location."""
+    node = ctx.by_span.get(loc.span) if loc.span is not None else None
+    if node is None or node.block is None:
+        return False
+    found = [d for d in node.block if isinstance(d, Directive)]
+    refuses = False
+    for d in found:
+        values = [a.value for a in d.args]
+        if d.name not in _REFUSALS:
+            return False
+        if d.name == "deny":
+            refuses = refuses or values == ["all"]
+            if values != ["all"]:
+                return False
+        elif d.name == "return":
+            if not values or not values[0].isdigit() or int(values[0]) < 400:
+                return False
+            refuses = True
+    return refuses
+
+
+_LISTED = 4  # prefix locations named in one location-partly-shadowed finding
+
+
+def _partly_shadowed(
+    ctx: LintContext, regex: LocationConfig, stolen: list[tuple[LocationConfig, str]]
+) -> Diagnostic:
+    node, span = _node_span(ctx, regex)
+    names = [f'"{loc.pattern}"' for loc, _ in stolen]
+    if len(names) > _LISTED:
+        names = [*names[: _LISTED - 1], f"{len(names) - _LISTED + 1} more"]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    first, example = stolen[0]
+    where = "location" if len(stolen) == 1 else "locations"
+    return warn(
+        PARTLY_SHADOWED,
+        f'location "{_name(regex)}" takes some URIs from the prefix {where} {listed} '
+        f"(e.g. {example})",
+        node,
+        span,
+        "regex locations are checked before prefix locations; if those URIs belong to the "
+        f'prefix location, nest the regex inside it or write "location ^~ {first.pattern}"',
+        severity="info",
+    )
 
 
 def _in(locs: list[LocationConfig], loc: LocationConfig) -> bool:

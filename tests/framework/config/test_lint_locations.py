@@ -100,14 +100,58 @@ def test_a_regex_that_an_earlier_one_only_partly_covers_is_reachable(load):
     assert findings(result, "unreachable-location") == []
 
 
-def test_a_partial_steal_is_one_info_finding_per_pair(load):
+def test_a_partial_steal_is_one_info_finding_per_regex(load):
     result = load(server("/images/", "~* \\.(gif|jpg)$", "~ \\.png$", "/", "/docs/"))
     infos = [d for d in result.diagnostics if d.rule == "location-partly-shadowed"]
     assert all(d.severity == "info" for d in infos)
     messages = sorted(d.message for d in infos)
-    assert len(messages) == 4  # /images/ and /docs/, each with two regexes; "/" is left out
-    assert any("(e.g. /images/a.gif)" in m for m in messages)
-    assert not any('under "/"' in m for m in messages)
+    assert messages == [
+        'location "~ \\.png$" takes some URIs from the prefix locations "/images/" and '
+        '"/docs/" (e.g. /images/a.png)',
+        'location "~* \\.(gif|jpg)$" takes some URIs from the prefix locations "/images/" and '
+        '"/docs/" (e.g. /images/a.gif)',
+    ]  # "/" is left out
+    assert {d.span.line for d in infos} == {4, 5}  # on the regexes
+
+
+def test_partial_steals_name_a_few_prefixes_then_count(load):
+    prefixes = [f"/p{i}/" for i in range(6)]
+    result = load(server(*prefixes, "~ \\.php$"))
+    (msg,) = findings(result, "location-partly-shadowed")
+    assert '"/p0/", "/p1/", "/p2/" and 3 more (e.g. /p0/a.php)' in msg
+
+
+def test_a_regex_that_only_refuses_may_cut_into_every_prefix(load):
+    # h5bp's security_file_access.conf: dotfiles and backup files are denied everywhere
+    text = (
+        "server {\n    listen 127.0.0.1:8080;\n"
+        "    location ~* /\\.(?!well-known\\/) { deny all; }\n"
+        "    location ~* (?:#.*#|\\.(?:bak|conf|dist|in[ci]|log|sw[op])|~)$ { deny all; }\n"
+        "    location ~ \\.php$ { access_log off; return 404; }\n"
+        "    location /api/ { return 200; }\n    location /static/ { expires 1d; }\n}\n"
+    )
+    assert findings(load(text), "location-partly-shadowed") == []
+    # the same regexes doing something else are reported, with example URIs one can send
+    text = text.replace("deny all;", "expires 1d;").replace("return 404;", "expires 1d;")
+    messages = findings(load(text), "location-partly-shadowed")
+    assert len(messages) == 3
+    for msg in messages:
+        example = msg.rsplit("(e.g. ", 1)[1].rstrip(")")
+        assert example.startswith(("/api/", "/static/")), msg
+        assert "#" not in example and "/." != example[-2:] and "/./" not in example, msg
+        assert '"/api/" and "/static/"' in msg
+
+
+def test_the_examples_findings_are_the_intended_partial_steals(load):
+    root = Path(__file__).resolve().parents[3] / "examples"
+    for name, regex, prefix in [
+        ("static.conf", "~* \\.(txt|json)$", "/files/"),
+        ("compression/compression.conf", "~* \\.svgz$", "/assets/"),
+    ]:
+        result = load((root / name).read_text())
+        (msg,) = findings(result, "location-partly-shadowed")
+        assert msg.startswith(f'location "{regex}" takes some URIs from the prefix location ')
+        assert f'"{prefix}" (e.g. {prefix}a.' in msg
 
 
 def test_literal_of_handles_alternation_escapes_and_optional_characters():
