@@ -23,11 +23,8 @@ def test_a_two_megabyte_quoted_string_with_escapes_is_one_token():
     for quote in "\"'":
         body = ("x" * 1000 + "\\" + quote) * (BIG // 1000)
         result = tokenize(f"root {quote}{body}{quote};\n", "t.conf")
-        assert [t.type for t in result.tokens] == [
-            "WORD",
-            quote == '"' and "DQSTRING" or "SQSTRING",
-            "SEMI",
-        ]
+        kind = "DQSTRING" if quote == '"' else "SQSTRING"
+        assert [t.type for t in result.tokens] == ["WORD", kind, "SEMI"]
         assert len(result.tokens[1].value) == len(body) + 2
 
 
