@@ -9,7 +9,7 @@ plus what that buffer's own ``load_module`` lines load.
 Python caches imported modules, so a fresh registry costs no re-import. A plugin file
 edited on disk is re-imported (``importlib.reload``) on the next validation when its
 modification time changed (only the module ``load_module`` names, not its submodules); an
-import that failed is not retried until the module's file or its directory changes, so a
+import of a plugin next to the config that failed is not retried until its file changes, so a
 plugin that raises at import time does not run again on every keystroke.
 """
 
@@ -63,12 +63,11 @@ class ImportCache:
     @staticmethod
     def stamp(name: str, search_paths: Iterable[Path | str]) -> tuple[float | None, ...]:
         """What would make a failed import of ``name`` worth retrying: the modification
-        times of the search directories and of the files the module would be read from."""
+        times of the files next to the config it would be read from (None: no such file)."""
         top = name.partition(".")[0]
         out: list[float | None] = []
         for base in search_paths:
             out += [
-                _mtime(str(base)),
                 _mtime(os.path.join(base, f"{top}.py")),
                 _mtime(os.path.join(base, top, "__init__.py")),
             ]
@@ -109,7 +108,8 @@ class BufferRegistry(HandlerRegistry):
             self._imports.refresh(module_name)
             names = super().load_module(module_name, reserved=reserved, search_paths=paths)
         except ModuleLoadError as exc:
-            self._imports.failed[module_name] = (stamp, exc)
+            if any(t is not None for t in stamp):  # a module not found is retried (cheaply)
+                self._imports.failed[module_name] = (stamp, exc)
             raise
         if module_name not in self._imports.loaded:
             module = sys.modules.get(module_name)

@@ -112,17 +112,29 @@ def test_typing_a_load_module_line_imports_no_module_named_by_a_prefix(
     assert sorted(p.name for p in tmp_path.glob("*.imported")) == ["greetplug.imported"]
 
 
-def test_a_plugin_that_fails_to_import_is_reported_on_every_validation(
+def test_a_plugin_that_fails_to_import_is_reported_each_time_but_run_again_only_when_changed(
     lsp: LspClient, tmp_path: Path
 ) -> None:
-    (tmp_path / "brokenplug.py").write_text("raise RuntimeError('no config for you')\n")
-    uri = lsp.open(tmp_path / "webserv.conf", "load_module brokenplug;\n")
-    for version in (1, 2):
+    plugin = tmp_path / "brokenplug.py"
+    runs = tmp_path / "runs.txt"
+    plugin.write_text(
+        "import pathlib\n"
+        "with (pathlib.Path(__file__).parent / 'runs.txt').open('a') as f:\n"
+        "    f.write('run\\n')\n"
+        "raise RuntimeError('no config for you')\n"
+    )
+    text = "load_module brokenplug;\n"
+    uri = lsp.open(tmp_path / "webserv.conf", text)
+    for version in (1, 2, 3):
+        if version == 3:  # the file changed: worth importing again
+            later = os.stat(plugin).st_mtime + 10
+            os.utime(plugin, (later, later))
         if version > 1:
-            lsp.change(uri, version, "load_module brokenplug;\n\n")
+            lsp.change(uri, version, text + "\n" * version)
         [found] = _diagnostics(lsp, uri, version)["diagnostics"]
         assert found["code"] == "load-module-failed"
         assert "no config for you" in found["message"]
+        assert runs.read_text().count("run") == (1 if version < 3 else 2)
 
 
 def test_every_prefix_of_a_config_validates_without_an_internal_error(tmp_path: Path) -> None:
