@@ -8,6 +8,7 @@ grammar.lark -> tree building (spans, comments, escapes, ``${VAR}`` expansion). 
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Collection, Mapping
@@ -206,14 +207,17 @@ class _Context:
                     span=arg.span,
                 )
         elif not os.path.exists(pattern):
-            self._error(
-                node,
-                "include-not-found",
-                f'included file "{arg.value}" not found',
-                "relative paths are resolved against the main config file's "
-                f'directory ("{self.base_dir or "."}")',
-                span=arg.span,
-            )
+            if (why := _cannot_follow(pattern)) is not None:  # as nginx: open() failed (40: ...)
+                message, hint = f'cannot open included file "{arg.value}": {why}', None
+                if "symbolic links" in why:
+                    hint = "symbolic links on this path form a loop: fix the link"
+            else:
+                message = f'included file "{arg.value}" not found'
+                hint = (
+                    "relative paths are resolved against the main config file's "
+                    f'directory ("{self.base_dir or "."}")'
+                )
+            self._error(node, "include-not-found", message, hint, span=arg.span)
             return []
         elif not os.path.isfile(pattern):
             self._error(node, "include-not-found", f'"{arg.value}" is not a file', span=arg.span)
@@ -285,6 +289,17 @@ def _without_dot_parts(path: str) -> str:
     ``h5bp/x.conf``): the same file, named the way a user writes it. ``..`` is kept."""
     parts = [part for part in path.split("/") if part != "."]
     return "/".join(parts) or "."
+
+
+def _cannot_follow(path: str) -> str | None:
+    """Why ``path``, which does not resolve to a file, cannot be followed (a symlink loop,
+    a directory on the way that may not be searched), or None when nothing is there."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            return (exc.strerror or str(exc)).lower()
+    return None
 
 
 def _display(real: str) -> str:
