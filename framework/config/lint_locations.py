@@ -223,7 +223,12 @@ def _item_words(name: str, arg: Any, loose: bool) -> set[str] | None:
 def exact_shapes(loc: LocationConfig) -> tuple[list[Shape], bool] | None:
     """The URIs the regex location ``loc`` matches, exactly, as shapes (one per top-level
     alternative), and whether it ignores case; None when the pattern is not that simple."""
-    parsed = _parse(loc.regex.pattern, loc.regex.flags) if loc.regex is not None else None
+    return None if loc.regex is None else _exact(loc.regex.pattern, loc.regex.flags)
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact(pattern: str, flags: int) -> tuple[list[Shape], bool] | None:
+    parsed = _parse(pattern, flags)
     if parsed is None:
         return None
     items, caseless = parsed
@@ -613,7 +618,7 @@ def _shadowed_prefix(
             (
                 u
                 for u in own
-                if _sendable(u) and regex.regex.search(u) and matcher.match(u) is regex
+                if regex.regex.search(u) and _sendable(u) and matcher.match(u) is regex
             ),
             None,
         )
@@ -621,20 +626,16 @@ def _shadowed_prefix(
             steals.setdefault(id(regex), []).append((loc, stolen))
 
 
-_UNSENDABLE = frozenset('#?% "<>\\^`{|}')
+# printable ASCII but "#", "?", "%", space and what a client would escape; no ".", ".." or
+# empty segment (path normalisation would remove it); a final "." or ".." segment neither
+_SENDABLE = re.compile(r"(?:/(?!\.\.?(?:/|\Z))[!$&-.0-;=@-\[\]_a-z~]+)*/?\Z")
 
 
 def _sendable(uri: str) -> bool:
     """Whether ``uri`` can be typed as it is (curl, a browser) and reaches the server
     unchanged: printable ASCII without ``#``, ``?`` or ``%``, and no ``.``, ``..`` or empty
     segment that path normalisation would remove."""
-    if not uri.isascii() or not uri.isprintable() or any(c in _UNSENDABLE for c in uri):
-        return False
-    segments = uri.split("/")[1:]
-    return all(seg not in ("", ".", "..") for seg in segments[:-1]) and segments[-1] not in (
-        ".",
-        "..",
-    )
+    return bool(uri) and _SENDABLE.match(uri) is not None
 
 
 _REFUSALS = frozenset({"deny", "return", "access_log", "log_not_found"})
