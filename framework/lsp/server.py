@@ -191,7 +191,14 @@ def schedule_validation(ls: ConfigLanguageServer, uri: str, delay: float) -> Non
     waiting = ls.pending.pop(uri, None)
     if waiting is not None:
         waiting.cancel()
-    ls.pending[uri] = asyncio.ensure_future(_validate_later(ls, uri, delay))
+    task = asyncio.ensure_future(_validate_later(ls, uri, delay))
+    task.add_done_callback(_log_failure)
+    ls.pending[uri] = task
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("validation failed", exc_info=task.exception())
 
 
 async def _validate_later(ls: ConfigLanguageServer, uri: str, delay: float) -> None:
