@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import difflib
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--explain", metavar="URL", help="show which server/location answers URL")
     check.add_argument("--no-fs", action="store_true", help="skip filesystem checks")
     check.add_argument("--strict", action="store_true", help="warnings fail (exit 2)")
-    check.add_argument("--prefix", type=_directory, metavar="DIR", help=_PREFIX_HELP)
+    # checked by _validate, so that a bad prefix still gives a --format json|sarif document
+    check.add_argument("--prefix", metavar="DIR", help=_PREFIX_HELP)
     check.add_argument(
         "--dump",
         action="store_true",
@@ -91,12 +93,20 @@ _PREFIX_HELP = (
 
 
 def _directory(text: str) -> Path:
+    problem = _not_a_directory(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return Path(text)
+
+
+def _not_a_directory(text: str) -> str | None:
+    """Why ``text`` cannot be a ``--prefix`` directory, or None."""
     path = Path(text)
     if not path.exists():
-        raise argparse.ArgumentTypeError(f"no such directory: {text!r}")
+        return f"no such directory: {text!r}"
     if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"not a directory: {text!r}")
-    return path
+        return f"not a directory: {text!r}"
+    return None
 
 
 def _positive_int(text: str) -> int:
@@ -183,13 +193,18 @@ def print_diagnostics(
 
 
 def _unreadable(name: str) -> str | None:
-    """Why the file ``name`` cannot be read, or None."""
+    """Why the file ``name`` cannot be read, or None (a device or a FIFO is not opened)."""
     try:
+        mode = os.stat(name).st_mode
+        if stat.S_ISDIR(mode):
+            return "Is a directory"
+        if not stat.S_ISREG(mode):
+            return "not a regular file"
         with open(name, "rb"):
             pass
     except OSError as exc:
         return str(exc.strerror or exc)
-    return "Is a directory" if Path(name).is_dir() else None
+    return None
 
 
 def command_validate(args: argparse.Namespace) -> int:
@@ -213,17 +228,22 @@ def _validate(args: argparse.Namespace) -> int:
         except ExplainError as exc:
             print(f"webserv validate-config: error: --explain: {exc}", file=sys.stderr)
             return _unusable(args, ToolFailure("invalid-explain-url", f"--explain: {exc}"))
+    prefix = None if args.prefix is None else Path(args.prefix)
+    if args.prefix is not None and (problem := _not_a_directory(args.prefix)) is not None:
+        print(f"webserv validate-config: error: argument --prefix: {problem}", file=sys.stderr)
+        return _unusable(args, ToolFailure("invalid-prefix", f"--prefix: {problem}"))
     reason = _unreadable(args.config)
     if reason is not None:
         message = f"cannot read {args.config}: {reason}"
         print(f"webserv: {message}", file=sys.stderr)
         return _unusable(args, ToolFailure("unreadable-file", message, args.config))
-    result = load_config(Path(args.config), check_fs=not args.no_fs, prefix=args.prefix)
+    result = load_config(Path(args.config), check_fs=not args.no_fs, prefix=prefix)
     fatal = next((d for d in result.diagnostics if d.rule == "unreadable-file"), None)
-    if fatal is not None:
-        print_diagnostics(result.diagnostics, result.sources, sys.stderr)
-        failure = ToolFailure(fatal.rule, fatal.message, args.config)
+    if fatal is not None:  # (the file changed since _unreadable looked)
         others = [d for d in result.diagnostics if d is not fatal]
+        print_diagnostics(others, result.sources, sys.stderr)
+        print(f"webserv: {fatal.message}", file=sys.stderr)
+        failure = ToolFailure(fatal.rule, fatal.message, args.config)
         return _unusable(args, failure, others)
     if args.dump:
         from framework.config.dump import command_dump

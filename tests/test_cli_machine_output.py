@@ -90,12 +90,54 @@ def test_an_unreadable_input_still_gets_a_json_list_with_the_error(tmp_path, cap
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", ["missing", "directory", "device"])
-def test_text_output_of_a_fatal_error_is_unchanged_stderr_only(tmp_path, capsys, kind):
-    path = fatal_inputs(tmp_path)[kind]
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("missing", "No such file or directory"),
+        ("directory", "Is a directory"),
+        ("device", "not a regular file"),
+        ("symlink loop", "Too many levels of symbolic links"),
+        ("fifo", "not a regular file"),
+    ],
+)
+def test_text_output_of_a_fatal_error_is_one_stderr_line_of_one_format(
+    tmp_path, capsys, kind, reason
+):
+    if kind == "fifo":  # never opened: a FIFO with no writer would block the open forever
+        path = str(tmp_path / "pipe.conf")
+        os.mkfifo(path)
+    else:
+        path = fatal_inputs(tmp_path)[kind]
     code, out, err = validate(capsys, path)
     assert (code, out) == (3, "")
-    assert f"cannot read {path}: " in err
+    assert err == f"webserv: cannot read {path}: {reason}\n"
+
+
+@pytest.mark.parametrize("problem", ["no such directory", "not a directory"])
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_a_bad_prefix_is_a_document_and_exit_3(tmp_path, capsys, fmt, problem):
+    config = tmp_path / "site.conf"
+    config.write_text("server { listen 8080; }\n")
+    prefix = tmp_path / "missing" if problem == "no such directory" else config
+    code, out, err = validate(capsys, "--format", fmt, "--prefix", str(prefix), str(config))
+    message = f"--prefix: {problem}: '{prefix}'"
+    assert code == 3
+    assert err == f"webserv validate-config: error: argument {message}\n"
+    if fmt == "json":
+        (item,) = json.loads(out)
+        assert (item["rule"], item["message"], item["file"]) == ("invalid-prefix", message, None)
+    else:
+        notification = the_failure(assert_valid_sarif(out))
+        assert notification["descriptor"]["id"] == "invalid-prefix"
+        assert notification["message"]["text"] == message
+
+
+def test_a_bad_prefix_in_text_format_prints_nothing_on_stdout(tmp_path, capsys):
+    config = tmp_path / "site.conf"
+    config.write_text("server { listen 8080; }\n")
+    code, out, err = validate(capsys, "--prefix", str(tmp_path / "nope"), str(config))
+    assert (code, out) == (3, "")
+    assert "argument --prefix: no such directory" in err
 
 
 def without_root_read_override() -> list[str]:

@@ -56,6 +56,7 @@ _CORE: dict[str, tuple[Severity, str]] = {
     # reading and parsing
     "unreadable-file": ("error", "the configuration file cannot be read"),
     "invalid-explain-url": ("error", "the --explain URL cannot be parsed (nothing validated)"),
+    "invalid-prefix": ("error", "the --prefix DIR is not a directory (nothing validated)"),
     "syntax-error": ("error", "text that is not a directive, a block or a comment"),
     "unterminated-string": ("error", "a quoted string without its closing quote"),
     "missing-semicolon": ("error", 'a directive not terminated by ";"'),
