@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from framework.bounded_cache import BoundedCache
 from framework.http.errors import HTTPError
 from framework.routing.beneath import RootDir
 
@@ -38,9 +39,10 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _FORBIDDEN_DECODED = frozenset(range(0x20)) | {0x7F, 0x2F, 0x5C}  # controls, '/', '\'
 
 
-_targets: dict[str, tuple[str, str]] = {}  # raw target -> result, for the ones that repeat
-_TARGETS_MAX = 4096
-_TARGET_LEN_MAX = 256
+# raw target -> result, for the ones that repeat: a site's working set of paths fits
+TARGET_ENTRIES = 16384
+_TARGET_LEN_MAX = 256  # longer targets are normalised every time: they would fill memory
+_targets: BoundedCache[str, tuple[str, str]] = BoundedCache(TARGET_ENTRIES)
 
 
 def normalize_target(raw_target: str | bytes) -> tuple[str, str]:
@@ -57,9 +59,7 @@ def normalize_target(raw_target: str | bytes) -> tuple[str, str]:
         return found
     result = _normalize(raw_target)  # raises for a bad target: those are never cached
     if len(raw_target) <= _TARGET_LEN_MAX:
-        if len(_targets) >= _TARGETS_MAX:
-            _targets.clear()
-        _targets[raw_target] = result
+        _targets.put(raw_target, result)
     return result
 
 
@@ -261,15 +261,14 @@ class _Base:
         return OpenFile(fd), fs_path, st
 
 
-_bases: dict[int, _Base] = {}
+_bases: BoundedCache[int, _Base] = BoundedCache(4096)  # by id(location): checked below
 
 
 def _base(location: LocationConfig) -> _Base:
     base = _bases.get(id(location))
     if base is None or base.location is not location:
-        if len(_bases) > 4096:
-            _bases.clear()
-        base = _bases[id(location)] = _Base(location)
+        base = _Base(location)
+        _bases.put(id(location), base)
     return base
 
 
