@@ -21,21 +21,24 @@ V = TypeVar("V")
 class BoundedCache(Generic[K, V]):
     """A least-recently-used cache of at most ``max_entries`` entries."""
 
-    __slots__ = ("_data", "max_entries")
+    __slots__ = ("_data", "_refresh", "max_entries")
 
     def __init__(self, max_entries: int) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self._data: OrderedDict[K, V] = OrderedDict()
+        self._refresh = self._data.move_to_end
         self.max_entries = max_entries
 
     def get(self, key: K) -> V | None:
         """The value cached for ``key`` (now the most recently used), or None."""
-        data = self._data
-        value = data.get(key)
-        if value is not None:
-            data.move_to_end(key)
-        return value
+        # a hit is the common case: one C call that refreshes the key and tells a miss
+        # (KeyError) is cheaper than a get() followed by move_to_end()
+        try:
+            self._refresh(key)
+        except KeyError:
+            return None
+        return self._data[key]
 
     def put(self, key: K, value: V) -> None:
         """Cache ``value`` for ``key``, dropping the least recently used entry when full."""
