@@ -21,30 +21,29 @@ V = TypeVar("V")
 class BoundedCache(Generic[K, V]):
     """A least-recently-used cache of at most ``max_entries`` entries."""
 
-    __slots__ = ("_data", "_refresh", "max_entries")
+    __slots__ = ("_data", "_find", "_refresh", "max_entries")
 
     def __init__(self, max_entries: int) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self._data: OrderedDict[K, V] = OrderedDict()
+        # bound once: these run per request, and a method lookup costs as much as the call
+        self._find = self._data.get
         self._refresh = self._data.move_to_end
         self.max_entries = max_entries
 
     def get(self, key: K) -> V | None:
         """The value cached for ``key`` (now the most recently used), or None."""
-        # a hit is the common case: one C call that refreshes the key and tells a miss
-        # (KeyError) is cheaper than a get() followed by move_to_end()
-        try:
+        value = self._find(key)
+        if value is not None:
             self._refresh(key)
-        except KeyError:
-            return None
-        return self._data[key]
+        return value
 
     def put(self, key: K, value: V) -> None:
         """Cache ``value`` for ``key``, dropping the least recently used entry when full."""
         data = self._data
         data[key] = value
-        data.move_to_end(key)
+        self._refresh(key)  # a key put again is used again
         if len(data) > self.max_entries:
             data.popitem(last=False)
 
