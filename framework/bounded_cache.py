@@ -1,4 +1,5 @@
-"""``BoundedCache``: the one memo type of the hot path, an LRU bounded by its entry count.
+"""Bounded LRU caches: ``BoundedCache`` (get/put) and ``bounded_memo`` (a pure function's
+results), both bounded by their entry count.
 
 Per-path memos (target normalisation, routing, header parsing...) see as many distinct keys
 as clients care to send. Clearing such a memo whole when it fills throws away the hot keys
@@ -7,15 +8,36 @@ every request. An LRU keeps what repeats: a hit moves the key to the young end, 
 past the bound drops the oldest key. Both are O(1) (``OrderedDict`` keeps a linked list).
 
 ``None`` is what ``get`` answers for a missing key, so ``None`` cannot be cached.
+
+``bounded_memo`` is the same policy for a pure function of hashable arguments, kept in C
+(``functools.lru_cache``): a hit costs one C call where ``BoundedCache.get`` costs a Python
+frame, which the per-request lookups (request-target, virtual server, location, Host) can
+measure. What the function raises is not cached.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Generic, ParamSpec, TypeVar, cast
 
 K = TypeVar("K")
 V = TypeVar("V")
+P = ParamSpec("P")
+
+
+def bounded_memo(max_entries: int) -> Callable[[Callable[P, V]], Callable[P, V]]:
+    """Decorate a pure function so that it remembers the results of its last
+    ``max_entries`` distinct argument lists (least recently used dropped first)."""
+    if max_entries < 1:
+        raise ValueError("max_entries must be at least 1")
+
+    def decorate(function: Callable[P, V]) -> Callable[P, V]:
+        # lru_cache's stub types the call as (*Hashable) -> V; the arguments are the same
+        return cast("Callable[P, V]", lru_cache(maxsize=max_entries)(function))
+
+    return decorate
 
 
 class BoundedCache(Generic[K, V]):

@@ -8,7 +8,7 @@ import time
 from email.utils import formatdate
 from http import HTTPStatus
 
-from framework.bounded_cache import BoundedCache
+from framework.bounded_cache import BoundedCache, bounded_memo
 from framework.http.headers import Headers
 from framework.version import PRODUCT, PRODUCT_VERSION
 
@@ -116,22 +116,20 @@ def host_without_port(value: str) -> str:
     return value.partition(":")[0].lower()
 
 
-_host_names: BoundedCache[str, str] = BoundedCache(1024)  # valid Host values only
-
-
 def host_name(value: str) -> str | None:
     """``host_without_port`` of a ``Host`` value with OWS trimmed, or None when it is not
     a valid host; cached, as clients repeat the same few values."""
-    name = _host_names.get(value)
-    if name is not None:
-        return name
-    stripped = value.strip(" \t")
-    if not valid_host(stripped):
-        return None  # answered 400: not worth remembering
-    name = host_without_port(stripped)
     if len(value) <= 255:
-        _host_names.put(value, name)
-    return name
+        return _host_name_remembered(value)
+    return _host_name(value)
+
+
+def _host_name(value: str) -> str | None:
+    stripped = value.strip(" \t")
+    return host_without_port(stripped) if valid_host(stripped) else None
+
+
+_host_name_remembered = bounded_memo(1024)(_host_name)
 
 
 def parse_content_length(value: str) -> int | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import weakref
 
-from framework.bounded_cache import BoundedCache
+from framework.bounded_cache import bounded_memo
 from framework.config.models import LocationConfig, ServerConfig
 from framework.http.variables import captures_of
 
@@ -149,7 +149,7 @@ class LocationMatcher:
     def __init__(self, server_config: ServerConfig) -> None:
         self._context = server_config.context
         self._top = _Level(server_config.locations)
-        self._memo: BoundedCache[str, _Found] = BoundedCache(MEMO_ENTRIES)
+        self._remembered = bounded_memo(MEMO_ENTRIES)(self._find)
         # one shared (location, None) per location: a memo entry costs its key, not a tuple
         self._plain: dict[int, _Found] = {}
         # "/dir/" prefixes, for the 301 of "/dir" (see redirect_for_missing_slash)
@@ -172,20 +172,19 @@ class LocationMatcher:
         """``(location, captures)`` for ``path``: the captures (``"0"``, ``"1"``...,
         named groups) of the location regex that chose it, None when no regex matched.
         The captures dict is shared between requests: copy it before changing it."""
-        found = self._memo.get(path)
-        if found is not None:
-            return found
+        if len(path) <= MEMO_PATH_MAX:
+            return self._remembered(path)
+        return self._find(path)
+
+    def _find(self, path: str) -> _Found:
         loc, _, hit = self._top.find(path)
         if loc is None:
             loc = self._context
         if hit is not None:
-            found = (loc, captures_of(hit))
-        else:
-            found = self._plain.get(id(loc))
-            if found is None:
-                found = self._plain[id(loc)] = (loc, None)
-        if len(path) <= MEMO_PATH_MAX:
-            self._memo.put(path, found)
+            return loc, captures_of(hit)
+        found = self._plain.get(id(loc))
+        if found is None:
+            found = self._plain[id(loc)] = (loc, None)
         return found
 
     def redirect_for_missing_slash(self, path: str) -> str | None:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from framework.bounded_cache import BoundedCache
+from framework.bounded_cache import BoundedCache, bounded_memo
 from framework.config.models import Config, ServerConfig
 from framework.http.variables import captures_of
 
@@ -104,7 +104,7 @@ class ServerSelector:
         self._by_sockname: BoundedCache[tuple[str, int], _AddressGroup] = BoundedCache(
             SOCKNAME_ENTRIES
         )
-        self._memo: BoundedCache[tuple[str, int, str], ServerConfig] = BoundedCache(MEMO_ENTRIES)
+        self._remembered = bounded_memo(MEMO_ENTRIES)(self._select)
         # the servers named by a regex, whose captures ($1, (?<name>...)) are variables
         self._regex_names: dict[int, list[re.Pattern[str]]] = {}
         for server in config.servers:
@@ -159,11 +159,9 @@ class ServerSelector:
         without port and lower-cased; '' when absent)."""
         if host[-1:] == ".":  # "example.org." is "example.org" (nginx drops one final dot)
             host = host[:-1]
-        memo_key = (sockname[0], sockname[1], host)
-        server = self._memo.get(memo_key)
-        if server is not None:
-            return server
-        server = self._group(sockname).find(host)
         if len(host) <= HOST_MEMO_MAX:
-            self._memo.put(memo_key, server)
-        return server
+            return self._remembered(sockname[0], sockname[1], host)
+        return self._select(sockname[0], sockname[1], host)
+
+    def _select(self, ip: str, port: int, host: str) -> ServerConfig:
+        return self._group((ip, port)).find(host)

@@ -15,6 +15,7 @@ import pytest
 
 from framework.config.models import LocationConfig, ServerConfig
 from framework.http.variables import captures_of
+from framework.routing import locations
 from framework.routing.locations import LocationMatcher, PrefixTree
 
 _ALPHABET = "/ab.x"
@@ -166,21 +167,41 @@ def test_an_empty_prefix_pattern_matches_every_path() -> None:
     assert tree.longest("/ab") is a
 
 
-def test_the_memo_drops_the_least_recently_used_path_not_all_of_them() -> None:
+def _routed(
+    monkeypatch: pytest.MonkeyPatch, memo_entries: int
+) -> tuple[LocationMatcher, list[str]]:
+    """A matcher with a small memo, and the list of the paths it routes without it."""
+    monkeypatch.setattr(locations, "MEMO_ENTRIES", memo_entries)
+    seen: list[str] = []
+    level_find = locations._Level.find
+
+    def find(self: object, path: str) -> object:
+        seen.append(path)
+        return level_find(self, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(locations._Level, "find", find)
     top = LocationConfig(modifier="", pattern="/")
-    matcher = LocationMatcher(ServerConfig(locations=[top]))
-    matcher._memo.max_entries = 3
-    for path in ("/1", "/2", "/3"):
+    return LocationMatcher(ServerConfig(locations=[top])), seen
+
+
+def test_the_memo_drops_the_least_recently_used_path_not_all_of_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    matcher, seen = _routed(monkeypatch, 3)
+    for path in ("/1", "/2", "/3", "/1", "/4"):  # "/1" refreshed: "/4" evicts "/2"
         matcher.lookup(path)
-    matcher.lookup("/1")  # now the most recent
-    matcher.lookup("/4")  # evicts "/2"
-    assert "/1" in matcher._memo and "/3" in matcher._memo and "/4" in matcher._memo
-    assert "/2" not in matcher._memo
+    assert seen == ["/1", "/2", "/3", "/4"]
+    seen.clear()
+    for path in ("/1", "/3", "/4", "/2"):
+        matcher.lookup(path)
+    assert seen == ["/2"]
 
 
-def test_paths_longer_than_the_memo_bound_are_routed_but_not_remembered() -> None:
-    top = LocationConfig(modifier="", pattern="/")
-    matcher = LocationMatcher(ServerConfig(locations=[top]))
+def test_paths_longer_than_the_memo_bound_are_routed_but_not_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    matcher, seen = _routed(monkeypatch, 16)
     long_path = "/" + "a" * 1000
-    assert matcher.match(long_path) is top
-    assert long_path not in matcher._memo
+    assert matcher.match(long_path).pattern == "/"
+    assert matcher.match(long_path).pattern == "/"
+    assert seen == [long_path, long_path]
