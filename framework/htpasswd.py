@@ -29,12 +29,13 @@ import hmac
 import os
 import re
 import stat
-from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from passlib.context import CryptContext  # type: ignore[import-untyped]
+
+from framework.bounded_cache import BoundedCache
 
 MAX_FILE_SIZE = 4 * 1024 * 1024  # ~60 000 bcrypt users; a larger file is an error
 MAX_VERIFIED = 1024  # successful checks remembered per file
@@ -251,7 +252,7 @@ class UserFile:
         self.path = path
         self._identity: FileIdentity | None = None
         self._entries: dict[bytes, Entry] = {}
-        self._verified: OrderedDict[bytes, None] = OrderedDict()
+        self._verified: BoundedCache[bytes, bool] = BoundedCache(MAX_VERIFIED)
 
     def entries(self) -> dict[bytes, Entry]:
         """The current entries, re-read if the file changed. Raises ``UserFileError``."""
@@ -282,15 +283,11 @@ class UserFile:
         key = hashlib.sha256(
             repr(self._identity).encode() + b"\0" + user + b"\0" + password
         ).digest()
-        verified = self._verified
-        if key in verified:
-            verified.move_to_end(key)
+        if self._verified.get(key):
             return Outcome.ACCEPTED
         if not verify(password, entry):
             return Outcome.MISMATCH
-        verified[key] = None
-        if len(verified) > MAX_VERIFIED:
-            verified.popitem(last=False)
+        self._verified.put(key, True)
         return Outcome.ACCEPTED
 
     def _forget(self) -> None:

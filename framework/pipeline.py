@@ -31,7 +31,7 @@ from framework.http.tunnel import Tunnel, Upgrade
 from framework.http.variables import expand_uri
 from framework.logs import AccessLog, AccessLogs, error_log
 from framework.registry import registry
-from framework.routing.locations import LocationMatcher
+from framework.routing.locations import LocationMatcher, matcher_for
 from framework.routing.paths import normalize_target
 from framework.routing.servers import ServerSelector
 from framework.routing.urls import redirect_url
@@ -280,7 +280,7 @@ class Application:
         self.on_idle: asyncio.Future[None] | None = None  # set when inflight drops to 0
         self.tunnels: set[Tunnel] = set()
         for server in config.servers:
-            self._matchers[id(server)] = LocationMatcher(server)
+            self._matchers[id(server)] = matcher_for(server)
             for loc in _iter_locations(server):
                 if id(loc) not in self._chains:
                     self._chains[id(loc)] = self._compile(loc)

@@ -6,10 +6,16 @@ from __future__ import annotations
 import time
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+from framework.bounded_cache import BoundedCache
+
+if TYPE_CHECKING:
+    from framework.http.headers import Headers
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_date_cache: dict[int, str] = {}
+_date_cache: BoundedCache[int, str] = BoundedCache(4096)
 
 
 def http_date(seconds: float) -> str:
@@ -22,9 +28,7 @@ def http_date(seconds: float) -> str:
             f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
         )
-        if len(_date_cache) > 4096:
-            _date_cache.clear()
-        _date_cache[key] = text
+        _date_cache.put(key, text)
     return text
 
 
@@ -69,7 +73,7 @@ def _strong_match(header: str, etag: str) -> bool:
     return any(tag == etag for tag in _tags(header))
 
 
-def evaluate(headers, etag: str, mtime: int, method: str) -> int | None:
+def evaluate(headers: Headers, etag: str, mtime: int, method: str) -> int | None:
     """The status a conditional request calls for (304 or 412), or None to proceed.
 
     ``headers`` is the request's header collection; ``mtime`` whole seconds.
@@ -98,7 +102,7 @@ def evaluate(headers, etag: str, mtime: int, method: str) -> int | None:
     return None
 
 
-def range_allowed(headers, etag: str, last_modified: str) -> bool:
+def range_allowed(headers: Headers, etag: str, last_modified: str) -> bool:
     """False when ``If-Range`` is present and does not match (then send the whole file)."""
     if_range = headers.get("if-range")
     if if_range is None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 
+from framework.bounded_cache import BoundedCache
 from framework.config.models import LocationConfig
 from framework.http.headers import Headers
 from framework.http.request import Request
 from handlers.conditional import parse_http_date
 
 _MAX_HEADER = 1024  # longer Accept-Encoding values are parsed but not remembered
-_accepted_cache: dict[str, frozenset[str]] = {}
+_accepted_cache: BoundedCache[str, frozenset[str]] = BoundedCache(256)
 
 
 def accepted_codings(value: str | None) -> frozenset[str]:
@@ -34,9 +35,7 @@ def accepted_codings(value: str | None) -> frozenset[str]:
             codings.add(name)
     found = frozenset(codings)
     if len(value) <= _MAX_HEADER:
-        if len(_accepted_cache) >= 256:
-            _accepted_cache.clear()
-        _accepted_cache[value] = found
+        _accepted_cache.put(value, found)
     return found
 
 

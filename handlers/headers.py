@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from email.utils import formatdate, mktime_tz, parsedate_tz
 
+from framework.bounded_cache import BoundedCache
 from framework.config.directives_headers import Expires, parse_expires_value
 from framework.config.models import LocationConfig
 from framework.handler import Handler, HandlerSettings
@@ -89,7 +90,7 @@ def expires_fields(expires: Expires, last_modified: str | None, now: int) -> tup
     return http_date(moment), f"max-age={max_age}"
 
 
-class HeadersHandler(Handler):
+class HeadersHandler(Handler[HandlerSettings]):
     """Adds the location's ``add_header`` fields, ``expires`` and ``charset``."""
 
     name = "headers"
@@ -107,7 +108,8 @@ class HeadersHandler(Handler):
         types = frozenset(location.charset_types)
         self._any_type = "*" in types
         self._types = types | {"text/html"}
-        self._charset_cache: dict[str, str] = {}  # Content-Type -> with the charset
+        # Content-Type -> with the charset
+        self._charset_cache: BoundedCache[str, str] = BoundedCache(CHARSET_CACHE_SIZE)
         self._error_pages = location.error_pages
         self._bare_pages = not location.server_tokens
 
@@ -203,9 +205,7 @@ class HeadersHandler(Handler):
         changed = cache.get(ctype)
         if changed is None:
             changed = self._with_charset(ctype)
-            if len(cache) >= CHARSET_CACHE_SIZE:
-                cache.clear()
-            cache[ctype] = changed
+            cache.put(ctype, changed)
         if changed is not ctype:
             headers["Content-Type"] = changed
 

@@ -21,6 +21,7 @@ import errno
 import os
 import stat as stat_mod
 
+from framework.bounded_cache import BoundedCache
 from framework.config.models import LocationConfig
 from framework.handler import CallNext, Handler, HandlerSettings
 from framework.http.errors import HTTPError, InternalRedirect
@@ -44,7 +45,7 @@ from handlers.ranges import parse_range
 from handlers.static_cache import MAX_FILE, CachedFile, FileCache
 
 
-class StaticHandler(Handler):
+class StaticHandler(Handler[HandlerSettings]):
     """Serves files from the location's root or alias."""
 
     name = "static"
@@ -357,7 +358,7 @@ def _decide(
     return 200, 0, size
 
 
-_validator_cache: dict[tuple[int, int], tuple[str, str]] = {}
+_validator_cache: BoundedCache[tuple[int, int], tuple[str, str]] = BoundedCache(4096)
 
 
 def _validators(mtime_ns: int, size: int) -> tuple[str, str]:
@@ -365,10 +366,9 @@ def _validators(mtime_ns: int, size: int) -> tuple[str, str]:
     key = (mtime_ns, size)
     found = _validator_cache.get(key)
     if found is None:
-        if len(_validator_cache) >= 4096:
-            _validator_cache.clear()
         seconds = mtime_ns // 1_000_000_000
-        found = _validator_cache[key] = (make_etag(mtime_ns, size), http_date(seconds))
+        found = (make_etag(mtime_ns, size), http_date(seconds))
+        _validator_cache.put(key, found)
     return found
 
 

@@ -33,6 +33,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from framework.bounded_cache import BoundedCache
 from framework.http import wire
 from framework.http.errors import HTTPError
 from framework.http.headers import Headers
@@ -44,7 +45,9 @@ Message = MutableMapping[str, Any]
 _new = object.__new__
 
 # response headers as sent -> the engine's triples and their serialised block
-_HEADER_SETS: dict[tuple[Any, ...], tuple[list[tuple[str, str, str]], str]] = {}
+_HEADER_SETS: BoundedCache[tuple[Any, ...], tuple[list[tuple[str, str, str]], str]] = BoundedCache(
+    1024
+)
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 5.6.2: a field name
 ABANDON_GRACE = 5.0  # seconds an app may run on once its client left, before it is cancelled
 
@@ -445,9 +448,7 @@ def response_headers(raw: Any) -> Headers:
         items.append((text.lower(), text, bytes(value).decode("latin-1")))
     headers = Headers.from_list(items)
     if key is not None and len(items) <= 16:
-        if len(_HEADER_SETS) >= 1024:
-            _HEADER_SETS.clear()
-        _HEADER_SETS[key] = (items.copy(), wire.header_block(headers))
+        _HEADER_SETS.put(key, (items.copy(), wire.header_block(headers)))
     return headers
 
 

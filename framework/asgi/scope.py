@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from framework.asgi import ASGI_VERSION
+from framework.bounded_cache import BoundedCache
 from framework.http.request import Request
 
 EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.pathsend": {}}
@@ -49,7 +50,8 @@ def raw_path(target: str) -> bytes:
     return latin1(path)
 
 
-_targets: dict[str, tuple[bytes, str, bytes]] = {}  # target -> raw_path, query, its bytes
+# target -> raw_path, query, its bytes
+_targets: BoundedCache[str, tuple[bytes, str, bytes]] = BoundedCache(1024)
 
 
 def target_parts(target: str, query: str) -> tuple[bytes, bytes]:
@@ -59,9 +61,7 @@ def target_parts(target: str, query: str) -> tuple[bytes, bytes]:
     if parts is None or parts[1] != query:
         parts = (raw_path(target), query, latin1(query) if query else b"")
         if len(target) <= 256:
-            if len(_targets) >= 1024:
-                _targets.clear()
-            _targets[target] = parts
+            _targets.put(target, parts)
     return parts[0], parts[2]
 
 

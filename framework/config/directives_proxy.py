@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import Field
 
 from config_grammar.tree import Arg, Directive, Span
+from framework.bounded_cache import BoundedCache
 from framework.config.model_base import Model
 from framework.config.nginx_directives import VERB, nginx_advice
 from framework.config.spec import DirectiveSpec, ParseContext, as_flag, as_time, spec
@@ -107,15 +108,13 @@ class ProxyPass(Model):
         if hit is not None and hit[0] is self and hit[1] is block:
             return hit[2]
         found = any(_inside(place, block) for place in self.written_at)
-        if len(_DECLARED) >= 4096:  # config reloads: never grows without bound
-            _DECLARED.clear()
-        _DECLARED[key] = (self, block, found)
+        _DECLARED.put(key, (self, block, found))
         return found
 
 
 # (id(proxy_pass), id(block)) -> (proxy_pass, block, declared): the objects are kept so an
 # id cannot be reused while its entry lives
-_DECLARED: dict[tuple[int, int], tuple[ProxyPass, Span, bool]] = {}
+_DECLARED: BoundedCache[tuple[int, int], tuple[ProxyPass, Span, bool]] = BoundedCache(4096)
 
 
 def _inside(place: Span, block: Span) -> bool:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import httptools
 
+from framework.bounded_cache import BoundedCache
+
 if TYPE_CHECKING:
     from framework.http.connection import Connection
 
@@ -101,7 +103,7 @@ class _InsideBody:
 _REQUEST_LINE = re.compile(
     rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+) [^\x00-\x20\x7f]+ HTTP/[0-9]\.[0-9]\r?$", re.M
 )
-_KNOWN: dict[bytes, bool] = {}  # method token -> llhttp accepts it
+_KNOWN: BoundedCache[bytes, bool] = BoundedCache(256)  # method token -> llhttp accepts it
 
 
 def bad_method_status(data: bytes | memoryview) -> int:
@@ -112,9 +114,7 @@ def bad_method_status(data: bytes | memoryview) -> int:
         known = _KNOWN.get(method)
         if known is None:
             known = _llhttp_knows(method)
-            if len(_KNOWN) >= 256:
-                _KNOWN.clear()
-            _KNOWN[method] = known
+            _KNOWN.put(method, known)
         if not known:
             return 501
     return 400

@@ -8,6 +8,7 @@ import time
 from email.utils import formatdate
 from http import HTTPStatus
 
+from framework.bounded_cache import BoundedCache, bounded_memo
 from framework.http.headers import Headers
 from framework.version import PRODUCT, PRODUCT_VERSION
 
@@ -115,22 +116,20 @@ def host_without_port(value: str) -> str:
     return value.partition(":")[0].lower()
 
 
-_host_names: dict[str, str | None] = {}
-
-
 def host_name(value: str) -> str | None:
     """``host_without_port`` of a ``Host`` value with OWS trimmed, or None when it is not
     a valid host; cached, as clients repeat the same few values."""
-    try:
-        return _host_names[value]
-    except KeyError:
-        pass
+    if len(value) <= 255:
+        return _host_name_remembered(value)
+    return _host_name(value)
+
+
+def _host_name(value: str) -> str | None:
     stripped = value.strip(" \t")
-    name = host_without_port(stripped) if valid_host(stripped) else None
-    if len(_host_names) >= 1024:
-        _host_names.clear()
-    _host_names[value] = name
-    return name
+    return host_without_port(stripped) if valid_host(stripped) else None
+
+
+_host_name_remembered = bounded_memo(1024)(_host_name)
 
 
 def parse_content_length(value: str) -> int | None:
@@ -181,8 +180,8 @@ def header_lines(headers: Headers, skip: frozenset[str] = ENGINE_HEADERS) -> lis
     return out
 
 
-_blocks: dict[tuple[tuple[str, str, str], ...], str] = {}
 _BLOCKS_MAX = 512
+_blocks: BoundedCache[tuple[tuple[str, str, str], ...], str] = BoundedCache(_BLOCKS_MAX)
 _BLOCK_ITEMS_MAX = 6
 _BLOCK_CHARS_MAX = 512
 
@@ -204,9 +203,7 @@ def header_block(headers: Headers) -> str:
     if block is None:
         block = "".join(header_lines(headers))
         if len(block) <= _BLOCK_CHARS_MAX:  # bounds the memory a stream of unique values holds
-            if len(_blocks) >= _BLOCKS_MAX:
-                _blocks.clear()
-            _blocks[key] = block
+            _blocks.put(key, block)
     return block
 
 

@@ -24,6 +24,8 @@ import os
 import stat as stat_mod
 from collections.abc import Callable
 
+from framework.bounded_cache import BoundedCache
+
 SYS_OPENAT2 = 437  # the same number on every Linux architecture (new syscall table)
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_BENEATH = 0x08
@@ -56,7 +58,7 @@ def _load_openat2() -> _Openat2 | None:
         ctypes.c_size_t,
     ]
     # one prepared struct per (flags, mode), passed by address: this runs per request
-    hows: dict[int, tuple[_OpenHow, int]] = {}
+    hows: BoundedCache[int, tuple[_OpenHow, int]] = BoundedCache(64)
     size = ctypes.sizeof(_OpenHow)
     resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS
 
@@ -64,11 +66,10 @@ def _load_openat2() -> _Openat2 | None:
         key = flags if not flags & os.O_CREAT else flags | mode << 32
         found = hows.get(key)
         if found is None:
-            if len(hows) >= 64:
-                hows.clear()
             # openat2 refuses a mode without O_CREAT/O_TMPFILE (EINVAL)
             how = _OpenHow(flags, mode if flags & os.O_CREAT else 0, resolve)
-            found = hows[key] = (how, ctypes.addressof(how))
+            found = (how, ctypes.addressof(how))
+            hows.put(key, found)
         fd: int = syscall(
             SYS_OPENAT2, dir_fd, path.encode("utf-8", "surrogateescape"), found[1], size
         )

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from framework.bounded_cache import BoundedCache, bounded_memo
 from framework.http.errors import HTTPError
 from framework.routing.beneath import RootDir
 
@@ -38,9 +39,9 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _FORBIDDEN_DECODED = frozenset(range(0x20)) | {0x7F, 0x2F, 0x5C}  # controls, '/', '\'
 
 
-_targets: dict[str, tuple[str, str]] = {}  # raw target -> result, for the ones that repeat
-_TARGETS_MAX = 4096
-_TARGET_LEN_MAX = 256
+# raw targets remembered: a site's working set of paths fits (about 360 bytes an entry)
+TARGET_ENTRIES = 16384
+_TARGET_LEN_MAX = 256  # longer targets are normalised every time: they would fill memory
 
 
 def normalize_target(raw_target: str | bytes) -> tuple[str, str]:
@@ -52,15 +53,9 @@ def normalize_target(raw_target: str | bytes) -> tuple[str, str]:
     """
     if isinstance(raw_target, bytes):
         raw_target = raw_target.decode("latin-1")
-    found = _targets.get(raw_target)
-    if found is not None:
-        return found
-    result = _normalize(raw_target)  # raises for a bad target: those are never cached
     if len(raw_target) <= _TARGET_LEN_MAX:
-        if len(_targets) >= _TARGETS_MAX:
-            _targets.clear()
-        _targets[raw_target] = result
-    return result
+        return _normalize_remembered(raw_target)  # a bad target raises: never remembered
+    return _normalize(raw_target)
 
 
 def _normalize(raw_target: str) -> tuple[str, str]:
@@ -78,6 +73,9 @@ def _normalize(raw_target: str) -> tuple[str, str]:
     if _NEEDS_WORK.search(path) is None:
         return path, query
     return _normalize_slow(path), query
+
+
+_normalize_remembered = bounded_memo(TARGET_ENTRIES)(_normalize)
 
 
 def _path_of_absolute_form(target: str) -> str:
@@ -261,15 +259,14 @@ class _Base:
         return OpenFile(fd), fs_path, st
 
 
-_bases: dict[int, _Base] = {}
+_bases: BoundedCache[int, _Base] = BoundedCache(4096)  # by id(location): checked below
 
 
 def _base(location: LocationConfig) -> _Base:
     base = _bases.get(id(location))
     if base is None or base.location is not location:
-        if len(_bases) > 4096:
-            _bases.clear()
-        base = _bases[id(location)] = _Base(location)
+        base = _Base(location)
+        _bases.put(id(location), base)
     return base
 
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+from framework.bounded_cache import BoundedCache, bounded_memo
 from framework.config.models import Config, ServerConfig
 from framework.http.variables import captures_of
 
 _WILDCARDS = ("0.0.0.0", "::")
-_MEMO_MAX = 4096
+MEMO_ENTRIES = 4096  # (address, Host) pairs: a few per virtual server in practice
+SOCKNAME_ENTRIES = 256  # local addresses the server accepts on
+HOST_MEMO_MAX = 255  # longer Host values are no DNS name: routed, not remembered
 
 
 @dataclass
@@ -83,9 +87,9 @@ class ServerSelector:
         for server in config.servers:
             for listen in server.listens:
                 address = (_plain_ip(listen.host), listen.port)
-                group = members.setdefault(address, [])
-                if not any(member is server for member in group):
-                    group.append(server)
+                listed = members.setdefault(address, [])
+                if not any(member is server for member in listed):
+                    listed.append(server)
                 if listen.default_server and address not in defaults:
                     defaults[address] = server
         self._groups: dict[tuple[str, int], _AddressGroup] = {}
@@ -95,8 +99,12 @@ class ServerSelector:
                 group.add(server)
             group.finish()
             self._groups[address] = group
-        self._by_sockname: dict[tuple[str, int], _AddressGroup | None] = {}
-        self._memo: dict[tuple[str, int, str], ServerConfig] = {}
+        # an address that no listen directive names gets the first server, whatever the Host
+        self._unknown_address = _AddressGroup(default=self._fallback)
+        self._by_sockname: BoundedCache[tuple[str, int], _AddressGroup] = BoundedCache(
+            SOCKNAME_ENTRIES
+        )
+        self._remembered = bounded_memo(MEMO_ENTRIES)(self._select)
         # the servers named by a regex, whose captures ($1, (?<name>...)) are variables
         self._regex_names: dict[int, list[re.Pattern[str]]] = {}
         for server in config.servers:
@@ -108,12 +116,11 @@ class ServerSelector:
             if regexes:
                 self._regex_names[id(server)] = regexes
 
-    def _group(self, sockname: tuple) -> _AddressGroup | None:
+    def _group(self, sockname: tuple[Any, ...]) -> _AddressGroup:
         key = (sockname[0], sockname[1])
-        try:
-            return self._by_sockname[key]
-        except KeyError:
-            pass
+        group = self._by_sockname.get(key)
+        if group is not None:
+            return group
         ip = _plain_ip(key[0])
         port = key[1]
         group = self._groups.get((ip, port))
@@ -123,15 +130,14 @@ class ServerSelector:
                 group = self._groups.get((wildcard, port))
                 if group is not None:
                     break
-        if len(self._by_sockname) >= _MEMO_MAX:
-            self._by_sockname.clear()
-        self._by_sockname[key] = group
+        if group is None:
+            group = self._unknown_address
+        self._by_sockname.put(key, group)
         return group
 
-    def default_for(self, sockname: tuple) -> ServerConfig:
+    def default_for(self, sockname: tuple[Any, ...]) -> ServerConfig:
         """The default server of the address that accepted the connection."""
-        group = self._group(sockname)
-        return group.default if group is not None else self._fallback
+        return self._group(sockname).default
 
     def captures(self, server: ServerConfig, host: str) -> dict[str, str] | None:
         """The captures of ``server``'s first ``server_name ~regex`` that matches
@@ -148,18 +154,14 @@ class ServerSelector:
                 return captures_of(match)
         return None
 
-    def select(self, sockname: tuple, host: str) -> ServerConfig:
+    def select(self, sockname: tuple[Any, ...], host: str) -> ServerConfig:
         """The server for a request that arrived on ``sockname`` with ``host`` (already
         without port and lower-cased; '' when absent)."""
         if host[-1:] == ".":  # "example.org." is "example.org" (nginx drops one final dot)
             host = host[:-1]
-        memo_key = (sockname[0], sockname[1], host)
-        server = self._memo.get(memo_key)
-        if server is not None:
-            return server
-        group = self._group(sockname)
-        server = group.find(host) if group is not None else self._fallback
-        if len(self._memo) >= _MEMO_MAX:
-            self._memo.clear()
-        self._memo[memo_key] = server
-        return server
+        if len(host) <= HOST_MEMO_MAX:
+            return self._remembered(sockname[0], sockname[1], host)
+        return self._select(sockname[0], sockname[1], host)
+
+    def _select(self, ip: str, port: int, host: str) -> ServerConfig:
+        return self._group((ip, port)).find(host)

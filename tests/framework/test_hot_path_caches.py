@@ -54,27 +54,35 @@ def test_header_block_of_many_fields_is_not_cached_and_still_right() -> None:
     assert wire.header_block(headers) == fresh_block(headers)
 
 
+def _remembered_hits() -> int:
+    return paths._normalize_remembered.cache_info().hits  # type: ignore[attr-defined, no-any-return]
+
+
 def test_normalize_target_gives_the_same_answer_from_its_cache() -> None:
     for target in ("/a/b.html", "/a/./b/../c?x=1", "/%41%42", "http://h/p?q", "*"):
         first = normalize_target(target)
-        assert target in paths._targets
+        hits = _remembered_hits()
         assert normalize_target(target) == first
         assert normalize_target(target.encode("latin-1")) == first
+        assert _remembered_hits() == hits + 2
 
 
 def test_a_refused_target_is_refused_every_time_and_never_cached() -> None:
     for target in ("/../x", "/a%2fb", "/a?b#c", "/a\\b"):
+        hits = _remembered_hits()
         for _ in range(2):
             with pytest.raises(HTTPError) as info:
                 normalize_target(target)
             assert info.value.status == 400
-        assert target not in paths._targets
+        assert _remembered_hits() == hits
 
 
 def test_long_targets_are_normalised_but_not_cached() -> None:
     target = "/" + "a" * 1000
+    size = paths._normalize_remembered.cache_info().currsize  # type: ignore[attr-defined]
     assert normalize_target(target) == (target, "")
-    assert target not in paths._targets
+    assert normalize_target(target) == (target, "")
+    assert paths._normalize_remembered.cache_info().currsize == size  # type: ignore[attr-defined]
 
 
 def test_header_names_are_decoded_as_sent_and_lower_cased() -> None:
@@ -99,8 +107,17 @@ def test_request_parsed_builds_the_same_request_as_the_constructor() -> None:
     )
     made.keep_alive = False
     fast = Request.parsed(
-        "GET", "/a?b", "/a", "b", headers, ("1.2.3.4", 5), ("127.0.0.1", 80), "1.0",
-        "example.org", body, False,
+        "GET",
+        "/a?b",
+        "/a",
+        "b",
+        headers,
+        ("1.2.3.4", 5),
+        ("127.0.0.1", 80),
+        "1.0",
+        "example.org",
+        body,
+        False,
     )
     for name in Request.__slots__:
         assert getattr(fast, name) == getattr(made, name), name
