@@ -1,8 +1,8 @@
 """Parse configuration text into a tree of `Directive` and `Comment` nodes.
 
 Pipeline for one file: `tokenize` (lexer built from grammar.lark) -> `repair` (error
-recovery, so that one run reports every syntax error) -> `group_statements` (the statement
-structure of grammar.lark) -> tree building (spans, comments, escapes, ``${VAR}`` expansion). Then
+recovery, so that one run reports every syntax error) -> the LALR parser generated from
+grammar.lark -> tree building (spans, comments, escapes, ``${VAR}`` expansion). Then
 ``include`` directives are replaced by the directives of the files they name.
 """
 
@@ -15,11 +15,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lark.exceptions import UnexpectedInput
+
 from config_grammar.diagnostics import Diagnostic
-from config_grammar.lexer import decode_source, renderable, tokenize
+from config_grammar.lexer import LARK_PARSER, decode_source, renderable, tokenize
 from config_grammar.names import KNOWN_DIRECTIVES
 from config_grammar.recovery import repair
-from config_grammar.statements import StatementError, group_statements
 from config_grammar.tree import Directive, Span
 from config_grammar.tree_builder import Node, TreeBuilder
 
@@ -125,8 +126,8 @@ class _Context:
         tokens, syntax_errors = repair(lexed.tokens, filename, text, self.known)
         self.diagnostics += syntax_errors
         try:
-            statements = group_statements(tokens)
-        except StatementError as exc:  # repair() should make this impossible
+            tree = LARK_PARSER.parse(tokens)
+        except UnexpectedInput as exc:  # repair() should make this impossible
             span = Span(filename, 1, 1, 1, 2)
             self.diagnostics.append(
                 Diagnostic(
@@ -135,7 +136,7 @@ class _Context:
             )
             return []
         builder = TreeBuilder(filename, self.env, lexed.comments, chain)
-        nodes = builder.build_list(statements, len(text))
+        nodes = builder.build_list(tree.children, len(text))
         self.diagnostics += builder.diagnostics
         for diag in self.diagnostics[first_diag:]:
             diag.include_chain = chain

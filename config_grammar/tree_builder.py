@@ -1,4 +1,4 @@
-"""Build `Directive`/`Comment` nodes from the statements of one file.
+"""Build `Directive`/`Comment` nodes from the Lark parse tree of one file.
 
 Adds spans, places comments (own-line comments in the block list, same-line ones on the
 directive they trail), and turns raw tokens into `Arg` values (escapes, ``${VAR}``).
@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lark import Token
+from lark import Token, Tree
 
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.expand import expand
 from config_grammar.lexer import token_span
-from config_grammar.statements import Statement
 from config_grammar.tree import Arg, Comment, Directive, Span
 
 Node = Directive | Comment
 
 
 class TreeBuilder:
-    """Turns the statements of one file into `Directive`/`Comment` nodes with spans."""
+    """Turns the Lark parse tree into `Directive`/`Comment` nodes with spans."""
 
     def __init__(
         self,
@@ -39,13 +38,13 @@ class TreeBuilder:
     def _comment(self, tok: Token) -> Comment:
         return Comment(str(tok).rstrip(), token_span(self.filename, tok))
 
-    def build_list(self, children: list[Statement], limit: int) -> list[Node]:
+    def build_list(self, children: list[Tree], limit: int) -> list[Node]:
         """Nodes of one block; ``limit`` is the offset of its closing brace (or EOF)."""
         nodes: list[Node] = []
         prev: Directive | None = None
         comments = self.comments
         for child in children:
-            start = child.start_pos
+            start = child.children[0].start_pos
             while self.ci < len(comments) and comments[self.ci].start_pos < start:
                 self._place_comment(nodes, prev)
             prev = self._directive(child.children)
@@ -89,7 +88,7 @@ class TreeBuilder:
             self.ci += 1
         if term.type == "LBRACE":
             children = items[i + 1 : -1]
-            first = children[0].start_pos if children else end.start_pos
+            first = children[0].children[0].start_pos if children else end.start_pos
             while (
                 self.ci < len(comments)
                 and comments[self.ci].start_pos < first
