@@ -7,6 +7,7 @@ directive they trail), and turns raw tokens into `Arg` values (escapes, ``${VAR}
 from __future__ import annotations
 
 from collections.abc import Mapping
+from sys import intern
 
 from lark import Token, Tree
 
@@ -74,7 +75,7 @@ class TreeBuilder:
         span = Span(self.filename, name_tok.line, name_tok.column, end.end_line, end.end_column)
         name = self._arg(name_tok) if name_tok.type != "WORD" else None
         node = Directive(
-            str(name_tok) if name is None else name.value,
+            intern(str(name_tok)) if name is None else name.value,  # one copy of each name
             args,
             span,
             token_span(self.filename, name_tok),
