@@ -29,10 +29,7 @@ from framework.http.connection import Connection
 from framework.pipeline import Application
 from framework.registry import registry
 
-REQUEST = (
-    b"GET %s HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\n"
-    b"Accept: */*\r\n\r\n"
-)
+REQUEST = b"GET %s HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
 
 PLUGIN = """
 from framework import Handler, Response
@@ -151,8 +148,11 @@ def main() -> None:
                 pstats.Stats(prof).sort_stats("tottime").print_stats(25)
                 continue
             runs = [asyncio.run(run(app, request, args.requests, None)) for _ in range(5)]
-            print(f"{name:8s} {min(runs):6.2f} us/request (best of 5; all: "
-                  + ", ".join(f"{r:.2f}" for r in runs) + ")")
+            print(
+                f"{name:8s} {min(runs):6.2f} us/request (best of 5; all: "
+                + ", ".join(f"{r:.2f}" for r in runs)
+                + ")"
+            )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,11 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="alternate runs; best one kept")
     ap.add_argument("--only", nargs="*", help="servers to run (default: all)")
-    ap.add_argument("--baseline", type=Path,
-                    help="also run 'webserv (baseline)' from this copy of an older tree")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run 'webserv (baseline)' from this copy of an older tree",
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="webserv-bench-plugin-"))
@@ -117,8 +120,11 @@ def main() -> None:
                 before = cpu_seconds(pids[name])
                 r = wrk(url, connections=args.connections, seconds=args.seconds)
                 used = (cpu_seconds(pids[name]) - before) / max(r["requests"], 1) * 1e6
-                print(f"round {round_no + 1}: {name}: {r['rps']:.0f} req/s, "
-                      f"{used:.1f} us CPU/request", flush=True)
+                print(
+                    f"round {round_no + 1}: {name}: {r['rps']:.0f} req/s, "
+                    f"{used:.1f} us CPU/request",
+                    flush=True,
+                )
                 if name not in results or r["rps"] > results[name]["rps"]:
                     results[name] = r
                 cpu_us[name] = min(cpu_us.get(name, used), used)
@@ -132,8 +138,10 @@ def main() -> None:
                 target = " (target >= 1.5x)" if peer.startswith("uvicorn") else ""
                 print(f"webserv / {peer}: {ratio:.2f}x{target}")
     if cpu_us:
-        print("\nserver CPU per request (best round; lower is better): " + ", ".join(
-            f"{name} {us:.1f} us" for name, us in cpu_us.items()))
+        print(
+            "\nserver CPU per request (best round; lower is better): "
+            + ", ".join(f"{name} {us:.1f} us" for name, us in cpu_us.items())
+        )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -63,8 +63,11 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3, help="alternate runs; best one kept")
     ap.add_argument("--only", nargs="*", help="servers to run (default: all available)")
-    ap.add_argument("--baseline", type=Path,
-                    help="also run 'webserv (baseline)' from this copy of an older tree")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run 'webserv (baseline)' from this copy of an older tree",
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="webserv-bench-"))
@@ -80,7 +83,8 @@ def main() -> None:
 
     port = free_port()
     conf = tmp / "webserv.conf"
-    conf.write_text(textwrap.dedent(f"""
+    conf.write_text(
+        textwrap.dedent(f"""
         workers 1;
         server {{
             listen 127.0.0.1:{port};
@@ -88,22 +92,30 @@ def main() -> None:
             access_log off;
             location / {{ allow_methods GET HEAD; }}
         }}
-    """))
+    """)
+    )
     run("webserv", webserv_cmd(conf), port)
     if args.baseline is not None:
         port = free_port()
         bconf = tmp / "baseline.conf"
         bconf.write_text(conf.read_text().replace(f":{port_of(conf)};", f":{port};"))
-        run("webserv (baseline)", webserv_cmd(bconf), port,
-            {"PYTHONPATH": str(args.baseline.resolve())})
+        run(
+            "webserv (baseline)",
+            webserv_cmd(bconf),
+            port,
+            {"PYTHONPATH": str(args.baseline.resolve())},
+        )
 
     port = free_port()
     nginx = nginx_cmd(tmp, port, www)
     if nginx is not None:
         run("nginx (1 worker)", nginx, port)
 
-    for name, code in (("aiohttp", AIOHTTP_APP), ("starlette+uvicorn", STARLETTE_APP),
-                       ("twisted", TWISTED_APP)):
+    for name, code in (
+        ("aiohttp", AIOHTTP_APP),
+        ("starlette+uvicorn", STARLETTE_APP),
+        ("twisted", TWISTED_APP),
+    ):
         script = tmp / f"{name.split('+')[0]}_app.py"
         script.write_text(code)
         port = free_port()
@@ -123,11 +135,17 @@ def main() -> None:
         for round_no in range(args.rounds):
             for name, port, pid in up:
                 before = cpu_seconds(pid)
-                r = wrk(f"http://127.0.0.1:{port}/small.html",
-                        connections=args.connections, seconds=args.seconds)
+                r = wrk(
+                    f"http://127.0.0.1:{port}/small.html",
+                    connections=args.connections,
+                    seconds=args.seconds,
+                )
                 used = (cpu_seconds(pid) - before) / max(r["requests"], 1) * 1e6
-                print(f"round {round_no + 1}: {name}: {r['rps']:.0f} req/s, "
-                      f"{used:.1f} us CPU/request", flush=True)
+                print(
+                    f"round {round_no + 1}: {name}: {r['rps']:.0f} req/s, "
+                    f"{used:.1f} us CPU/request",
+                    flush=True,
+                )
                 if name not in results or r["rps"] > results[name]["rps"]:
                     results[name] = r
                 cpu_us[name] = min(cpu_us.get(name, used), used)
@@ -137,14 +155,18 @@ def main() -> None:
     peers = [n for n in ("aiohttp", "starlette+uvicorn", "twisted") if n in results]
     if peers and "webserv" in results:
         best = max(peers, key=lambda n: results[n]["rps"])
-        print(f"\nwebserv / fastest Python peer ({best}): "
-              f"{results['webserv']['rps'] / results[best]['rps']:.2f}x (target >= 5x)")
+        print(
+            f"\nwebserv / fastest Python peer ({best}): "
+            f"{results['webserv']['rps'] / results[best]['rps']:.2f}x (target >= 5x)"
+        )
     if "nginx (1 worker)" in results and "webserv" in results:
         ratio = results["webserv"]["rps"] / results["nginx (1 worker)"]["rps"]
         print(f"webserv / nginx: {ratio:.2f}x (target >= 1x)")
     if cpu_us:
-        print("\nserver CPU per request (best round; lower is better): " + ", ".join(
-            f"{name} {us:.1f} us" for name, us in cpu_us.items()))
+        print(
+            "\nserver CPU per request (best round; lower is better): "
+            + ", ".join(f"{name} {us:.1f} us" for name, us in cpu_us.items())
+        )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -38,13 +38,20 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
 
 
 @contextlib.contextmanager
-def process(cmd: Sequence[str], port: int, *, cwd: Path | None = None,
-            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def process(
+    cmd: Sequence[str], port: int, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     """Run ``cmd`` (a server listening on ``port``) for the duration of the block."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.Popen(list(cmd), cwd=cwd, env=full_env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        list(cmd),
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_port(port, proc)
         yield proc
@@ -58,8 +65,14 @@ def process(cmd: Sequence[str], port: int, *, cwd: Path | None = None,
             proc.wait()
 
 
-def wrk(url: str, *, connections: int = 50, threads: int = 1, seconds: int = 10,
-        script: str | None = None) -> dict[str, float]:
+def wrk(
+    url: str,
+    *,
+    connections: int = 50,
+    threads: int = 1,
+    seconds: int = 10,
+    script: str | None = None,
+) -> dict[str, float]:
     """Run wrk and return {'rps': ..., 'errors': ..., 'latency_ms': ...}."""
     if WRK is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -151,5 +164,7 @@ def report(title: str, results: dict[str, dict[str, float]], baseline: str) -> N
     print(f"\n== {title}")
     base = results.get(baseline, {}).get("rps") or float("nan")
     for name, r in results.items():
-        print(f"{name:<28} {r['rps']:>12.0f} req/s  errors {int(r['errors']):>5}  "
-              f"p50-ish {r['latency_ms']:.2f} ms  x{r['rps'] / base:.2f} of {baseline}")
+        print(
+            f"{name:<28} {r['rps']:>12.0f} req/s  errors {int(r['errors']):>5}  "
+            f"p50-ish {r['latency_ms']:.2f} ms  x{r['rps'] / base:.2f} of {baseline}"
+        )
