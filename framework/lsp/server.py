@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +86,7 @@ class ConfigLanguageServer(LanguageServer):
         )
         self.shutdown_requested = False
         self.registries = RegistryFactory()
-        # one thread: validations import plugins and touch sys.path, one at a time, while
-        # the event loop keeps answering completion and hover
-        self.validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
+        # the validation waiting out its debounce, per document (a newer change cancels it)
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.handlers: dict[str, HandlerRegistry] = {}
         self.includers: dict[str, Path | None] = {}
@@ -210,10 +207,9 @@ async def _validate_later(ls: ConfigLanguageServer, uri: str, delay: float) -> N
     filename, base_dir = document_file(doc)
     includer = _includer(ls, doc)
     registry = ls.registries.new()
-    loop = asyncio.get_running_loop()
-    placed = await loop.run_in_executor(
-        ls.validator, validate_buffer, doc.source, filename, base_dir, registry, includer
-    )
+    # on the loop, like the rest of the server: the debounce above means at most one
+    # validation per pause in typing, so a request waits for one validation, never a queue
+    placed = validate_buffer(doc.source, filename, base_dir, registry, includer)
     current = ls.open_document(uri)
     if current is None or current.version != version:
         return  # closed, or changed meanwhile: that change scheduled its own validation
