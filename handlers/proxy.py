@@ -373,24 +373,15 @@ class ProxyHandler(Handler):
             data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
             chunks.clear()
             parser.buffered = 0
-            peer.active -= 1
-            if parser.keep_alive:
-                pool.release(peer, conn)  # closes it when it cannot carry another request
-            else:
-                conn.close()
+            _give_back(peer, pool, conn, parser.keep_alive)
             return Response(status, data, headers, reason=_reason(parser))
         released = False
 
         def done(reusable: bool) -> None:
             nonlocal released
-            if released:
-                return
-            released = True
-            peer.active -= 1
-            if reusable:
-                pool.release(peer, conn)
-            else:
-                conn.close()
+            if not released:
+                released = True
+                _give_back(peer, pool, conn, reusable)
 
         if parser.upgraded:
             return tunnel_response(request, self.location, conn, parser, headers, done)
@@ -410,6 +401,17 @@ class ProxyHandler(Handler):
     async def shutdown(self) -> None:
         for _, pool in list(_GROUPS.values()):
             pool.close()
+
+
+def _give_back(peer: Peer, pool: ConnectionPool, conn: UpstreamConnection, reusable: bool) -> None:
+    """The exchange on ``conn`` is over: the peer has one request less in flight, and the
+    connection goes back to the pool (which closes it when it cannot carry another request)
+    or is closed."""
+    peer.active -= 1
+    if reusable:
+        pool.release(peer, conn)
+    else:
+        conn.close()
 
 
 def _reason(parser: ResponseParser) -> str | None:

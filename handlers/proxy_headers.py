@@ -85,23 +85,13 @@ class HeadTemplate:
             if value:
                 lines.append(f"{name}: {value}\r\n")
         lines.append(framing)  # nginx: after its defaults, before the client's headers
-        items = request.headers._items
         skip = self.skip
-        start = len(lines)
-        connection = False
-        for lower, name, value in items:
-            if lower in skip or lower[:6] == "proxy-" or "_" in lower:
-                if lower == "connection":
-                    connection = True
+        # the names the client's Connection lists are hop-by-hop too
+        listed = _listed(request.headers) if "connection" in request.headers else ()
+        for lower, name, value in request.headers._items:
+            if lower in skip or lower in listed or lower[:6] == "proxy-" or "_" in lower:
                 continue
             lines.append(f"{name}: {value}\r\n")
-        if connection:  # rare: the names the client's Connection lists are hop-by-hop too
-            listed = _listed(request.headers)
-            del lines[start:]
-            for lower, name, value in items:
-                if lower in skip or lower in listed or lower[:6] == "proxy-" or "_" in lower:
-                    continue
-                lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")
         return encode_head("".join(lines))
 

@@ -42,11 +42,8 @@ def new_parser(conn: Connection) -> httptools.HttpRequestParser:
 
 def lenient(parser: httptools.HttpRequestParser) -> httptools.HttpRequestParser:
     """RFC 9112 7.1.1: BWS before a chunk extension (``5 ;ext``) is valid; llhttp wants a
-    leniency for it (httptools >= 0.6.3, which pyproject requires; older ones refuse it)."""
-    try:
-        parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
-    except (AttributeError, TypeError):
-        pass
+    leniency for it (httptools >= 0.6.3, which pyproject requires)."""
+    parser.set_dangerous_leniencies(lenient_spaces_after_chunk_size=True)
     return parser
 
 
