@@ -279,11 +279,15 @@ class Application:
         self.inflight = 0  # requests being answered and tunnels (upgrades) running
         self.on_idle: asyncio.Future[None] | None = None  # set when inflight drops to 0
         self.tunnels: set[Tunnel] = set()
-        for server in config.servers:
-            self._matchers[id(server)] = matcher_for(server)
-            for loc in _iter_locations(server):
-                if id(loc) not in self._chains:
-                    self._chains[id(loc)] = self._compile(loc)
+        try:
+            for server in config.servers:
+                self._matchers[id(server)] = matcher_for(server)
+                for loc in _iter_locations(server):
+                    if id(loc) not in self._chains:
+                        self._chains[id(loc)] = self._compile(loc)
+        except BaseException:
+            self.access_logs.close()  # the logs opened for the locations compiled so far
+            raise
 
     def _compile(self, location: LocationConfig) -> _Chain:
         chain = _builtins(FRONT_CHAIN, location)
@@ -320,6 +324,7 @@ class Application:
                         await done.shutdown()
                     except Exception:  # noqa: BLE001
                         error_log.exception("shutdown of handler %s failed", done.name)
+                self.access_logs.close()
                 span = self._spans.get(id(handler))
                 raise HandlerStartupError(handler.name, span, exc) from exc
 

@@ -329,7 +329,6 @@ class Server:
             error_log.error("%s", message)
             if error_log.logs_to_file():
                 print(f"webserv: {message}", file=sys.stderr, flush=True)
-            self.app.access_logs.close()
             return False
         return True
 
@@ -412,14 +411,9 @@ class Server:
             error_log.error("reload: %s; keeping the current configuration", exc)
             return
         try:
-            app = Application(config)
-        except HandlerStartupError as exc:  # a handler's __init__ raised
-            error_log.error("reload: %s; keeping the current configuration", exc)
-            return
-        try:
+            app = Application(config)  # a handler's __init__ may raise
             await app.startup()
-        except HandlerStartupError as exc:
-            app.access_logs.close()
+        except HandlerStartupError as exc:  # the new app closed its logs
             error_log.error("reload: %s; keeping the current configuration", exc)
             return
         wanted = listen_addresses(config)
