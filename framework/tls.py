@@ -21,7 +21,7 @@ import ssl
 from collections.abc import Callable
 
 from framework import tls_openssl as openssl
-from framework.config.models import Config, Listen, ServerConfig
+from framework.config.models import Config, Listen, ServerConfig, shown_address
 from framework.routing.servers import ServerSelector
 
 __all__ = [
@@ -286,8 +286,7 @@ def server_contexts(config: Config) -> dict[tuple[str, int], ssl.SSLContext]:
     result: dict[tuple[str, int], ssl.SSLContext] = {}
     for address, (default, listen) in defaults.items():
         if default.ssl_certificate is None:
-            host, port = address
-            shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            shown = shown_address(address)
             where = f" in {listen.span}" if listen.span is not None else ""
             raise TlsSetupError(
                 f'no "ssl_certificate" is defined for the listen ... ssl directive{where} '

@@ -31,7 +31,14 @@ from framework.config.directives import (
 )
 from framework.config.handler_settings import validate_settings
 from framework.config.mime_types import MIME_TYPES
-from framework.config.models import Config, HandlerSpec, Listen, LocationConfig, ServerConfig
+from framework.config.models import (
+    Config,
+    HandlerSpec,
+    Listen,
+    LocationConfig,
+    ServerConfig,
+)
+from framework.config.models import shown_address as _address
 from framework.config.nginx_directives import nginx_advice
 from framework.config.plugin_checks import run_check
 from framework.config.values import ValueProblem, compile_regex, joined_unit_suggestion
@@ -113,9 +120,8 @@ def load_config(
             return LoadResult(None, [Diagnostic("error", "unreadable-file", message)], {})
         try:  # spans name the file as the user wrote it
             parsed = parse_file(path, env=env, base_dir=prefix)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not valid UTF-8"
-            message = f"cannot read {path}: {reason or exc}"
+        except OSError as exc:  # bytes that are not UTF-8 are diagnostics, not an exception
+            message = f"cannot read {path}: {exc.strerror or exc}"
             return LoadResult(None, [Diagnostic("error", "unreadable-file", message)], {})
     try:
         config, diagnostics = build_config(
@@ -768,8 +774,3 @@ def _set_built(location: LocationConfig, **values: Any) -> None:
     validating them again."""
     location.__dict__.update(values)
     location.__pydantic_fields_set__.update(values)
-
-
-def _address(address: tuple[str, int]) -> str:
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from framework.config.directives_map import MapTable
 from framework.config.explain_apps import answered_by_app, content_lines
-from framework.config.models import Config, Listen, LocationConfig, ServerConfig
+from framework.config.models import Config, Listen, LocationConfig, ServerConfig, shown_address
 
 _SKIPPED_FIELDS = {"modifier", "pattern", "span", "children", "regex", "upstreams"}  # proxy line
 _TLS_FIELDS = (
@@ -143,7 +143,7 @@ def _unreached(config: Config, host: str, port: int, https: bool) -> list[str]:
     on_port = [lst for s in config.servers for lst in s.listens if lst.port == port]
     if on_port:
         listening = ", ".join(dict.fromkeys(_address(lst) for lst in on_port))
-        lines = [f"no server listens on {_host_port(host, port)} ({listening})"]
+        lines = [f"no server listens on {shown_address((host, port))} ({listening})"]
         if _family(host) == 6 and any(lst.host == "0.0.0.0" for lst in on_port):
             lines.append(f"          0.0.0.0 takes IPv4 connections only: add listen [::]:{port}")
         return lines
@@ -194,11 +194,7 @@ def _transport_lines(selector, listen: Listen, tls: bool, https: bool, host: str
 
 
 def _address(listen: Listen) -> str:
-    return _host_port(listen.host, listen.port)
-
-
-def _host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return shown_address((listen.host, listen.port))
 
 
 def _is_ip(host: str) -> bool:

@@ -417,15 +417,6 @@ def _samples(pattern: str, regex: re.Pattern[str], caseless: bool) -> tuple[str,
     return tuple(out)
 
 
-def sample_tails(regexes: list[LocationConfig]) -> list[str]:
-    """What to append to a prefix to get sample URIs under it: fixed tails, and tails
-    from the regexes' own samples (so that each regex gets a chance to match)."""
-    tails = list(_TAILS)
-    for loc in regexes:
-        tails += own_tails(loc)
-    return list(dict.fromkeys(tails))
-
-
 def own_tails(loc: LocationConfig) -> list[str]:
     """The tails built from one regex's samples."""
     tails: list[str] = []

@@ -26,14 +26,10 @@ from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Directive
 from framework.config.lint_context import LintContext, LintRule, warn
 from framework.config.models import Config, Listen, ServerConfig
+from framework.config.models import shown_address as _shown
 
 EXPIRY_WARNING = datetime.timedelta(days=14)
 _MAX_PEM = 1024 * 1024  # a certificate chain is a few KiB; never slurp a huge file
-
-
-def _shown(address: tuple[str, int]) -> str:
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _listen_node(ctx: LintContext, server: ServerConfig, listen: Listen) -> Directive | None:

@@ -31,6 +31,12 @@ from framework.config.model_base import Model
 __all__ = ["Model"]
 
 
+def shown_address(address: tuple[str, int]) -> str:
+    """``host:port`` as written in a URL or a listen line (``[::1]:8080`` for IPv6)."""
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class Listen(Model):
     """``listen [ADDR:]PORT [default_server] [ssl] [proxy_protocol];`` -- ``host`` is a
     literal IP ('0.0.0.0', '::', '127.0.0.1'); ``localhost`` is stored as '127.0.0.1'.
