@@ -22,6 +22,7 @@ from typing import cast
 from config_grammar.diagnostics import Diagnostic
 from config_grammar.tree import Span
 from framework.config.lint_context import Rule
+from framework.config.plugin_checks import one_line_reason
 
 ENTRY_POINT_GROUP = "webserv.lint_rules"
 PLUGIN_ERROR = "lint-plugin-error"
@@ -65,7 +66,7 @@ def _load(builtin: frozenset[str]) -> PluginRules:
         try:
             loaded = ep.load()
         except Exception as exc:  # a plugin's import error must not stop validation
-            problems.append(_problem(f"{where} cannot be loaded: {type(exc).__name__}: {exc}"))
+            problems.append(_problem(f"{where} cannot be loaded: {one_line_reason(exc)}"))
             continue
         for candidate in _candidates(loaded):
             reason = _not_a_rule(candidate)
@@ -137,7 +138,7 @@ def _problem(message: str, hint: str | None = None) -> Diagnostic:
 def failed_rule(exc: BaseException, rule: Rule, origin: str) -> Diagnostic:
     """The diagnostic for a plugin rule whose check raised."""
     return _problem(
-        f'lint plugin rule "{rule.id}" ({origin}) failed: {type(exc).__name__}: {exc}',
+        f'lint plugin rule "{rule.id}" ({origin}) failed: {one_line_reason(exc)}',
         "this is a bug in the plugin; the other rules ran",
     )
 

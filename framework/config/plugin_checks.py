@@ -110,6 +110,7 @@ def run_check(
     check_fs: bool,
 ) -> list[Diagnostic]:
     """The diagnostics ``cls.check`` reports for the handler block ``directive``."""
+    from framework.config.lint_plugins import invalid_finding
     from framework.handler import Handler
 
     if getattr(cls.check, "__func__", None) is getattr(Handler.check, "__func__", None):
@@ -117,9 +118,12 @@ def run_check(
     ctx = CheckContext(directive, base_dir=base_dir, check_fs=check_fs)
     try:
         found = list(cls.check(settings, ctx) or ())
-        wrong = next((d for d in found if not isinstance(d, Diagnostic)), None)
-        if wrong is not None:
-            raise TypeError(f"it yielded {type(wrong).__name__}, not a Diagnostic")
+        for item in found:
+            if not isinstance(item, Diagnostic):
+                raise TypeError(f"it yielded {type(item).__name__}, not a Diagnostic")
+            problem = invalid_finding(item)  # the check lint plugins' findings pass too
+            if problem is not None:
+                raise TypeError(f"it yielded {problem}")
     except Exception as exc:  # noqa: BLE001 - a plugin bug is a diagnostic, never a traceback
         reason = one_line_reason(exc)
         return [
