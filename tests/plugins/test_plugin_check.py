@@ -60,6 +60,16 @@ class Liar(Handler):
     @classmethod
     def check(cls, settings, ctx):
         return ["not a diagnostic"]
+
+
+class Mangler(Handler):
+    name = "mangler"
+
+    @classmethod
+    def check(cls, settings, ctx):
+        found = ctx.error(None, "fine so far")
+        found.span = "line 3"  # a Diagnostic whose span is not a Span
+        return [found]
 """
 
 
@@ -200,6 +210,7 @@ def test_every_written_handler_block_is_checked_once(tmp_path):
     [
         ("broken", "KeyError: 'a bug in the plugin'"),
         ("liar", "TypeError: it yielded str, not a Diagnostic"),
+        ("mangler", "TypeError: it yielded a Diagnostic whose span is str, not a Span or None"),
     ],
 )
 def test_a_check_that_raises_is_one_internal_error_at_the_handler_line(tmp_path, name, reason):
