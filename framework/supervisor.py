@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from framework import privileges
 from framework.config.models import Config
 from framework.logs import configure_error_log, error_log
-from framework.server import url_of
+from framework.server import EXIT_CONFIG, url_of
 from framework.systemd import Notifier
 from framework.tls import new_ticket_keys, use_ticket_keys
 
@@ -284,8 +284,8 @@ class Master:
             error_log.error("worker %d exited with %d; starting a new one", worker.pid, code)
             self._spawn(self.current)
             return
-        if code == 1 and not self._announced:  # the worker logged why it cannot start
-            self._exit_code = 1
+        if code == EXIT_CONFIG and not self._announced:  # the worker logged why it cannot start
+            self._exit_code = EXIT_CONFIG
             self._stop(signal.SIGTERM)
             return
         self._failures += 1
